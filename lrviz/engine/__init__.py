@@ -1,0 +1,1 @@
+"""Pure numerics of lrviz: JAX + optax. Never imports streamlit or plotly."""

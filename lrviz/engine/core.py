@@ -1,0 +1,148 @@
+"""The compiled heart of the engine: one ``jit(vmap(lax.scan))`` per run structure.
+
+Structure (surface, optimizer, whether the schedule watches the loss, whether per-point
+curvature is wanted, step bucket, batch bucket) is static and compiles once. Every number
+(start point, surface/optimizer/schedule parameters, the per-step learning rates, noise, seed,
+the step budget) is a traced input, so moving a slider never recompiles.
+
+Divergence is handled inside the scan: a step whose point or loss is non-finite, or that leaves
+the escape box (``ESCAPE`` domain-sizes around the plotted domain), is not taken; the run stays
+frozen at its last good point, so no NaN or inf ever leaves this module.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from lrviz.engine import schedules
+from lrviz.engine.optimizers import OPTIMIZERS
+from lrviz.engine.surfaces import SURFACES
+
+ESCAPE = 10.0  # a point this many domain-sizes from the domain's centre has diverged
+
+
+class Inputs(NamedTuple):
+    """Traced inputs of one run (a leading batch axis when batched)."""
+
+    start: jax.Array  # (2,)
+    surface_params: dict[str, jax.Array]
+    optimizer_params: dict[str, jax.Array]
+    lrs: jax.Array  # (N,) base learning rate of each update, before any plateau factor
+    plateau_params: dict[str, jax.Array]
+    noise: jax.Array
+    seed: jax.Array
+    steps: jax.Array  # the run's real length (<= N); later updates are padding
+
+
+class Outputs(NamedTuple):
+    points: jax.Array  # (N+1, 2)
+    losses: jax.Array  # (N+1,)
+    lrs: jax.Array  # (N,) learning rate each update actually used
+    ok: jax.Array  # (N,) False from the first update that blew up on
+    eigs: jax.Array  # (N+1, 2) Hessian eigenvalues (ascending) at each point, or (1, 2)
+    final_grad: jax.Array  # (2,) true gradient at points[steps]
+    final_hessian: jax.Array  # (2, 2) Hessian at points[steps]
+
+
+def hessian_eigs_2x2(H: jax.Array) -> jax.Array:
+    """Eigenvalues (ascending) of a symmetric 2x2 matrix, in closed form.
+
+    lambda = m -+ sqrt(d^2 + b^2) with m = (a + c)/2, d = (a - c)/2, b the off-diagonal.
+    """
+    a, b, c = H[0, 0], 0.5 * (H[0, 1] + H[1, 0]), H[1, 1]
+    m, d = 0.5 * (a + c), 0.5 * (a - c)
+    r = jnp.sqrt(d * d + b * b)
+    return jnp.stack([m - r, m + r])
+
+
+def _trajectory(surface_name: str, optimizer_name: str, plateau: bool, curvature: bool,
+                x: Inputs) -> Outputs:
+    surface = SURFACES[surface_name]
+    f = functools.partial(lambda p, q: surface.fn(p, q), q=x.surface_params)
+    value_and_grad = jax.value_and_grad(f)
+    hessian = jax.hessian(f)
+    opt = OPTIMIZERS[optimizer_name].build(x.optimizer_params)
+    center = jnp.asarray(surface.center, jnp.float32)
+    radius = ESCAPE * surface.scale
+    key = jax.random.key(x.seed)
+    start = x.start.astype(jnp.float32)
+
+    def body(carry, t):
+        p, loss, opt_state, plateau_state, alive = carry
+        _, grad = value_and_grad(p)
+        grad = grad + x.noise * jax.random.normal(jax.random.fold_in(key, t), (2,))
+        lr = x.lrs[t] * plateau_state.scale if plateau else x.lrs[t]
+        opt_state = opt_state._replace(
+            hyperparams={**opt_state.hyperparams, "learning_rate": lr}
+        )
+        updates, new_opt_state = opt.update(grad, opt_state, p)
+        p_new = p + updates
+        loss_new = f(p_new)
+        ok = (
+            alive
+            & jnp.all(jnp.isfinite(p_new))
+            & jnp.isfinite(loss_new)
+            & jnp.all(jnp.abs(p_new - center) <= radius)
+        )
+        # Double where: the rejected values are never used, not even by later gradients.
+        p_next = jnp.where(ok, p_new, p)
+        loss_next = jnp.where(ok, loss_new, loss)
+        opt_next = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_opt_state, opt_state)
+        if plateau:
+            plateau_next = schedules.plateau_update(plateau_state, loss, x.lrs[0],
+                                                    x.plateau_params)
+        else:
+            plateau_next = plateau_state
+        return (p_next, loss_next, opt_next, plateau_next, ok), (p_next, loss_next, lr, ok)
+
+    loss0 = f(start)
+    init = (start, loss0, opt.init(start), schedules.plateau_init(), jnp.bool_(True))
+    n = x.lrs.shape[0]
+    _, (ps, ls, lrs, oks) = jax.lax.scan(body, init, jnp.arange(n))
+    points = jnp.concatenate([start[None], ps])
+    losses = jnp.concatenate([loss0[None], ls])
+    final = points[x.steps]
+    final_hessian = hessian(final)
+    if curvature:
+        eigs = jax.vmap(lambda p: hessian_eigs_2x2(hessian(p)))(points)
+    else:
+        eigs = hessian_eigs_2x2(final_hessian)[None]
+    safe = lambda a: jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38)  # noqa: E731
+    return Outputs(points, losses, lrs, oks, safe(eigs), safe(value_and_grad(final)[1]),
+                   safe(final_hessian))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, curvature: bool,
+              inputs: Inputs) -> Outputs:
+    """All runs of one structure at once: ``vmap`` of the scan over the leading batch axis."""
+    single = functools.partial(_trajectory, surface_name, optimizer_name, plateau, curvature)
+    return jax.vmap(single)(inputs)
+
+
+def compiled_count() -> int:
+    """How many structures `run_batch` has compiled in this process (for recompile checks)."""
+    return run_batch._cache_size()
+
+
+class LocalModel(NamedTuple):
+    values: jax.Array  # (k,)
+    grads: jax.Array  # (k, 2)
+    hessians: jax.Array  # (k, 2, 2)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def local_models(surface_name: str, points: jax.Array, params: dict[str, jax.Array]) -> LocalModel:
+    """f, its gradient and its Hessian at each of ``points`` (k, 2): the second-order picture."""
+    fn = SURFACES[surface_name].fn
+    f = lambda p: fn(p, params)  # noqa: E731
+
+    def one(p):
+        value, grad = jax.value_and_grad(f)(p)
+        return value, grad, jax.hessian(f)(p)
+
+    return LocalModel(*jax.vmap(one)(points.astype(jnp.float32)))
