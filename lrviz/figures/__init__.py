@@ -1,0 +1,1 @@
+"""Plotly figure builders: numpy (and engine results) in, ``go.Figure`` out. No streamlit."""

@@ -1,0 +1,1 @@
+"""Course content, quiz grading, flashcard scheduling and the progress store. No streamlit."""

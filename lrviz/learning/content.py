@@ -1,0 +1,199 @@
+"""Load the course from ``lessons/``: one folder (or one file) per lesson, validated, cached.
+
+A broken lesson never breaks the course: it is returned as a `BrokenLesson` whose errors name
+the file, the field and what is wrong, and every other lesson loads normally.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import frontmatter
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from lrviz.learning.schema import Flashcard, GlossaryEntry, Lesson
+
+LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
+ENV_LESSONS_DIR = "LRVIZ_LESSONS_DIR"
+
+
+@dataclass(frozen=True)
+class ContentError:
+    path: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: {self.field}" if self.field else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class BrokenLesson:
+    """A lesson folder that failed validation, with enough to show it in the course map."""
+
+    id: str
+    title: str
+    order: int
+    errors: tuple[ContentError, ...]
+
+
+@dataclass(frozen=True)
+class Course:
+    lessons: tuple[Lesson, ...]
+    broken: tuple[BrokenLesson, ...] = ()
+    errors: tuple[ContentError, ...] = field(default=())  # course-wide problems
+
+    def get(self, lesson_id: str) -> Lesson | None:
+        return next((x for x in self.lessons if x.id == lesson_id), None)
+
+    def get_broken(self, lesson_id: str) -> BrokenLesson | None:
+        return next((x for x in self.broken if x.id == lesson_id), None)
+
+    @property
+    def ids(self) -> list[str]:
+        """All lesson ids in course order, broken ones included."""
+        items = [(x.order, x.id) for x in self.lessons] + [(b.order, b.id) for b in self.broken]
+        return [i for _, i in sorted(items)]
+
+    def neighbours(self, lesson_id: str) -> tuple[str | None, str | None]:
+        ids = self.ids
+        if lesson_id not in ids:
+            return None, None
+        k = ids.index(lesson_id)
+        return (ids[k - 1] if k > 0 else None, ids[k + 1] if k + 1 < len(ids) else None)
+
+    def flashcards(self) -> Iterator[tuple[Lesson, Flashcard]]:
+        for lesson in self.lessons:
+            for card in lesson.flashcards:
+                yield lesson, card
+
+    def glossary(self) -> list[tuple[GlossaryEntry, list[str]]]:
+        """Every glossary term once (first definition wins), with the lessons that define it."""
+        merged: dict[str, tuple[GlossaryEntry, list[str]]] = {}
+        for lesson in self.lessons:
+            for entry in lesson.glossary:
+                key = entry.term.strip().lower()
+                if key in merged:
+                    merged[key][1].append(lesson.id)
+                else:
+                    merged[key] = (entry, [lesson.id])
+        return sorted(merged.values(), key=lambda item: item[0].term.lower())
+
+
+def lessons_dir() -> Path:
+    return Path(os.environ.get(ENV_LESSONS_DIR, LESSONS_DIR))
+
+
+def load_course(root: Path | str | None = None) -> Course:
+    """The course in ``root`` (default ``lessons/``), re-read only when a file changed."""
+    root = Path(root) if root is not None else lessons_dir()
+    return _load_cached(str(root), _signature(root))
+
+
+def _signature(root: Path) -> tuple:
+    if not root.is_dir():
+        return ()
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in root.rglob("*.md")))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(root: str, signature: tuple) -> Course:
+    base = Path(root)
+    if not base.is_dir():
+        return Course((), (), (ContentError(root, "", "the lessons folder does not exist"),))
+    lessons: list[Lesson] = []
+    broken: list[BrokenLesson] = []
+    for entry in sorted(base.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir() or entry.suffix == ".md":
+            result = load_lesson(entry)
+            (lessons if isinstance(result, Lesson) else broken).append(result)
+    course_errors = _cross_checks(lessons)
+    lessons.sort(key=lambda x: (x.order, x.id))
+    return Course(tuple(lessons), tuple(broken), tuple(course_errors))
+
+
+def load_lesson(path: Path) -> Lesson | BrokenLesson:
+    """Validate one lesson folder (or single file); never raises for bad content."""
+    files = sorted(path.glob("*.md")) if path.is_dir() else [path]
+    data: dict = {}
+    owner: dict[str, Path] = {}
+    errors: list[ContentError] = []
+    for file in files:
+        try:
+            post = frontmatter.load(file)
+        except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
+            errors.append(ContentError(_rel(file), "", f"cannot read the front matter: {exc}"))
+            continue
+        for key, value in post.metadata.items():
+            if key in data:
+                errors.append(ContentError(_rel(file), key, f"also defined in {_rel(owner[key])}"))
+                continue
+            data[key], owner[key] = value, file
+        if file.name == "lesson.md" or not path.is_dir():
+            body = post.content.strip()
+            if body:
+                data.setdefault("intro", body)
+    if not files:
+        errors.append(ContentError(_rel(path), "", "no .md files in this lesson folder"))
+    if not errors:
+        try:
+            return TypeAdapter(Lesson).validate_python(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [str(x) for x in err["loc"]]
+                top = loc[0] if loc else ""
+                file = owner.get(top, files[0] if files else path)
+                errors.append(ContentError(_rel(file), _field_path(err["loc"]), err["msg"]))
+    return BrokenLesson(
+        id=str(data.get("id") or path.stem.split("-", 1)[-1]),
+        title=str(data.get("title") or path.name),
+        order=data["order"] if isinstance(data.get("order"), int) else 999,
+        errors=tuple(errors),
+    )
+
+
+def _field_path(loc: tuple) -> str:
+    """('quiz', 3, 'single', 'options') -> 'quiz[3].options' (drops union tags)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("single", "multiple", "numeric", "ordering", "matching", "predict", "tune"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _cross_checks(lessons: list[Lesson]) -> list[ContentError]:
+    """Problems between lessons: duplicate ids, flashcard ids shared by two lessons."""
+    errors: list[ContentError] = []
+    seen: dict[str, str] = {}
+    for lesson in lessons:
+        if lesson.id in seen:
+            errors.append(ContentError(lesson.id, "id", "two lessons share this id"))
+        seen[lesson.id] = lesson.id
+    cards: dict[str, str] = {}
+    for lesson in lessons:
+        for card in lesson.flashcards:
+            if card.id in cards and cards[card.id] != lesson.id:
+                errors.append(ContentError(lesson.id, f"flashcards.{card.id}",
+                                           f"flashcard id also used by lesson {cards[card.id]}"))
+            cards[card.id] = lesson.id
+    return errors
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(LESSONS_DIR.parent))
+    except ValueError:
+        return str(path)

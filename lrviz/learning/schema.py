@@ -1,0 +1,346 @@
+"""The course content schema: what a lesson file may contain, validated by pydantic.
+
+A lesson is a folder in ``lessons/`` whose Markdown files carry YAML front matter; the loader
+merges the front matter of all files in the folder (a key may appear in only one file) and
+validates the result as a `Lesson`. The Markdown body of ``lesson.md`` becomes the intro.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lrviz.engine.diagnose import Regime
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+# The concepts the course must teach (CONTENT_BRIEF), by stable id.
+COURSE_CONCEPTS: dict[str, str] = {
+    "update-rule": "update rule and step size",
+    "hyperparameter": "hyperparameter vs parameter",
+    "convergence": "convergence",
+    "overshoot": "overshoot",
+    "divergence": "divergence / NaN",
+    "slow-convergence": "slow convergence",
+    "local-minimum": "local minimum",
+    "saddle-point": "saddle point",
+    "plateau": "plateau",
+    "curvature": "curvature and the 2/lambda bound",
+    "condition-number": "condition number and ravines",
+    "momentum": "momentum",
+    "nesterov": "Nesterov",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSProp",
+    "adam": "Adam / AdamW (moments, bias correction)",
+    "scheduler": "learning-rate scheduler",
+    "warmup": "warmup",
+    "cosine-annealing": "cosine annealing",
+    "one-cycle": "one-cycle",
+    "restarts": "restarts",
+    "reduce-on-plateau": "reduce on plateau",
+    "lr-range-test": "LR range test",
+    "log-scale-search": "log-scale search",
+    "gradient-noise": "gradient noise / mini-batches",
+}
+
+# The misconceptions the course must voice and use as distractors (CONTENT_BRIEF).
+MISCONCEPTIONS: dict[str, str] = {
+    "bigger-is-faster": "A bigger learning rate is always faster.",
+    "adam-needs-no-tuning": "Adam means I don't need to tune the learning rate.",
+    "range-test-minimum": "Pick the learning rate at the minimum of the range-test curve.",
+    "nan-is-data-bug": "NaN loss always means a data bug.",
+    "linear-grid": "Search learning rates on a linear grid.",
+    "local-minima-main-obstacle": "Local minima are the main obstacle in deep networks.",
+    "smaller-is-better-minimum": "A smaller learning rate always finds a better minimum.",
+    "warmup-small-forever": "Warmup means a small learning rate all the way.",
+    "one-lr-all-batch-sizes": "One learning rate fits every batch size.",
+    "schedule-rescues-anything": "A schedule can rescue any starting rate.",
+}
+
+MemoryAidKind = Literal["rhyme", "story", "acronym", "mnemonic"]
+MEMORY_AID_KINDS: tuple[str, ...] = ("rhyme", "story", "acronym", "mnemonic")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Turn(_Strict):
+    speaker: Literal["teacher", "student"]
+    text: str = Field(min_length=1)
+
+
+class SceneEnding(_Strict):
+    """How a scene closes: a memory aid to keep, or a pointer to a lab preset."""
+
+    kind: Literal["memory_aid", "lab"]
+    text: str = Field(min_length=1)
+    preset: str | None = None
+
+    @model_validator(mode="after")
+    def _lab_needs_preset(self) -> SceneEnding:
+        if self.kind == "lab" and not self.preset:
+            raise ValueError("a scene ending of kind 'lab' needs a 'preset'")
+        return self
+
+
+class Scene(_Strict):
+    title: str = Field(min_length=1)
+    turns: list[Turn] = Field(min_length=2)
+    ending: SceneEnding
+    misconceptions: list[str] = Field(default_factory=list)
+
+    @field_validator("misconceptions")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        return _check_known(v, MISCONCEPTIONS, "misconception")
+
+    @model_validator(mode="after")
+    def _both_speak(self) -> Scene:
+        if {t.speaker for t in self.turns} != {"teacher", "student"}:
+            raise ValueError("a scene needs turns by both the teacher and the student")
+        return self
+
+
+class Summaries(_Strict):
+    basic: str = Field(min_length=1)
+    medium: str = Field(min_length=1)
+    detailed: str = Field(min_length=1)
+
+
+class Chapter(_Strict):
+    """An audiobook chapter built around one everyday analogy."""
+
+    title: str = Field(min_length=1)
+    analogy: str = Field(min_length=1)  # a short phrase: "driving in an unknown city"
+    limits: str = Field(min_length=1)  # where the analogy stops being true
+    text: str = Field(min_length=200)  # the narration, Markdown paragraphs
+
+
+class Concept(_Strict):
+    term: str = Field(min_length=1)
+    meaning: str = Field(min_length=1)
+
+
+class Example(_Strict):
+    """A real-world scenario tied to a lab preset; ``expect`` is checked against the simulator."""
+
+    title: str = Field(min_length=1)
+    scenario: str = Field(min_length=1)
+    preset: str
+    run: int = 0  # which run of the preset the claim is about
+    expect: Regime | None = None  # the regime the text claims that run shows
+    takeaway: str = Field(min_length=1)
+
+
+class MemoryAid(_Strict):
+    kind: MemoryAidKind
+    concept: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
+class GlossaryEntry(_Strict):
+    term: str = Field(min_length=1)
+    definition: str = Field(min_length=1)
+
+
+class Flashcard(_Strict):
+    id: str = Field(pattern=SLUG)
+    front: str = Field(min_length=1)
+    back: str = Field(min_length=1)
+
+
+# --- quiz questions ------------------------------------------------------------------------
+
+
+class _Question(_Strict):
+    id: str = Field(pattern=SLUG)
+    prompt: str = Field(min_length=1)
+    hints: list[str] = Field(min_length=1)  # from gentle to nearly the answer
+    explanation: str = Field(min_length=1)  # shown after answering
+
+
+class Option(_Strict):
+    text: str = Field(min_length=1)
+    correct: bool = False
+    feedback: str = Field(min_length=1)
+    misconception: str | None = None
+
+    @field_validator("misconception")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        return None if v is None else _check_known([v], MISCONCEPTIONS, "misconception")[0]
+
+
+class SingleChoice(_Question):
+    type: Literal["single"]
+    options: list[Option] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _one_correct(self) -> SingleChoice:
+        if sum(o.correct for o in self.options) != 1:
+            raise ValueError("a single-choice question needs exactly one correct option")
+        return self
+
+
+class MultipleChoice(_Question):
+    type: Literal["multiple"]
+    options: list[Option] = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _some_correct(self) -> MultipleChoice:
+        if not any(o.correct for o in self.options):
+            raise ValueError("a multiple-choice question needs at least one correct option")
+        return self
+
+
+class Numeric(_Question):
+    type: Literal["numeric"]
+    answer: float
+    tolerance: float = Field(gt=0)  # absolute
+    unit: str = ""
+    feedback_low: str = Field(min_length=1)
+    feedback_high: str = Field(min_length=1)
+
+
+class Ordering(_Question):
+    type: Literal["ordering"]
+    items: list[str] = Field(min_length=3)  # in the correct order
+    feedback: str = Field(min_length=1)
+
+
+class Pair(_Strict):
+    left: str = Field(min_length=1)
+    right: str = Field(min_length=1)
+
+
+class Matching(_Question):
+    type: Literal["matching"]
+    pairs: list[Pair] = Field(min_length=3)
+    feedback: str = Field(min_length=1)
+
+
+class RunSpec(_Strict):
+    """RunConfig fields for a simulation-graded question (validated against the engine)."""
+
+    surface: str
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    schedule: str = "constant"
+    start: tuple[float, float] | None = None
+    steps: int = 100
+    surface_params: dict[str, float] = Field(default_factory=dict)
+    optimizer_params: dict[str, float] = Field(default_factory=dict)
+    schedule_params: dict[str, float] = Field(default_factory=dict)
+    noise: float = 0.0
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _valid_config(self) -> RunSpec:
+        self.to_config()
+        return self
+
+    def to_config(self, **changes):
+        from lrviz.engine.config import RunConfig
+
+        return RunConfig(**{**self.model_dump(), **changes})
+
+
+class Predict(_Question):
+    """Predict, then run: the correct answer is whatever the simulation does."""
+
+    type: Literal["predict"]
+    run: RunSpec
+    choices: list[Regime] = Field(min_length=2)
+    feedback: dict[Regime, str]  # one line per choice, shown next to the run
+
+    @model_validator(mode="after")
+    def _feedback_for_each(self) -> Predict:
+        missing = [c.value for c in self.choices if c not in self.feedback]
+        if missing:
+            raise ValueError(f"feedback is missing for choices: {', '.join(missing)}")
+        return self
+
+
+class Goal(_Strict):
+    max_final_loss: float  # the loss gap to the global minimum the final point must beat
+    forbid: list[Regime] = Field(default_factory=lambda: [Regime.DIVERGED])
+
+
+class Tune(_Question):
+    """Tune-it challenge: the learner sets some fields of ``base`` to reach ``goal``."""
+
+    type: Literal["tune"]
+    base: RunSpec
+    adjustable: list[Literal["lr", "optimizer", "schedule", "momentum"]] = Field(min_length=1)
+    goal: Goal
+    solution: dict[str, float | str]  # a known answer (tests check it reaches the goal)
+
+
+Question = Annotated[
+    SingleChoice | MultipleChoice | Numeric | Ordering | Matching | Predict | Tune,
+    Field(discriminator="type"),
+]
+QUESTION_TYPES: tuple[str, ...] = (
+    "single", "multiple", "numeric", "ordering", "matching", "predict", "tune",
+)
+
+
+class Lesson(_Strict):
+    id: str = Field(pattern=SLUG)
+    order: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    minutes: int = Field(ge=1, le=240)  # estimated time to work through it
+    objectives: list[str] = Field(min_length=2, max_length=4)
+    prerequisites: list[str] = Field(default_factory=list)
+    concepts: list[str] = Field(min_length=1)  # ids from COURSE_CONCEPTS this lesson covers
+    intro: str = ""
+    dialogue: list[Scene] = Field(min_length=3)
+    summaries: Summaries
+    chapters: list[Chapter] = Field(min_length=2)
+    key_concepts: list[Concept] = Field(min_length=4, max_length=8)
+    examples: list[Example] = Field(min_length=1)
+    memory_aids: list[MemoryAid] = Field(min_length=4)
+    glossary: list[GlossaryEntry] = Field(min_length=1)
+    flashcards: list[Flashcard] = Field(min_length=8)
+    quiz: list[Question] = Field(min_length=10)
+
+    @field_validator("concepts")
+    @classmethod
+    def _known_concepts(cls, v: list[str]) -> list[str]:
+        return _check_known(v, COURSE_CONCEPTS, "concept")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Lesson:
+        kinds = {a.kind for a in self.memory_aids}
+        missing = [k for k in MEMORY_AID_KINDS if k not in kinds]
+        if missing:
+            raise ValueError(f"memory_aids: needs at least one of each kind; missing {missing}")
+        for field_name, ids in (("flashcards", [c.id for c in self.flashcards]),
+                                ("quiz", [q.id for q in self.quiz])):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"{field_name}: duplicate ids {dupes}")
+        return self
+
+    @property
+    def misconceptions_voiced(self) -> set[str]:
+        return {m for scene in self.dialogue for m in scene.misconceptions}
+
+    @property
+    def misconceptions_as_distractors(self) -> set[str]:
+        return {o.misconception for q in self.quiz for o in getattr(q, "options", [])
+                if o.misconception and not o.correct}
+
+
+def _check_known(values: list[str], known: dict[str, str], what: str) -> list[str]:
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} id(s) {unknown}; known: {', '.join(known)}")
+    return values
+
+
+def slug_ok(text: str) -> bool:
+    return re.fullmatch(SLUG, text) is not None

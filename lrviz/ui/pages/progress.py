@@ -1,0 +1,5 @@
+"""Page under construction in this change set."""
+
+import streamlit as st
+
+st.title("progress")

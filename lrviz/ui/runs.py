@@ -1,0 +1,43 @@
+"""Cached engine calls for the pages: configs go in as JSON, results are bounded in number.
+
+Pages never call the engine directly, so a rerun with unchanged settings costs a cache lookup,
+and the first view of a structure pays its compile once per process (`warm_up`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lrviz.engine.config import RunConfig
+from lrviz.engine.simulate import Run, SweepResult, lr_sweep, simulate_many
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _simulate_json(configs: tuple[str, ...]) -> list[Run]:
+    return simulate_many([RunConfig.model_validate_json(c) for c in configs])
+
+
+def run(cfg: RunConfig) -> Run:
+    """One simulated run (cached by its full configuration)."""
+    return _simulate_json((cfg.model_dump_json(),))[0]
+
+
+def runs(cfgs: list[RunConfig]) -> list[Run]:
+    """Several runs in one batched engine call (cached as a group)."""
+    return _simulate_json(tuple(c.model_dump_json() for c in cfgs))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _sweep_json(config: str, lrs: tuple[float, ...]) -> SweepResult:
+    return lr_sweep(RunConfig.model_validate_json(config), list(lrs))
+
+
+def sweep(cfg: RunConfig, lrs) -> SweepResult:
+    return _sweep_json(cfg.model_dump_json(), tuple(float(x) for x in lrs))
+
+
+@st.cache_resource(show_spinner="Compiling the simulator (first visit only)…")
+def warm_up() -> bool:
+    """Compile the structures the home page and the first lab view need, once per process."""
+    runs([RunConfig(surface="rosenbrock", optimizer="sgd", lr=1e-3, steps=300)])
+    return True
