@@ -5,7 +5,8 @@
 * a `Tune` challenge is met when the learner's settings reach the goal without a forbidden
   regime. These functions are the single source of truth for all three.
 
-``python -m lrviz.learning.simcheck [lessons-dir]`` validates the course and checks every claim.
+``python -m lrviz.learning.simcheck [lessons-dir | lesson-folder]`` validates the course (or one
+lesson) and checks every claim.
 """
 
 from __future__ import annotations
@@ -122,13 +123,23 @@ def check_lesson(lesson: Lesson) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    from lrviz.learning.content import load_course
+    """Check the whole course, or one lesson folder when given one (``lessons/01-...``)."""
+    from pathlib import Path
 
-    course = load_course(argv[0] if argv else None)
-    failures = [str(e) for e in course.errors]
-    for broken in course.broken:
-        failures += [str(e) for e in broken.errors]
-    for lesson in course.lessons:
+    from lrviz.learning.content import BrokenLesson, load_course, load_lesson
+
+    target = Path(argv[0]) if argv else None
+    if target is not None and (target / "lesson.md").exists():
+        one = load_lesson(target)
+        lessons, failures = ([], [str(e) for e in one.errors]) if isinstance(
+            one, BrokenLesson) else ([one], [])
+    else:
+        course = load_course(target)
+        lessons = list(course.lessons)
+        failures = [str(e) for e in course.errors]
+        for broken in course.broken:
+            failures += [str(e) for e in broken.errors]
+    for lesson in lessons:
         failures += check_lesson(lesson)
         print(f"checked {lesson.id}: {len(lesson.dialogue)} scenes, {len(lesson.flashcards)} "
               f"flashcards, {len(lesson.quiz)} questions")
