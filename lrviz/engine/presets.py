@@ -195,7 +195,7 @@ _HIMMELBLAU = dict(surface="himmelblau", optimizer="sgd", lr=0.03, steps=300)
 
 _ALL += (
     Preset(
-        "schedule-zoo", "Five schedules, one rate that is too large",
+        "schedule-zoo", "Four schedules, one rate that is too large",
         "lr = 0.03 is too large for Himmelblau's minimum at a constant rate. Every schedule below "
         "starts there (one-cycle and cyclic peak there) and brings the rate down in its own way: "
         "compare when and how each run settles.",
