@@ -21,6 +21,20 @@ from lrviz.learning.schema import Flashcard, GlossaryEntry, Lesson
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 ENV_LESSONS_DIR = "LRVIZ_LESSONS_DIR"
 
+# The parts of a lesson page, in reading order: (stable id, label). The ids are what the
+# progress store records as "read"; the labels are the tab names (and the ``section`` URL value).
+LESSON_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("listen", "Listen"),
+    ("summary", "Summary"),
+    ("audiobook", "Audiobook"),
+    ("concepts", "Key concepts"),
+    ("examples", "Examples"),
+    ("memory-aids", "Memory aids"),
+    ("glossary", "Glossary"),
+)
+# Files in the lessons folder that document it rather than being lessons.
+_NOT_LESSONS = ("readme.md",)
+
 
 @dataclass(frozen=True)
 class ContentError:
@@ -111,7 +125,7 @@ def _load_cached(root: str, signature: tuple) -> Course:
     lessons: list[Lesson] = []
     broken: list[BrokenLesson] = []
     for entry in sorted(base.iterdir()):
-        if entry.name.startswith((".", "_")):
+        if entry.name.startswith((".", "_")) or entry.name.lower() in _NOT_LESSONS:
             continue
         if entry.is_dir() or entry.suffix == ".md":
             result = load_lesson(entry)
@@ -148,17 +162,30 @@ def load_lesson(path: Path) -> Lesson | BrokenLesson:
         try:
             return TypeAdapter(Lesson).validate_python(data)
         except ValidationError as exc:
+            main_file = path / "lesson.md" if (path / "lesson.md").exists() else files[0]
             for err in exc.errors():
                 loc = [str(x) for x in err["loc"]]
                 top = loc[0] if loc else ""
-                file = owner.get(top, files[0] if files else path)
-                errors.append(ContentError(_rel(file), _field_path(err["loc"]), err["msg"]))
+                # A missing field belongs in lesson.md, not in whichever file sorts first.
+                file = owner.get(top, main_file)
+                errors.append(ContentError(_rel(file), _field_path(err["loc"]), _message(err)))
     return BrokenLesson(
         id=str(data.get("id") or path.stem.split("-", 1)[-1]),
         title=str(data.get("title") or path.name),
         order=data["order"] if isinstance(data.get("order"), int) else 999,
         errors=tuple(errors),
     )
+
+
+def _message(err: dict) -> str:
+    """Pydantic's message, minus its jargon, plus a hint for the commonest YAML slip."""
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    last = err["loc"][-1] if err["loc"] else ""
+    if err.get("type") == "extra_forbidden" and isinstance(last, str) and " " in last.strip():
+        # `{text: a, b}` splits at the comma: the tail becomes a bogus key.
+        msg += (" (this looks like text cut at a comma inside a {...} mapping: put the whole "
+                "text in quotes)")
+    return msg
 
 
 def _field_path(loc: tuple) -> str:
