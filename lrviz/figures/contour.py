@@ -1,0 +1,98 @@
+"""Contour maps of a loss surface: the grid, its colouring, the minima and fixed axes.
+
+Shared by every map in the app (lab, race, schedules, hero). The grid is evaluated once per
+(surface, parameters, resolution) and kept in a small bounded cache, so a rerun that only moves
+the learning rate does not re-evaluate the surface.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lrviz.engine.surfaces import Surface, get_surface
+
+GRID_POINTS = 100  # per side: smooth enough on a projector, ~40 kB of float32 in the figure
+LOG_FLOOR = 1e-3  # added before log10 so the minimum (loss gap 0) has a finite colour
+
+
+@functools.lru_cache(maxsize=32)
+def _grid(name: str, items: tuple[tuple[str, float], ...], n: int):
+    xs, ys, Z = get_surface(name).grid(n, dict(items))
+    for a in (xs, ys, Z):
+        a.setflags(write=False)
+    return xs, ys, Z
+
+
+def surface_grid(surface: str | Surface, params: Mapping[str, float] | None = None,
+                 n: int = GRID_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(xs, ys, Z)`` over the surface's domain, float32, ``Z[i, j] = f(xs[j], ys[i])``."""
+    s = get_surface(surface)
+    return _grid(s.name, tuple(sorted(s.resolve(params).items())), int(n))
+
+
+def colour_values(surface: Surface, Z: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The values to colour by, and whether they are log10 of the loss gap.
+
+    Surfaces that span many orders of magnitude (Rosenbrock's walls vs its valley floor) are
+    coloured by log10(f - min f + LOG_FLOOR); otherwise a linear scale shows the shape better.
+    """
+    if not surface.log_scale:
+        return Z.astype(np.float32), False
+    gap = Z - np.nanmin(Z)
+    return np.log10(gap + LOG_FLOOR).astype(np.float32), True
+
+
+def contour_trace(surface: str | Surface, params: Mapping[str, float] | None = None,
+                  n: int = GRID_POINTS, *, showscale: bool = True,
+                  opacity: float = 0.75) -> go.Contour:
+    """Filled contours in a light sequential colour scale (paths in PALETTE stay readable)."""
+    s = get_surface(surface)
+    xs, ys, Z = surface_grid(s, params, n)
+    values, is_log = colour_values(s, Z)
+    colorbar = dict(title=dict(text="log₁₀ loss gap" if is_log else "loss", side="right"),
+                    thickness=14, len=0.8)
+    if is_log:
+        lo, hi = int(np.floor(values.min())), int(np.ceil(values.max()))
+        ticks = list(range(lo, hi + 1))
+        colorbar.update(tickvals=ticks, ticktext=[f"1e{k}" for k in ticks])
+    hover = ("x=%{x:.2f}, y=%{y:.2f}<br>"
+             + ("log₁₀(loss − min) = %{z:.2f}" if is_log else "loss = %{z:.3g}")
+             + "<extra></extra>")
+    return go.Contour(
+        x=xs, y=ys, z=values, colorscale="Greys", reversescale=True, ncontours=22,
+        line=dict(width=0.5, color="rgba(0,0,0,0.35)"), opacity=opacity, showscale=showscale,
+        colorbar=colorbar, hovertemplate=hover, name="loss surface", showlegend=False,
+    )
+
+
+def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = None) -> go.Scatter:
+    """Known minima: filled stars for global ones, hollow stars for local ones."""
+    s = get_surface(surface)
+    minima = s.minima(params)
+    return go.Scatter(
+        x=np.array([m.x for m in minima]), y=np.array([m.y for m in minima]), mode="markers",
+        name="minimum (hollow = local)",
+        marker=dict(symbol=["star" if m.is_global else "star-open" for m in minima], size=16,
+                    color="#000000", line=dict(width=1.5, color="#000000")),
+        text=[("global" if m.is_global else "local") + f" minimum, loss {m.value:.4g}"
+              for m in minima],
+        hovertemplate="%{text}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
+    )
+
+
+def fix_axes(fig: go.Figure, surface: str | Surface) -> go.Figure:
+    """Axes pinned to the surface's domain with equal scales (a circle looks like a circle).
+
+    Fixed ranges matter for animation: Plotly frames with ``redraw: False`` never rescale.
+    """
+    s = get_surface(surface)
+    (x0, x1), (y0, y1) = s.domain
+    fig.update_xaxes(range=[x0, x1], autorange=False, title="x", constrain="domain",
+                     showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[y0, y1], autorange=False, title="y", scaleanchor="x",
+                     scaleratio=1, constrain="domain", showgrid=False, zeroline=False)
+    return fig

@@ -1,0 +1,37 @@
+"""Short human-readable names for runs, used in legends, captions and pinned-run lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lrviz.engine.config import RunConfig
+from lrviz.engine.schedules import get_schedule
+from lrviz.engine.simulate import Run
+
+
+def fmt_number(x: float) -> str:
+    """A compact number: 0.01, 3e-05, 1.5, 300."""
+    return f"{float(x):.3g}"
+
+
+def describe(cfg: RunConfig) -> str:
+    """E.g. ``"momentum μ=0.9 · lr 0.01 · cosine"``: what distinguishes a run at a glance."""
+    parts = [cfg.optimizer]
+    values = cfg.optimizer_values()
+    if "momentum" in values:
+        parts[0] += f" μ={fmt_number(values['momentum'])}"
+    parts.append(f"lr {fmt_number(cfg.lr)}")
+    if cfg.schedule != "constant":
+        parts.append(get_schedule(cfg.schedule).title.lower())
+    if cfg.noise > 0:
+        parts.append(f"noise {fmt_number(cfg.noise)}")
+    return " · ".join(parts)
+
+
+def run_labels(runs: Sequence[Run], labels: Sequence[str] | None) -> list[str]:
+    """The given labels, or ``describe`` of each run; the lengths must match."""
+    if labels is None:
+        return [describe(r.config) for r in runs]
+    if len(labels) != len(runs):
+        raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
+    return [str(label) for label in labels]

@@ -1,0 +1,142 @@
+"""The trajectory map: contours of the surface with each run's path, and its animation.
+
+``trajectory_figure`` draws the contour of the first run's surface (with that run's surface
+parameters), the known minima and every run's path in the colour-blind-safe `PALETTE`. With
+``animate=True`` it adds one marker per run that a Play/Pause button and a step slider move in
+the browser: the frames are computed here once and Plotly plays them without any rerun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lrviz.engine.simulate import Run
+from lrviz.figures.contour import GRID_POINTS, contour_trace, fix_axes, minima_trace
+from lrviz.figures.curves import loss_figure
+from lrviz.figures.labels import run_labels
+from lrviz.figures.sampling import frame_steps, keep_indices
+from lrviz.figures.style import PALETTE, base_layout
+
+__all__ = ["MAX_FRAMES", "MAX_PATH_POINTS", "loss_figure", "trajectory_figure"]
+
+MAX_PATH_POINTS = 1000  # per run; longer runs are decimated with an odd stride
+MAX_FRAMES = 150  # animation frames per figure (played at FRAME_MS per frame)
+FRAME_MS = 40
+
+
+def colour(k: int) -> str:
+    """Colour of the k-th run in every figure of a page (legend colours must agree)."""
+    return PALETTE[k % len(PALETTE)]
+
+
+def _path_trace(run: Run, label: str, k: int) -> go.Scatter:
+    n = len(run.points)
+    keep = keep_indices(n, MAX_PATH_POINTS, [run.diverged_at])
+    pts = run.points[keep].astype(np.float32)
+    custom = np.stack([keep, run.losses[keep]], axis=1).astype(np.float32)
+    return go.Scatter(
+        x=pts[:, 0], y=pts[:, 1], mode="lines+markers", name=f"{label} — {run.regime.label}",
+        line=dict(color=colour(k), width=2.5), marker=dict(size=5, color=colour(k)),
+        customdata=custom, legendgroup=f"run{k}",
+        hovertemplate=(f"{label}<br>step %{{customdata[0]:.0f}}: (%{{x:.3f}}, %{{y:.3f}})"
+                       "<br>loss %{customdata[1]:.4g}<extra></extra>"),
+    )
+
+
+def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str]) -> go.Scatter:
+    """Hollow circles at the starts; a cross where a run blew up."""
+    xs, ys, symbols, colours, texts = [], [], [], [], []
+    for k, (run, label) in enumerate(zip(runs, labels, strict=True)):
+        xs.append(float(run.points[0, 0]))
+        ys.append(float(run.points[0, 1]))
+        symbols.append("circle-open")
+        colours.append(colour(k))
+        texts.append(f"{label}: start")
+        if run.diverged_at is not None:
+            last = run.points[-1]
+            xs.append(float(last[0]))
+            ys.append(float(last[1]))
+            symbols.append("x")
+            colours.append(colour(k))
+            texts.append(f"{label}: blew up at step {run.diverged_at}")
+    return go.Scatter(
+        x=xs, y=ys, mode="markers", name="start (○) / blew up (×)", text=texts,
+        marker=dict(symbol=symbols, size=15, color=colours, line=dict(width=3)),
+        hovertemplate="%{text}<extra></extra>",
+    )
+
+
+def _positions(runs: Sequence[Run], step: int) -> tuple[list[float], list[float]]:
+    """Where each run is after ``step`` updates (a finished run stays at its end)."""
+    xs, ys = [], []
+    for run in runs:
+        p = run.points[min(step, len(run.points) - 1)]
+        xs.append(round(float(p[0]), 5))
+        ys.append(round(float(p[1]), 5))
+    return xs, ys
+
+
+def _add_animation(fig: go.Figure, runs: Sequence[Run]) -> None:
+    """A moving marker per run, Play/Pause buttons and a step slider, all client-side."""
+    n_steps = max(len(r.points) - 1 for r in runs)
+    steps = frame_steps(n_steps, MAX_FRAMES)
+    colours = [colour(k) for k in range(len(runs))]
+    x0, y0 = _positions(runs, 0)
+    fig.add_trace(go.Scatter(
+        x=x0, y=y0, mode="markers", name="current step", showlegend=False, hoverinfo="skip",
+        marker=dict(size=16, color=colours, line=dict(width=2, color="#000000")),
+    ))
+    marker_index = len(fig.data) - 1
+    frames = []
+    for s in steps:
+        xs, ys = _positions(runs, int(s))
+        frames.append(dict(name=str(int(s)), traces=[marker_index],
+                           data=[dict(type="scatter", x=xs, y=ys)]))
+    fig.frames = frames
+    still = dict(frame=dict(duration=0, redraw=False), mode="immediate",
+                 transition=dict(duration=0))
+    play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True,
+                mode="immediate", transition=dict(duration=0))
+    fig.update_layout(
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0.0, y=-0.12, xanchor="left", yanchor="top",
+            pad=dict(t=0, r=10), showactive=False,
+            buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
+                     dict(label="⏸ Pause", method="animate", args=[[None], still])],
+        )],
+        sliders=[dict(
+            active=0, x=0.22, y=-0.08, len=0.78, xanchor="left", yanchor="top",
+            pad=dict(t=0, b=0), currentvalue=dict(prefix="step ", visible=True),
+            steps=[dict(method="animate", label=str(int(s)), args=[[str(int(s))], still])
+                   for s in steps],
+        )],
+    )
+
+
+def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
+                      height: int = 420, animate: bool = False,
+                      grid_points: int = GRID_POINTS) -> go.Figure:
+    """Contour map of the first run's surface with every run's path (and optional animation).
+
+    Trace order: contour, minima, one path per run, start/blow-up markers, then (animated) the
+    moving-marker trace that the frames update.
+    """
+    if not runs:
+        raise ValueError("trajectory_figure needs at least one run")
+    names = run_labels(runs, labels)
+    first = runs[0].config
+    fig = go.Figure([contour_trace(first.surface, first.surface_values(), grid_points),
+                     minima_trace(first.surface, first.surface_values())])
+    for k, (run, label) in enumerate(zip(runs, names, strict=True)):
+        fig.add_trace(_path_trace(run, label, k))
+    fig.add_trace(_endpoints_trace(runs, names))
+    if animate:
+        _add_animation(fig, runs)
+    fix_axes(fig, first.surface)
+    base_layout(fig, height=height)
+    if animate:
+        fig.update_layout(margin=dict(b=120))
+    return fig
