@@ -1,0 +1,39 @@
+"""Relative links into the lab, for every page that wants an "Open in lab" button.
+
+Pure string building (no streamlit), so lessons, quizzes and tests can call it anywhere:
+
+>>> lab_url(preset="overshoot")
+'/lab?preset=overshoot'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from lrviz.engine.config import RunConfig
+from lrviz.engine.presets import PRESETS
+from lrviz.ui.urlstate import MAX_PINS, config_params, encode_pin
+
+LAB_PATH = "/lab"
+
+
+def lab_url(preset: str | None = None, config: RunConfig | None = None,
+            pins: Sequence[RunConfig] = ()) -> str:
+    """``/lab?preset=<id>``, ``/lab?surface=...&lr=...`` or both (the config overrides the
+    preset's first run); ``pins`` adds up to four runs to compare against.
+
+    Every setting of ``config`` is written, so the link shows exactly that run. An unknown
+    preset id raises ValueError here rather than producing a link that shows a notice.
+    """
+    query: list[tuple[str, str]] = []
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+        query.append(("preset", preset))
+    if config is not None:
+        query += list(config_params(config, with_noise=preset is not None).items())
+    if len(pins) > MAX_PINS:
+        raise ValueError(f"at most {MAX_PINS} pinned runs fit in the lab, got {len(pins)}")
+    query += [("pins", encode_pin(p)) for p in pins]
+    return LAB_PATH + ("?" + urlencode(query, safe=":,") if query else "")

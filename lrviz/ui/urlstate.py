@@ -1,0 +1,292 @@
+"""The lab's URL scheme, both ways, without streamlit (so it is unit-testable).
+
+A lab URL is a preset (optional) plus flat settings: ``surface``, ``optimizer``, ``lr``,
+``schedule``, ``steps``, ``x0``, ``y0``, the parameter names of the chosen surface, optimizer and
+schedule, ``noise`` and ``seed``, plus view switches. The settings override the preset's first
+run. Pinned runs travel as ``pins`` values, each a compact ``key:value,key:value`` string; with a
+preset and no ``pins`` the preset's other runs are pinned.
+
+`parse_lab_query` never raises: a value it cannot use is reported in ``notices`` (naming the
+parameter) and listed in ``rejected`` so that the page can drop it and show the default instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lrviz.engine.config import RunConfig
+from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
+from lrviz.engine.presets import PRESETS, Preset
+from lrviz.engine.schedules import SCHEDULES, get_schedule
+from lrviz.engine.spec import Param
+from lrviz.engine.surfaces import SURFACES, get_surface
+from lrviz.figures.labels import describe
+
+LR_RANGE = (1e-5, 10.0)
+STEPS_RANGE = (10, 2000)
+NOISE_RANGE = (0.0, 3.0)
+SEED_RANGE = (0, 2**31 - 1)
+MAX_PINS = 4
+NO_PINS = "none"  # ``pins=none``: explicitly no pinned runs (overrides a preset's)
+VIEW_KEYS = ("view3d",)
+IGNORED_KEYS = ("embed", "embed_options")  # Streamlit's own parameters
+DEFAULT_CONFIG = RunConfig()
+
+
+def normalized(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with the start point and every parameter written out (equal runs compare equal)."""
+    return cfg.with_(start=cfg.start_point, surface_params=cfg.surface_values(),
+                     optimizer_params=cfg.optimizer_values(),
+                     schedule_params=cfg.schedule_values())
+
+
+def _num(value: float) -> str:
+    """Numbers as Streamlit writes them into the URL: 5.0 -> "5", 0.01 -> "0.01"."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def config_params(cfg: RunConfig, *, with_noise: bool = True) -> dict[str, str]:
+    """Every setting of ``cfg`` as URL parameters, in the order of DESIGN.md's example.
+
+    All parameters of the chosen surface, optimizer and schedule are written (resolved), so the
+    URL reproduces the run whatever preset or defaults the reader starts from.
+    """
+    x0, y0 = cfg.start_point
+    out = {"surface": cfg.surface, "optimizer": cfg.optimizer, "lr": _num(cfg.lr),
+           "schedule": cfg.schedule, "steps": str(cfg.steps), "x0": _num(x0), "y0": _num(y0)}
+    for values in (cfg.surface_values(), cfg.optimizer_values(), cfg.schedule_values()):
+        out.update({k: _num(v) for k, v in values.items()})
+    if with_noise or cfg.noise > 0:
+        out["noise"] = _num(cfg.noise)
+        out["seed"] = str(cfg.seed)
+    return out
+
+
+def encode_pin(cfg: RunConfig) -> str:
+    """A pinned run as one compact URL value: ``surface:ravine,optimizer:sgd,lr:0.09,...``."""
+    return ",".join(f"{k}:{v}" for k, v in config_params(cfg, with_noise=False).items())
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A pinned run: its own settings and the label the legend shows."""
+
+    label: str
+    config: RunConfig
+
+
+@dataclass(frozen=True)
+class LabQuery:
+    """What a lab URL asks for, after validation."""
+
+    base: RunConfig  # the preset's first run, or the default settings
+    config: RunConfig  # base overridden by every valid setting in the URL
+    preset: Preset | None
+    pins: tuple[Pin, ...]
+    pins_explicit: bool  # the URL had ``pins`` (else the preset's other runs are pinned)
+    view3d: bool
+    notices: tuple[str, ...]
+    rejected: tuple[str, ...]  # URL keys whose value was unusable (the page drops them)
+
+
+def _last(value: str | Sequence[str]) -> str:
+    return value if isinstance(value, str) else (value[-1] if len(value) else "")
+
+
+def _all(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+class _BadValueError(ValueError):
+    """A URL value that cannot be used; the message says why."""
+
+
+def _float(text: str, low: float, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _BadValueError("not a number") from None
+    if not math.isfinite(value):
+        raise _BadValueError("not a finite number")
+    if not low <= value <= high:
+        raise _BadValueError(f"outside the allowed range {_num(low)} … {_num(high)}")
+    return value
+
+
+def _int(text: str, low: int, high: int) -> int:
+    value = _float(text, low, high)
+    if not value.is_integer():
+        raise _BadValueError("not a whole number")
+    return int(value)
+
+
+def _param(p: Param, text: str) -> float:
+    return float(_int(text, int(p.low), int(p.high))) if p.integer else _float(text, p.low,
+                                                                               p.high)
+
+
+def start_range(surface: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where a start point may lie: the plotted domain of the surface."""
+    return get_surface(surface).domain
+
+
+def general_value(key: str, text: str, surface: str) -> float | int:
+    """Validate one of the numeric settings that every lab view has."""
+    if key == "lr":
+        return _float(text, *LR_RANGE)
+    if key == "steps":
+        return _int(text, *STEPS_RANGE)
+    if key in ("x0", "y0"):
+        lo, hi = start_range(surface)[0 if key == "x0" else 1]
+        return _float(text, lo, hi)
+    if key == "noise":
+        return _float(text, *NOISE_RANGE)
+    if key == "seed":
+        return _int(text, *SEED_RANGE)
+    raise KeyError(key)
+
+
+GENERAL_NUMERIC = ("lr", "steps", "x0", "y0", "noise", "seed")
+NAMES = {"surface": SURFACES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+
+
+def component_params(surface: str, optimizer: str, schedule: str) -> dict[str, tuple[str, Param]]:
+    """URL key -> (kind, Param) for the parameters of the chosen components."""
+    out: dict[str, tuple[str, Param]] = {}
+    for kind, spec in (("surface", get_surface(surface)), ("optimizer", get_optimizer(optimizer)),
+                       ("schedule", get_schedule(schedule))):
+        for p in spec.params:
+            out[p.name] = (kind, p)
+    return out
+
+
+def _settings(params: Mapping[str, str], base: RunConfig, where: str,
+              notices: list[str], rejected: list[str]) -> RunConfig:
+    """``base`` overridden by the usable values of ``params`` (each problem noted)."""
+
+    def bad(key: str, text: str, why: str, fallback: str) -> None:
+        notices.append(f"{where}: ignored {key}={text!r} ({why}); using {fallback}.")
+        rejected.append(key)
+
+    names = {}
+    for kind, registry in NAMES.items():
+        text = params.get(kind)
+        if text is None:
+            continue
+        if text in registry:
+            names[kind] = text
+        else:
+            bad(kind, text, f"unknown {kind}; choose one of {', '.join(registry)}",
+                f"{getattr(base, kind)}")
+    cfg = base.with_(**names) if names else base
+    if "surface" in names and names["surface"] != base.surface:
+        cfg = cfg.with_(start=None)  # the base start belongs to another surface
+    general: dict[str, float] = {}
+    for key in GENERAL_NUMERIC:
+        if key in params:
+            try:
+                general[key] = general_value(key, params[key], cfg.surface)
+            except _BadValueError as why:
+                current = {"lr": cfg.lr, "steps": cfg.steps, "x0": cfg.start_point[0],
+                           "y0": cfg.start_point[1], "noise": cfg.noise, "seed": cfg.seed}[key]
+                bad(key, params[key], str(why), f"{key}={_num(current)}")
+    owned = component_params(cfg.surface, cfg.optimizer, cfg.schedule)
+    changes: dict[str, dict[str, float]] = {"surface": {}, "optimizer": {}, "schedule": {}}
+    for key, (kind, p) in owned.items():
+        if key in params:
+            try:
+                changes[kind][key] = _param(p, params[key])
+            except _BadValueError as why:
+                current = getattr(cfg, f"{kind}_values")()[key]
+                bad(key, params[key], str(why), f"{key}={_num(current)}")
+    known = {*NAMES, *GENERAL_NUMERIC, *owned, *VIEW_KEYS, *IGNORED_KEYS, "preset", "pins"}
+    for key in params:
+        if key not in known:
+            notices.append(f"{where}: ignored unknown parameter {key!r} — it belongs to none of "
+                           f"surface {cfg.surface}, optimizer {cfg.optimizer}, schedule "
+                           f"{cfg.schedule}.")
+            rejected.append(key)
+    start = cfg.start_point
+    start = (general.get("x0", start[0]), general.get("y0", start[1]))
+    return normalized(cfg.with_(
+        lr=general.get("lr", cfg.lr), steps=int(general.get("steps", cfg.steps)), start=start,
+        noise=general.get("noise", cfg.noise), seed=int(general.get("seed", cfg.seed)),
+        surface_params={**cfg.surface_params, **changes["surface"]},
+        optimizer_params={**cfg.optimizer_params, **changes["optimizer"]},
+        schedule_params={**cfg.schedule_params, **changes["schedule"]},
+    ))
+
+
+def decode_pin(text: str, index: int, notices: list[str]) -> Pin | None:
+    """One ``pins`` value back into a run (None, with a notice, when it is unusable)."""
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition(":")
+        if not sep or not key:
+            notices.append(f"Link: ignored pinned run {index + 1} ({text!r}): expected "
+                           f"key:value pairs separated by commas.")
+            return None
+        fields[key.strip()] = value.strip()
+    problems: list[str] = []
+    cfg = _settings(fields, DEFAULT_CONFIG, f"Pinned run {index + 1}", problems, [])
+    notices.extend(problems)
+    return Pin(describe(cfg), cfg)
+
+
+def preset_pins(preset: Preset) -> tuple[Pin, ...]:
+    return tuple(Pin(r.label, r.config) for r in preset.runs[1:])
+
+
+def parse_lab_query(params: Mapping[str, str | Sequence[str]]) -> LabQuery:
+    """Validate a lab URL's parameters (``st.query_params.to_dict()``-like, lists allowed)."""
+    notices: list[str] = []
+    rejected: list[str] = []
+    single = {k: _last(v) for k, v in params.items() if k != "pins"}
+    preset = None
+    if "preset" in single:
+        preset = PRESETS.get(single["preset"])
+        if preset is None:
+            notices.append(f"Link: ignored preset={single['preset']!r} (unknown preset; "
+                           f"available: {', '.join(PRESETS)}); showing the default settings.")
+            rejected.append("preset")
+    base = preset.config if preset is not None else DEFAULT_CONFIG
+    config = _settings(single, base, "Link", notices, rejected)
+    view3d = single.get("view3d", "false").lower() == "true"
+    if "view3d" in single and single["view3d"].lower() not in ("true", "false"):
+        notices.append(f"Link: ignored view3d={single['view3d']!r} (expected true or false).")
+        rejected.append("view3d")
+    pins_explicit = "pins" in params
+    if pins_explicit:
+        values = [v for v in _all(params["pins"]) if v and v != NO_PINS]
+        decoded = [decode_pin(v, i, notices) for i, v in enumerate(values)]
+        pins = tuple(p for p in decoded if p is not None)
+        if len(pins) > MAX_PINS:
+            notices.append(f"Link: only the first {MAX_PINS} pinned runs are kept.")
+            pins = pins[:MAX_PINS]
+    else:
+        pins = preset_pins(preset) if preset is not None else ()
+    return LabQuery(base, config, preset, pins, pins_explicit, view3d, tuple(notices),
+                    tuple(dict.fromkeys(rejected)))
+
+
+def widget_defaults(base: RunConfig, surface: str, optimizer: str,
+                    schedule: str) -> dict[str, float | int | str]:
+    """What each lab control shows when the URL does not set it.
+
+    That is the base (preset) setting while the component is the base's, else the component's
+    own defaults; the URL then only needs the settings that differ from the base.
+    """
+    cfg = base.with_(surface=surface, optimizer=optimizer, schedule=schedule)
+    if surface != base.surface:
+        cfg = cfg.with_(start=None)
+    x0, y0 = cfg.start_point
+    out: dict[str, float | int | str] = {
+        "surface": surface, "optimizer": optimizer, "schedule": schedule, "lr": cfg.lr,
+        "steps": cfg.steps, "x0": x0, "y0": y0, "noise": cfg.noise, "seed": cfg.seed,
+    }
+    for values in (cfg.surface_values(), cfg.optimizer_values(), cfg.schedule_values()):
+        out.update(values)
+    return out
