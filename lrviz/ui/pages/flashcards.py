@@ -1,5 +1,5 @@
-"""Page under construction in this change set."""
+"""Flashcards: spaced repetition over the course's cards (``/flashcards?deck=<lesson-id>``)."""
 
-import streamlit as st
+from lrviz.ui.practice_cards import render_flashcards_page
 
-st.title("flashcards")
+render_flashcards_page()

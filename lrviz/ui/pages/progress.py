@@ -1,5 +1,5 @@
-"""Page under construction in this change set."""
+"""Progress: reading, quiz mastery, cards due, review history; export or reset my data."""
 
-import streamlit as st
+from lrviz.ui.practice_progress import render_progress_page
 
-st.title("progress")
+render_progress_page()

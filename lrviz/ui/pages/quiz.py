@@ -1,5 +1,5 @@
-"""Page under construction in this change set."""
+"""Quiz: ``/quiz?lesson=<id>`` for a lesson's quiz, ``/quiz?lesson=review`` for a mixed review."""
 
-import streamlit as st
+from lrviz.ui.practice_quiz import render_quiz_page
 
-st.title("quiz")
+render_quiz_page()

@@ -1,0 +1,303 @@
+"""Grade one answer to one quiz question, with the feedback a learner sees.
+
+Answers come in the shape the question type suggests:
+
+========== ==========================================================
+single     the index of the chosen option (in the lesson's order)
+multiple   the indices of the chosen options
+numeric    a number or the text the learner typed ("0.1", "1e-1", "2/20", "0,1")
+ordering   the items in the learner's order
+matching   ``{left: right}`` for every pair
+predict    the predicted regime (``Regime`` or its string value)
+tune       ``{"lr": ..., "optimizer": ..., "schedule": ..., "momentum": ...}``
+========== ==========================================================
+
+An answer that cannot be read (an empty choice, "banana" as a number, an unknown optimizer)
+gives ``Grade(valid=False)`` with a message; it is not a wrong answer and costs no credit.
+Predict and tune questions are graded by running the engine (`lrviz.learning.simcheck`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrviz.engine.config import RunConfig
+from lrviz.engine.diagnose import Regime
+from lrviz.engine.simulate import Run
+from lrviz.learning.schema import (
+    MISCONCEPTIONS,
+    Matching,
+    MultipleChoice,
+    Numeric,
+    Ordering,
+    Predict,
+    SingleChoice,
+    Tune,
+)
+from lrviz.learning.simcheck import predict_run, tune_config, tune_outcome
+
+LR_RANGE = (1e-7, 100.0)  # the learning rates a tune challenge accepts (absurd ones are refused)
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The verdict on one answer and everything the page shows next to it."""
+
+    valid: bool
+    correct: bool
+    message: str  # the headline: right, wrong and why, or why the answer could not be read
+    details: tuple[str, ...] = ()  # per-option / per-item feedback lines
+    misconceptions: tuple[str, ...] = ()  # statements of misconceptions the answer reveals
+    config: RunConfig | None = None  # the simulated run, for predict and tune
+    run: Run | None = field(default=None, compare=False)
+
+    def without_run(self) -> Grade:
+        """A copy without the arrays (small enough to keep in session state)."""
+        return Grade(self.valid, self.correct, self.message, self.details, self.misconceptions,
+                     self.config, None)
+
+
+def invalid(message: str) -> Grade:
+    return Grade(valid=False, correct=False, message=message)
+
+
+def option_order(n: int, seed: int) -> list[int]:
+    """A permutation of ``range(n)``, the same for the same seed (retries use a new seed)."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def credit(first_correct: bool, hints_used: int) -> float:
+    """Credit for a question: 1 if right first time unaided, 0.5 if hints were needed, else 0."""
+    if not first_correct:
+        return 0.0
+    return 1.0 if hints_used == 0 else 0.5
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(value: Any) -> float | None:
+    """A finite float from what the learner typed, or None when it is not a number.
+
+    Accepts ``0.1``, ``1e-3``, ``0,1`` (decimal comma), ``2/20`` and a trailing ``%``.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    text = str(value).strip().replace(" ", "").replace("\u2212", "-")
+    if not text or len(text) > 40:
+        return None
+    percent = text.endswith("%")
+    text = text.rstrip("%")
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    parts = text.split("/")
+    if len(parts) > 2 or not all(_NUMBER.match(p) for p in parts):
+        return None
+    try:
+        number = float(parts[0]) / float(parts[1]) if len(parts) == 2 else float(parts[0])
+    except (ZeroDivisionError, OverflowError):
+        return None
+    if percent:
+        number /= 100
+    return number if math.isfinite(number) else None
+
+
+def _misconception_text(ids: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(MISCONCEPTIONS[i] for i in ids if i in MISCONCEPTIONS))
+
+
+# --- one grader per question type ----------------------------------------------------------
+
+
+def grade_single(q: SingleChoice, answer: Any) -> Grade:
+    if not isinstance(answer, int) or isinstance(answer, bool) or not (
+            0 <= answer < len(q.options)):
+        return invalid("Choose one of the options first.")
+    option = q.options[answer]
+    verdict = "Correct." if option.correct else "Not quite."
+    return Grade(True, option.correct, f"{verdict} {option.feedback}",
+                 misconceptions=_misconception_text([option.misconception]))
+
+
+def grade_multiple(q: MultipleChoice, answer: Any) -> Grade:
+    try:
+        chosen = {int(i) for i in answer}
+    except (TypeError, ValueError):
+        return invalid("Tick the options you think are right.")
+    if not chosen:
+        return invalid("Tick at least one option.")
+    if not chosen <= set(range(len(q.options))):
+        return invalid("That answer names an option this question does not have.")
+    right = {i for i, o in enumerate(q.options) if o.correct}
+    details = []
+    for i, option in enumerate(q.options):
+        if i in chosen:
+            mark = "✓" if option.correct else "✗"
+            details.append(f"{mark} {option.text}: {option.feedback}")
+    missed = len(right - chosen)
+    wrong = len(chosen - right)
+    if chosen == right:
+        message = f"Correct: all {len(right)} right options and nothing else."
+    else:
+        bits = []
+        if wrong:
+            bits.append(f"{wrong} of your choices {'is' if wrong == 1 else 'are'} wrong")
+        if missed:
+            bits.append(f"you missed {missed} right option{'s' if missed > 1 else ''}")
+        message = "Not quite: " + " and ".join(bits) + "."
+    chosen_wrong = [q.options[i].misconception for i in sorted(chosen - right)]
+    return Grade(True, chosen == right, message, tuple(details),
+                 _misconception_text(chosen_wrong))
+
+
+def grade_numeric(q: Numeric, answer: Any) -> Grade:
+    value = parse_number(answer)
+    if value is None:
+        return invalid(f"{str(answer).strip()[:40]!r} is not a number I can read; type something "
+                       f"like 0.1, 1e-3 or 2/20.")
+    unit = f" {q.unit}" if q.unit else ""
+    # A hair of slack so an answer exactly at answer ± tolerance is not lost to float rounding.
+    slack = 1e-9 * max(1.0, abs(q.answer), q.tolerance)
+    error = value - q.answer
+    if abs(error) <= q.tolerance + slack:
+        return Grade(True, True, f"Correct: {value:g}{unit} is within ±{q.tolerance:g} of "
+                                 f"{q.answer:g}{unit}.")
+    return Grade(True, False, q.feedback_low if error < 0 else q.feedback_high,
+                 (f"You answered {value:g}{unit}.",))
+
+
+def grade_ordering(q: Ordering, answer: Any) -> Grade:
+    try:
+        order = [str(x) for x in answer]
+    except TypeError:
+        return invalid("Put every item in a position first.")
+    if len(order) != len(q.items) or any(x not in q.items for x in order):
+        return invalid(f"Place each of the {len(q.items)} items in one position.")
+    if len(set(order)) != len(order):
+        return invalid("Each item goes in exactly one position; one is used twice.")
+    in_place = sum(a == b for a, b in zip(order, q.items, strict=True))
+    details = tuple(f"{'✓' if a == b else '✗'} position {k + 1}: {a}"
+                    for k, (a, b) in enumerate(zip(order, q.items, strict=True)))
+    if in_place == len(q.items):
+        return Grade(True, True, f"Correct order. {q.feedback}", details)
+    return Grade(True, False, f"{in_place} of {len(q.items)} items are in the right place.",
+                 details)
+
+
+def grade_matching(q: Matching, answer: Any) -> Grade:
+    if not isinstance(answer, Mapping):
+        return invalid("Match every item first.")
+    lefts = [p.left for p in q.pairs]
+    rights = {p.right for p in q.pairs}
+    if any(answer.get(left) in (None, "") for left in lefts):
+        return invalid("Match every item before checking.")
+    if any(answer[left] not in rights for left in lefts):
+        return invalid("One of the matches is not among the choices.")
+    right_count = sum(answer[p.left] == p.right for p in q.pairs)
+    details = tuple(f"{'✓' if answer[p.left] == p.right else '✗'} {p.left} → {answer[p.left]}"
+                    for p in q.pairs)
+    if right_count == len(q.pairs):
+        return Grade(True, True, f"All {len(q.pairs)} matched. {q.feedback}", details)
+    return Grade(True, False, f"{right_count} of {len(q.pairs)} matches are right.", details)
+
+
+def grade_predict(q: Predict, answer: Any, run: Run | None = None) -> Grade:
+    """Right when the prediction equals the regime the engine actually produces."""
+    try:
+        guess = Regime(answer)
+    except ValueError:
+        return invalid("Pick a prediction first.")
+    if guess not in q.choices:
+        return invalid("That prediction is not one of the choices.")
+    run = run if run is not None else predict_run(q)
+    actual = run.regime
+    headline = (f"Correct: the run {actual.label}." if guess == actual
+                else f"Not this time: you predicted {guess.label}, the run {actual.label}.")
+    details = [q.feedback[guess]]
+    if guess != actual and actual in q.feedback:
+        details.append(q.feedback[actual])
+    details.append(run.explanation)
+    return Grade(True, guess == actual, headline, tuple(details), config=run.config, run=run)
+
+
+def tune_settings(q: Tune, answer: Any) -> dict[str, float | str] | str:
+    """The learner's settings cleaned up, or a message saying what is wrong with them."""
+    if not isinstance(answer, Mapping):
+        return "Set the values first."
+    settings: dict[str, float | str] = {}
+    for key in q.adjustable:
+        if key not in answer or answer[key] in (None, ""):
+            continue
+        if key in ("lr", "momentum"):
+            value = parse_number(answer[key])
+            if value is None:
+                return f"The {key} {str(answer[key])[:30]!r} is not a number."
+            if key == "lr" and not LR_RANGE[0] <= value <= LR_RANGE[1]:
+                return (f"A learning rate of {value:g} is outside the range this challenge "
+                        f"accepts ({LR_RANGE[0]:g} to {LR_RANGE[1]:g}).")
+            if key == "momentum" and not 0 <= value < 1:
+                return "Momentum must be at least 0 and below 1."
+            settings[key] = value
+        else:
+            settings[key] = str(answer[key])
+    try:
+        tune_config(q, settings)
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        return f"Those settings are not valid: {' '.join(first[:3])}"
+    return settings
+
+
+def grade_tune(q: Tune, answer: Any) -> Grade:
+    """Run the learner's settings; right when the run reaches the goal (simcheck decides)."""
+    settings = tune_settings(q, answer)
+    if isinstance(settings, str):
+        return invalid(settings)
+    result = tune_outcome(q, settings)
+    if result.run is None:
+        return invalid(result.message)
+    return Grade(True, result.success, result.message, config=result.run.config, run=result.run)
+
+
+def grade(question: Any, answer: Any) -> Grade:
+    """Grade ``answer`` to ``question`` (any of the seven question types)."""
+    graders = {
+        "single": grade_single, "multiple": grade_multiple, "numeric": grade_numeric,
+        "ordering": grade_ordering, "matching": grade_matching, "predict": grade_predict,
+        "tune": grade_tune,
+    }
+    return graders[question.type](question, answer)
+
+
+def solution_text(question: Any, run: Run | None = None) -> str:
+    """The answer in words (Markdown), shown after the hint ladder is used up.
+
+    For a predict question the answer is the regime of its run (``run``, or simulated here).
+    """
+    q = question
+    if isinstance(q, SingleChoice | MultipleChoice):
+        return "The right answer: " + "; ".join(f"**{o.text}**" for o in q.options if o.correct)
+    if isinstance(q, Numeric):
+        unit = f" {q.unit}" if q.unit else ""
+        return f"The answer is **{q.answer:g}{unit}** (±{q.tolerance:g})."
+    if isinstance(q, Ordering):
+        return "The right order: " + " → ".join(f"**{x}**" for x in q.items)
+    if isinstance(q, Matching):
+        return "The matches: " + "; ".join(f"**{p.left}** → {p.right}" for p in q.pairs)
+    if isinstance(q, Predict):
+        actual = (run if run is not None else predict_run(q)).regime
+        return f"The run ends **{actual.label}**: that is the right prediction."
+    if isinstance(q, Tune):
+        parts = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                          for k, v in q.solution.items())
+        return f"One setting that works: **{parts}**."
+    raise TypeError(f"unknown question type {type(q).__name__}")

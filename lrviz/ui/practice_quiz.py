@@ -1,0 +1,364 @@
+"""The quiz page: one question at a time, feedback, hint ladder, solution, score, saved attempts.
+
+State per browser session: ``st.session_state["quiz_runs"][quiz_id]`` holds a `QuizRun` (small:
+ids, counters and texts, no arrays). Every first answer is written to the store at once, so a
+reload or a crash loses nothing; an unfinished saved attempt can be resumed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from lrviz.engine.diagnose import Regime
+from lrviz.engine.optimizers import OPTIMIZERS
+from lrviz.engine.schedules import SCHEDULES
+from lrviz.learning import grading
+from lrviz.learning.content import Course
+from lrviz.learning.practice import (
+    MASTERY_THRESHOLD,
+    REVIEW_ID,
+    QuizRun,
+    find_question,
+    lesson_questions,
+    mastery,
+    new_seed,
+    review_questions,
+    started_lessons,
+)
+from lrviz.learning.schema import Predict, Tune
+from lrviz.learning.simcheck import tune_config
+from lrviz.learning.store import Learner, ProgressStore, StoreError
+from lrviz.ui import runs
+from lrviz.ui.learner import learner_sidebar
+from lrviz.ui.practice_common import course_or_stop, open_store, percent, pick, show_run
+
+RUNS_KEY = "quiz_runs"
+ERROR_KEY = "quiz_save_error"
+
+
+def _runs() -> dict[str, QuizRun]:
+    return st.session_state.setdefault(RUNS_KEY, {})
+
+
+# --- saving ------------------------------------------------------------------------------
+
+
+def _save(run: QuizRun, store: ProgressStore | None, learner: Learner | None) -> None:
+    """Write every first answer not yet saved (opening the attempt on the first one)."""
+    if store is None or learner is None:
+        return
+    try:
+        try:
+            _write_answers(run, store, learner)
+        except ValueError:  # the saved attempt is gone (progress reset elsewhere): start anew
+            run.attempt_id = None
+            for key in run.questions:
+                run.state(key).saved = False
+            _write_answers(run, store, learner)
+        st.session_state.pop(ERROR_KEY, None)
+    except StoreError as exc:
+        st.session_state[ERROR_KEY] = f"Your answer could not be saved: {exc}"
+
+
+def _write_answers(run: QuizRun, store: ProgressStore, learner: Learner) -> None:
+    if run.attempt_id is None:
+        lesson_id = None if run.kind == "review" else run.quiz_id
+        run.attempt_id = store.start_attempt(learner.id, run.kind, lesson_id, run.questions,
+                                             run.seed).id
+    for key in run.questions:
+        state = run.state(key)
+        if state.answered and not state.saved:
+            store.record_answer(run.attempt_id, key[0], key[1],
+                                correct=bool(state.first_correct), credit=state.credit,
+                                hints_used=state.hints_at_first, answer=state.first_answer)
+            state.saved = True
+
+
+# --- reading the form ----------------------------------------------------------------------
+
+
+def _answer(q: Any, prefix: str, order: list[int]) -> Any:
+    """The learner's answer, read from the form's widgets (keys under ``prefix``)."""
+    ss = st.session_state
+    if q.type in ("single", "predict"):
+        return ss.get(f"{prefix}-choice")
+    if q.type == "multiple":
+        return [i for i in order if ss.get(f"{prefix}-opt{i}")]
+    if q.type == "numeric":
+        return ss.get(f"{prefix}-value", "")
+    if q.type == "ordering":
+        return [ss.get(f"{prefix}-pos{k}") for k in range(len(q.items))]
+    if q.type == "matching":
+        return {p.left: ss.get(f"{prefix}-match{j}") for j, p in enumerate(q.pairs)}
+    settings = {k: ss.get(f"{prefix}-{k}") for k in q.adjustable}
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def _grade(q: Any, answer: Any) -> grading.Grade:
+    if isinstance(q, Predict) and answer is not None:
+        try:
+            return grading.grade_predict(q, answer, run=runs.run(q.run.to_config()))
+        except ValueError:
+            return grading.invalid("Pick a prediction first.")
+    return grading.grade(q, answer)
+
+
+def _on_submit(quiz_id: str, position: int, prefix: str, order: list[int]) -> None:
+    run = _runs()[quiz_id]
+    key = run.questions[position]
+    q = find_question(st.session_state["_quiz_course"], key)
+    answer = _answer(q, prefix, order)
+    result = _grade(q, answer)
+    state = run.state(key)
+    if not result.valid:
+        st.session_state[f"{prefix}-invalid"] = result.message
+        return
+    st.session_state.pop(f"{prefix}-invalid", None)
+    if state.submit(result, answer):
+        _save(run, st.session_state.get("_quiz_store"), st.session_state.get("_quiz_learner"))
+
+
+def _on_hint(quiz_id: str, position: int) -> None:
+    run = _runs()[quiz_id]
+    key = run.questions[position]
+    run.state(key).show_hint(find_question(st.session_state["_quiz_course"], key))
+
+
+def _on_reveal(quiz_id: str, position: int) -> None:
+    run = _runs()[quiz_id]
+    key = run.questions[position]
+    state = run.state(key)
+    if state.reveal(find_question(st.session_state["_quiz_course"], key)):
+        _save(run, st.session_state.get("_quiz_store"), st.session_state.get("_quiz_learner"))
+
+
+def _on_retry(quiz_id: str, position: int) -> None:
+    _runs()[quiz_id].state(_runs()[quiz_id].questions[position]).retry()
+
+
+def _on_go(quiz_id: str, index: int) -> None:
+    _runs()[quiz_id].go(index)
+
+
+def _on_start(quiz_id: str, questions: list, resume: QuizRun | None = None) -> None:
+    _runs()[quiz_id] = resume or QuizRun(quiz_id, list(questions), new_seed())
+
+
+# --- drawing one question ------------------------------------------------------------------
+
+
+def _form(q: Any, prefix: str, seed: int) -> list[int]:
+    """The answer widgets; returns the option order shown (for multiple choice)."""
+    if q.type == "single":
+        order = grading.option_order(len(q.options), seed)
+        st.radio("Your answer", order, index=None, key=f"{prefix}-choice",
+                 format_func=lambda i: q.options[i].text)
+        return order
+    if q.type == "multiple":
+        order = grading.option_order(len(q.options), seed)
+        st.caption("Tick every option that is right.")
+        for i in order:
+            st.checkbox(q.options[i].text, key=f"{prefix}-opt{i}")
+        return order
+    if q.type == "numeric":
+        st.text_input(f"Your answer{f' ({q.unit})' if q.unit else ''}", key=f"{prefix}-value",
+                      placeholder="e.g. 0.1, 1e-3 or 2/20", max_chars=40)
+    elif q.type == "ordering":
+        items = [q.items[i] for i in grading.option_order(len(q.items), seed)]
+        for k in range(len(q.items)):
+            st.selectbox(f"Position {k + 1}", items, index=None, key=f"{prefix}-pos{k}",
+                         placeholder="choose an item")
+    elif q.type == "matching":
+        rights = [q.pairs[i].right for i in grading.option_order(len(q.pairs), seed)]
+        for j, pair in enumerate(q.pairs):
+            st.selectbox(pair.left, rights, index=None, key=f"{prefix}-match{j}",
+                         placeholder="choose a match")
+    elif q.type == "predict":
+        choices = [q.choices[i].value for i in grading.option_order(len(q.choices), seed)]
+        st.radio("Your prediction: this run will end…", choices, index=None,
+                 key=f"{prefix}-choice", format_func=lambda v: Regime(v).label)
+    else:
+        _tune_widgets(q, prefix)
+    return []
+
+
+def _tune_widgets(q: Tune, prefix: str) -> None:
+    base = q.base
+    goal = (f"Goal: within **{q.goal.max_final_loss:g}** of the minimum after **{base.steps}** "
+            f"steps on **{base.surface}**, never "
+            f"{', '.join(r.label for r in q.goal.forbid) or 'anything forbidden'}.")
+    st.markdown(goal)
+    opt_names, sched_names = list(OPTIMIZERS), list(SCHEDULES)
+    if "lr" in q.adjustable:
+        st.text_input("Learning rate", value=f"{base.lr:g}", key=f"{prefix}-lr", max_chars=20,
+                      help="Any positive number, e.g. 0.05 or 3e-3.")
+    if "optimizer" in q.adjustable:
+        st.selectbox("Optimizer", opt_names, index=opt_names.index(base.optimizer),
+                     key=f"{prefix}-optimizer")
+    if "schedule" in q.adjustable:
+        st.selectbox("Schedule", sched_names, index=sched_names.index(base.schedule),
+                     key=f"{prefix}-schedule")
+    if "momentum" in q.adjustable:
+        st.slider("Momentum (momentum and nesterov only)", 0.0, 0.99,
+                  float(base.optimizer_params.get("momentum", 0.9)), 0.01,
+                  key=f"{prefix}-momentum")
+
+
+def _feedback(q: Any, state: Any, prefix: str) -> None:
+    grade = state.last_grade
+    if grade is None:
+        return
+    text, figure = st.columns([3, 2]) if grade.config is not None else (st.container(), None)
+    with text:
+        (st.success if grade.correct else st.error)(grade.message)
+        for line in grade.details:
+            st.markdown(f"- {line}")
+        for statement in grade.misconceptions:
+            st.warning(f"Common misconception: “{statement}”")
+    if figure is not None:
+        with figure:
+            show_run(grade.config, f"{prefix}-run", "your run" if q.type == "tune" else "the run")
+
+
+def _question(run: QuizRun, position: int, course: Course) -> None:
+    key = run.questions[position]
+    q = find_question(course, key)
+    state = run.state(key)
+    prefix = f"quiz-{run.quiz_id}-{position}"
+    if run.kind == "review":
+        st.caption(f"From the lesson “{course.get(key[0]).title}”")
+    st.markdown(f"#### {q.prompt}")
+    if not state.closed and (not state.answered or state.retrying):
+        try_prefix = prefix if q.type == "tune" else f"{prefix}-t{state.tries}"
+        with st.form(f"{try_prefix}-form"):
+            order = _form(q, try_prefix, state.shuffle_seed(run.seed, position))
+            st.form_submit_button(
+                "Run it" if q.type in ("tune", "predict") else "Check answer",
+                on_click=_on_submit, args=(run.quiz_id, position, try_prefix, order),
+                key=f"{try_prefix}-submit", type="primary")
+        problem = st.session_state.get(f"{try_prefix}-invalid")
+        if problem:
+            st.warning(problem)
+    _feedback(q, state, prefix)
+    for k, hint in enumerate(q.hints[:state.hints_shown]):
+        st.info(f"Hint {k + 1} of {len(q.hints)}: {hint}")
+    buttons = st.columns(3)
+    if state.can_hint(q):
+        buttons[0].button(f"Show a hint ({len(q.hints) - state.hints_shown} left)",
+                          key=f"{prefix}-hint", on_click=_on_hint, args=(run.quiz_id, position))
+    if state.can_reveal(q):
+        buttons[1].button("Show the solution", key=f"{prefix}-reveal", on_click=_on_reveal,
+                          args=(run.quiz_id, position))
+    if state.answered and not state.closed and not state.retrying:
+        buttons[2].button("Try again (reshuffled)", key=f"{prefix}-retry", on_click=_on_retry,
+                          args=(run.quiz_id, position))
+    if state.closed:
+        if state.revealed:
+            st.markdown(grading.solution_text(q, runs.run(q.run.to_config())
+                                              if isinstance(q, Predict) else None))
+            if isinstance(q, Tune):
+                show_run(tune_config(q, q.solution), f"{prefix}-solution", "a solution")
+        st.info(f"**Why:** {q.explanation}")
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def _intro(quiz_id: str, course: Course, store: ProgressStore | None,
+           learner: Learner | None) -> None:
+    """Before a run starts: what this quiz is, the learner's record, start / resume."""
+    if quiz_id == REVIEW_ID:
+        st.markdown("A mixed review interleaves questions from every lesson you have started, "
+                    "missed questions first. It also confirms mastery: a lesson you mastered is "
+                    f"confirmed when you get {MASTERY_THRESHOLD:.0%} of its review questions.")
+        if learner is None or store is None:
+            st.info("Enter your display name in the sidebar: the review is built from your own "
+                    "history.")
+            return
+        started = started_lessons(course, store, learner.id)
+        if not started:
+            st.info("You have not started a lesson yet: read a section, try a lesson quiz or "
+                    "review its flashcards, then come back for a mixed review.")
+            return
+        questions = review_questions(course, started, store.answers(learner.id),
+                                     seed=new_seed())
+        st.caption(f"{len(questions)} questions from {len(started)} lesson(s).")
+    else:
+        questions = lesson_questions(course, quiz_id)
+        st.markdown(f"{len(questions)} questions. A question scores 1 if your first answer is "
+                    f"right, ½ if you needed hints first, 0 otherwise; "
+                    f"{MASTERY_THRESHOLD:.0%} masters the lesson.")
+        if learner is not None and store is not None:
+            attempts = store.attempts(learner.id, kind="lesson", lesson_id=quiz_id)
+            m = mastery(quiz_id, attempts, store.answers(learner.id))
+            st.markdown(f"Your best score: **{percent(m.best_score)}** ({m.attempts} finished "
+                        f"attempt(s)) — {m.label}.")
+            open_attempt = next((a for a in reversed(attempts) if a.finished_at is None), None)
+            if open_attempt is not None and all(find_question(course, k) is not None
+                                                for k in open_attempt.questions):
+                done = len(store.answers(learner.id, open_attempt.id))
+                resumed = QuizRun.resume(open_attempt, store.answers(learner.id, open_attempt.id))
+                st.button(f"Resume your unfinished attempt ({done} of "
+                          f"{len(open_attempt.questions)} answered)", key=f"resume-{quiz_id}",
+                          on_click=_on_start, args=(quiz_id, [], resumed), type="primary")
+    if learner is None:
+        st.caption("Enter a display name in the sidebar to save your score.")
+    st.button("Start the quiz", key=f"start-{quiz_id}", on_click=_on_start,
+              args=(quiz_id, questions))
+
+
+def _summary(run: QuizRun, course: Course, learner: Learner | None) -> None:
+    score = run.score
+    right = sum(1 for k in run.questions if run.state(k).first_correct)
+    verdict = ("Lesson mastered!" if run.kind == "lesson" and score >= MASTERY_THRESHOLD
+               else "Review complete." if run.kind == "review" else
+               f"{MASTERY_THRESHOLD:.0%} masters the lesson; try again when you are ready.")
+    st.success(f"Attempt complete: score **{score:.0%}** ({right} of {len(run.questions)} right "
+               f"first time). {verdict}")
+    if learner is not None and run.attempt_id is not None:
+        st.caption(f"Saved for {learner.name}. Your history is on the Progress page.")
+    st.button("Start a new attempt (questions reshuffled)", key=f"again-{run.quiz_id}",
+              on_click=_runs().pop, args=(run.quiz_id, None))
+
+
+def render_quiz_page() -> None:
+    st.title("Quiz")
+    learner = learner_sidebar()
+    course = course_or_stop()
+    store = open_store()
+    labels = {lesson.id: f"{lesson.order}. {lesson.title}" for lesson in course.lessons}
+    labels[REVIEW_ID] = "Mixed review (all lessons you have started)"
+    quiz_id = pick("Quiz", [lesson.id for lesson in course.lessons] + [REVIEW_ID], labels,
+                   "lesson")
+    # Callbacks run before the script body: give them what they need through session state.
+    st.session_state["_quiz_course"] = course
+    st.session_state["_quiz_store"] = store
+    st.session_state["_quiz_learner"] = learner
+    if st.session_state.get(ERROR_KEY):
+        st.error(st.session_state[ERROR_KEY])
+    run = _runs().get(quiz_id)
+    if run is not None and any(find_question(course, k) is None for k in run.questions):
+        st.warning("This quiz changed since you started it; starting afresh.")
+        _runs().pop(quiz_id)
+        run = None
+    if run is None:
+        try:
+            _intro(quiz_id, course, store, learner)
+        except StoreError as exc:
+            st.error(f"Your quiz history cannot be read right now. {exc}")
+        return
+    if run.finished:
+        _summary(run, course, learner)
+    n = len(run.questions)
+    st.progress(run.answered / n, text=f"Question {run.index + 1} of {n} · {run.answered} "
+                                       f"answered · score so far {run.score:.0%}")
+    _question(run, run.index, course)
+    nav = st.columns(2)
+    if run.index > 0:
+        nav[0].button("← Previous", key="quiz-prev", on_click=_on_go,
+                      args=(quiz_id, run.index - 1))
+    if run.index + 1 < n and run.state(run.questions[run.index]).answered:
+        nav[1].button("Next question →", key="quiz-next", on_click=_on_go,
+                      args=(quiz_id, run.index + 1), type="primary")
