@@ -1,5 +1,29 @@
-"""Page under construction in this change set."""
+"""Glossary: every term the lessons define, in one searchable list (`/glossary?q=...`)."""
 
 import streamlit as st
 
-st.title("glossary")
+from lrviz.learning.content import load_course
+from lrviz.ui.lesson_glossary import course_terms, search, show_term
+
+course = load_course()
+terms = course_terms(course)
+
+st.title("Glossary")
+st.markdown("Every term defined in the lessons, in one place. Each links back to the lesson "
+            "that defines it.")
+query = st.text_input("Search terms and definitions", key="q", bind="query-params",
+                      placeholder="e.g. warmup, curvature, Adam")
+found = search(terms, query or "")
+if not terms:
+    st.info("No glossary terms yet: no lesson is in the course.")
+elif not found:
+    st.warning(f"No term or definition contains “{query}”. Try a shorter word.", icon="🔎")
+else:
+    st.caption(f"{len(found)} of {len(terms)} terms" + (f" matching “{query}”" if query else ""))
+    letter = ""
+    for term in found:
+        initial = term.term[:1].upper()
+        if initial != letter and not query:
+            letter = initial
+            st.subheader(letter)
+        show_term(course, term)

@@ -1,9 +1,15 @@
-"""Home: what lrviz is, the live hero figure and the ways in."""
+"""Home: what lrviz is, the live hero figure, the course map and the ways into the lab."""
 
 import streamlit as st
 
 from lrviz.figures.hero import HERO_RATES, hero_configs, hero_figure
+from lrviz.learning.content import load_course
 from lrviz.ui import runs
+from lrviz.ui.learner import learner_sidebar
+from lrviz.ui.lesson_map import course_map
+from lrviz.ui.lesson_progress import course_progress
+
+learner = learner_sidebar()
 
 st.title("lrviz — see what the learning rate does")
 st.markdown(
@@ -20,3 +26,18 @@ left, middle, right = st.columns(3)
 left.page_link("lrviz/ui/pages/lesson.py", label="Start the course", icon="📖")
 middle.page_link("lrviz/ui/pages/lab.py", label="Open the lab", icon="🧪")
 right.page_link("lrviz/ui/pages/flashcards.py", label="Review flashcards", icon="🃏")
+
+st.header("The course")
+course_map(load_course(), course_progress(learner))
+
+st.header("Try it yourself")
+lab_pages = (
+    ("lab.py", "Lab", "🧪", "Any surface, optimizer, rate and schedule; watch the path."),
+    ("schedules.py", "Schedules", "📅", "See how each schedule shapes the rate over time."),
+    ("race.py", "Optimizer race", "🏁", "Several optimizers from one start, side by side."),
+    ("finder.py", "LR finder", "🔎", "Run a learning-rate range test and read it."),
+)
+for col, (page, label, icon, blurb) in zip(st.columns(len(lab_pages)), lab_pages, strict=True):
+    with col.container(border=True):
+        st.page_link(f"lrviz/ui/pages/{page}", label=label, icon=icon)
+        st.caption(blurb)

@@ -1,5 +1,24 @@
-"""Page under construction in this change set."""
+"""Lessons: `/lesson?lesson=<id>` shows one lesson; with no (or an unknown) id, the course."""
 
 import streamlit as st
 
-st.title("lesson")
+from lrviz.learning.content import load_course
+from lrviz.ui.learner import learner_sidebar
+from lrviz.ui.lesson_map import course_map, lesson_picker
+from lrviz.ui.lesson_progress import course_progress
+from lrviz.ui.lesson_view import show_broken, show_lesson
+
+course = load_course()
+learner = learner_sidebar()
+lesson_id = lesson_picker(course)
+
+if lesson_id is None:
+    st.title("The course")
+    st.markdown("Five short lessons on the one number every training run depends on. Each has a "
+                "dialogue to listen to, summaries at three depths, audiobook chapters, live "
+                "examples and memory aids.")
+    course_map(course, course_progress(learner))
+elif (lesson := course.get(lesson_id)) is not None:
+    show_lesson(course, lesson, learner)
+else:
+    show_broken(course, course.get_broken(lesson_id))

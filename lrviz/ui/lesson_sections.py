@@ -1,0 +1,63 @@
+"""The reading sections of a lesson: Summary, Key concepts, Memory aids and Glossary."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lrviz.learning.schema import COURSE_CONCEPTS, MEMORY_AID_KINDS, Lesson
+
+GLOSSARY_PAGE = "lrviz/ui/pages/glossary.py"
+DEPTHS: dict[str, str] = {"Basic": "basic", "Medium": "medium", "Detailed": "detailed"}
+DEPTH_KEY = "summary_depth"
+DEPTH_HELP = {
+    "Basic": "Three or four plain sentences, no math.",
+    "Medium": "A paragraph with the update rule.",
+    "Detailed": "The math: stability bounds, rates and formulas.",
+}
+AID_LOOK = {"rhyme": ("🎵", "Rhyme"), "story": ("📖", "Story"),
+            "acronym": ("🔤", "Acronym"), "mnemonic": ("🧠", "Mnemonic")}
+
+
+def _lines(text: str) -> str:
+    """Keep the author's line breaks (a rhyme's lines) in Markdown."""
+    return text.strip().replace("\n", "  \n")
+
+
+def show_summary(lesson: Lesson) -> None:
+    """The summary at the depth the learner picks; the choice follows them to every lesson."""
+    # persist_state="session": the depth is remembered across lessons and pages.
+    depth = st.segmented_control(
+        "How deep?", list(DEPTHS), default="Basic", required=True, key=DEPTH_KEY,
+        persist_state="session", help="Basic: no math. Medium: the update rule. "
+                                      "Detailed: the math behind it.")
+    depth = depth or "Basic"
+    st.caption(DEPTH_HELP[depth])
+    with st.container(border=True):
+        st.markdown(getattr(lesson.summaries, DEPTHS[depth]))
+
+
+def show_key_concepts(lesson: Lesson) -> None:
+    st.caption("The ideas of this lesson, one line each.")
+    for concept in lesson.key_concepts:
+        with st.container(border=True):
+            st.markdown(f"**{concept.term}** — {concept.meaning}")
+    covered = ", ".join(COURSE_CONCEPTS[c] for c in lesson.concepts)
+    st.caption(f"Course topics covered here: {covered}.")
+
+
+def show_memory_aids(lesson: Lesson) -> None:
+    """Aids grouped by kind (rhyme, story, acronym, mnemonic), each with what it encodes."""
+    st.caption("Small hooks to remember the big ideas.")
+    for kind in MEMORY_AID_KINDS:
+        icon, name = AID_LOOK[kind]
+        for aid in (a for a in lesson.memory_aids if a.kind == kind):
+            with st.container(border=True):
+                st.markdown(f"{icon} **{name}** — for *{aid.concept}*")
+                st.markdown(_lines(aid.text))
+
+
+def show_glossary(lesson: Lesson) -> None:
+    st.caption("The terms this lesson defines. The full glossary collects every lesson's terms.")
+    for entry in sorted(lesson.glossary, key=lambda e: e.term.lower()):
+        st.markdown(f"**{entry.term}** — {entry.definition}")
+    st.page_link(GLOSSARY_PAGE, label="Search the full glossary", icon="🔤")

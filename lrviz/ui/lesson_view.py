@@ -1,0 +1,108 @@
+"""One lesson page: header, the seven sections as tabs, and previous/next navigation.
+
+The tabs are bound to ``?section=`` so a teacher can link straight to a section, and only the
+open tab runs (which keeps the simulator idle until Examples is opened, and tells the progress
+store exactly which section the learner is reading).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import streamlit as st
+
+from lrviz.learning.content import LESSON_SECTIONS, BrokenLesson, Course
+from lrviz.learning.schema import Lesson
+from lrviz.learning.store import Learner
+from lrviz.ui.lesson_examples import show_examples
+from lrviz.ui.lesson_listen import show_audiobook, show_dialogue
+from lrviz.ui.lesson_map import lesson_label, select_lesson
+from lrviz.ui.lesson_progress import mark_read, progress_text, sections_read
+from lrviz.ui.lesson_sections import (
+    show_glossary,
+    show_key_concepts,
+    show_memory_aids,
+    show_summary,
+)
+
+SECTION_KEY = "section"  # the tabs' key and URL parameter: /lesson?lesson=<id>&section=Summary
+RENDERERS: dict[str, Callable[[Lesson], None]] = {
+    "listen": show_dialogue,
+    "summary": show_summary,
+    "audiobook": show_audiobook,
+    "concepts": show_key_concepts,
+    "examples": show_examples,
+    "memory-aids": show_memory_aids,
+    "glossary": show_glossary,
+}
+
+
+def _go_to(lesson_id: str) -> None:
+    """Button callback: switch lesson and start it from its first section."""
+    select_lesson(lesson_id)
+    st.session_state[SECTION_KEY] = LESSON_SECTIONS[0][1]
+
+
+def _header(course: Course, lesson: Lesson, learner: Learner | None) -> None:
+    st.title(f"Lesson {lesson.order}: {lesson.title}")
+    facts = [f"⏱ about {lesson.minutes} min"]
+    if lesson.prerequisites:
+        facts.append("builds on " + ", ".join(lesson_label(course, p)
+                                              for p in lesson.prerequisites))
+    st.caption(" · ".join(facts))
+    st.markdown("**After this lesson you can:**\n"
+                + "\n".join(f"- {objective}" for objective in lesson.objectives))
+    if lesson.intro:
+        st.markdown(lesson.intro)
+    read = sections_read(learner, lesson.id)
+    if read is not None:
+        st.caption(f"Your progress: {progress_text(read)}.")
+
+
+def _navigation(course: Course, lesson_id: str) -> None:
+    previous, following = course.neighbours(lesson_id)
+    st.divider()
+    left, right = st.columns(2)
+    if previous is not None:
+        left.button(f"← Previous: {lesson_label(course, previous)}", key="lesson-previous",
+                    on_click=_go_to, args=(previous,))
+    if following is not None:
+        right.button(f"Next: {lesson_label(course, following)} →", key="lesson-next",
+                     on_click=_go_to, args=(following,), type="primary")
+    else:
+        right.markdown("🎓 **This is the last lesson.**")
+        right.page_link("lrviz/ui/pages/quiz.py", label="Test yourself in the quiz", icon="❓")
+
+
+def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None:
+    """Render ``lesson`` with its sections as tabs; records the open section as read."""
+    _header(course, lesson, learner)
+    labels = [label for _, label in LESSON_SECTIONS]
+    tabs = st.tabs(labels, key=SECTION_KEY, bind="query-params")
+    for (section_id, _), tab in zip(LESSON_SECTIONS, tabs, strict=True):
+        # .open is None only if the tabs do not track state; then render every section.
+        if tab.open is False:
+            continue
+        with tab:
+            RENDERERS[section_id](lesson)
+        if tab.open:
+            mark_read(learner, lesson.id, section_id)
+    _navigation(course, lesson.id)
+
+
+def _plain(text: str) -> str:
+    """Text shown literally inside Markdown (a validation message may contain * _ $ ...)."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|$~])", r"\\\1", " ".join(text.split()))
+
+
+def show_broken(course: Course, broken: BrokenLesson) -> None:
+    """A lesson whose files do not validate: what is wrong, where, and the way around it."""
+    st.title(broken.title)
+    st.error("This lesson cannot be shown because its files do not match the lesson format. "
+             "The rest of the course works as usual.", icon="⚠️")
+    st.markdown("**What is wrong** (file: field: problem):\n"
+                + "\n".join(f"- `{e.path}`: `{e.field or '(file)'}`: {_plain(e.message)}"
+                            for e in broken.errors))
+    st.caption("Fix the file and reload the page; the lesson appears as soon as it is valid.")
+    _navigation(course, broken.id)
