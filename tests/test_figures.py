@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from lrviz import RunConfig, simulate, simulate_many
 from lrviz.engine.presets import PRESETS
 from lrviz.engine.surfaces import get_surface
 from lrviz.figures.contour import colour_values, contour_trace, surface_grid
-from lrviz.figures.curves import lr_figure, stability_figure
+from lrviz.figures.curves import curves_figure, lr_figure, stability_figure
 from lrviz.figures.sampling import frame_steps, keep_indices, odd_stride
-from lrviz.figures.specs import array, spec, trace_named, traces
+from lrviz.figures.specs import array, trace_named
+from lrviz.figures.specs import spec as raw_spec
 from lrviz.figures.style import PALETTE
 from lrviz.figures.trajectory import MAX_FRAMES, loss_figure, trajectory_figure
 
 RAVINE = dict(surface="ravine", surface_params={"condition": 20.0, "angle": 30.0},
               start=(-2.5, 1.5), optimizer="sgd", steps=150)
+
+
+def spec(fig: go.Figure) -> dict:
+    """The figure's JSON, after checking that Plotly's validation accepts every property
+    (builders skip validation for speed, so the tests do it)."""
+    go.Figure(fig.to_dict())
+    return raw_spec(fig)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +48,8 @@ def test_trajectory_draws_each_path_exactly(ravine_runs):
 def test_trajectory_contour_uses_the_runs_surface_parameters():
     flat = simulate(RunConfig(lr=0.01, **{**RAVINE, "surface_params": {"condition": 1.0}}))
     steep = simulate(RunConfig(lr=0.01, **RAVINE))
-    z_flat = array(traces(trajectory_figure([flat]))[0]["z"])
-    z_steep = array(traces(trajectory_figure([steep]))[0]["z"])
+    z_flat = array(spec(trajectory_figure([flat]))["data"][0]["z"])
+    z_steep = array(spec(trajectory_figure([steep]))["data"][0]["z"])
     # condition 1 is a round bowl (f = r^2/2 = 9 at a corner); condition 20 is much steeper
     assert z_flat.max() == pytest.approx(9.0, rel=1e-3)
     assert z_steep.max() > 5 * z_flat.max()
@@ -64,7 +73,7 @@ def test_log_colour_only_where_the_surface_needs_it():
     bowl = get_surface("bowl")
     _, _, Zb = surface_grid(bowl)
     assert colour_values(bowl, Zb)[1] is False
-    assert contour_trace("rosenbrock").colorbar.ticktext[0].startswith("1e")
+    assert contour_trace("rosenbrock")["colorbar"]["ticktext"][0].startswith("1e")
 
 
 def test_animation_frames_move_the_marker_along_the_path(ravine_runs):
@@ -90,7 +99,7 @@ def test_long_runs_are_decimated_but_keep_their_zigzag():
     cfg = RunConfig(surface="bowl", optimizer="sgd", lr=1.9, steps=2000, start=(2.5, 2.0))
     run = simulate(cfg)
     fig = trajectory_figure([run], animate=True)
-    path = array(traces(fig)[2]["x"])
+    path = array(spec(fig)["data"][2]["x"])
     assert len(path) <= 1001 and len(fig.frames) <= MAX_FRAMES
     # lr*lambda = 1.9: x flips sign every step; an odd stride keeps the flips
     kept = path[:20]
@@ -104,9 +113,10 @@ def test_sampling_helpers():
     assert idx[0] == 0 and idx[-1] == 5000 and 1234 in idx and len(idx) <= 1003
     regular = idx[(idx != 1234) & (idx != 5000)]
     assert np.all(np.diff(regular) % 2 == 1)  # odd stride
-    steps = frame_steps(300, 150)
-    assert steps[0] == 0 and steps[-1] == 300 and len(steps) <= 150
-    assert list(frame_steps(5, 150)) == [0, 1, 2, 3, 4, 5]
+    steps = frame_steps(300, 120)
+    assert steps[0] == 0 and steps[-1] == 300 and len(steps) <= 120
+    assert list(steps[:41]) == list(range(41))  # every early step has its own frame
+    assert list(frame_steps(5, 120)) == [0, 1, 2, 3, 4, 5]
 
 
 def test_diverged_run_is_marked_where_it_blew_up(ravine_runs):
@@ -127,7 +137,7 @@ def test_loss_figure_is_log_and_shows_the_gap_to_the_minimum():
     y = array(fig["data"][0]["y"])
     np.testing.assert_allclose(y, np.maximum(run.losses + 78.332331, 1e-12), rtol=1e-3,
                                atol=1e-4)
-    assert "minimum" in fig["layout"]["yaxis"]["title"]["text"]
+    assert "-78.33" in fig["layout"]["yaxis"]["title"]["text"]
 
 
 def test_lr_figure_follows_the_schedule():
@@ -162,3 +172,23 @@ def test_labels_must_match_runs(ravine_runs):
         trajectory_figure(ravine_runs, labels=["only one"])
     with pytest.raises(ValueError):
         trajectory_figure([])
+
+
+def test_curves_figure_stacks_loss_lr_and_stability_on_one_step_axis():
+    run = simulate(PRESETS["edge-of-stability"].runs[1].config)  # lr 0.102 on lambda 20
+    fig = spec(curves_figure([run]))
+    by_axis = {}
+    for t in fig["data"]:
+        by_axis.setdefault(t["yaxis"], []).append(t)
+    assert set(by_axis) == {"y", "y2", "y3"}
+    assert fig["layout"]["yaxis"]["type"] == "log"
+    ratio = array(by_axis["y3"][0]["y"])
+    assert ratio[0] == pytest.approx(0.102 * 20, rel=1e-3)  # 2.04: just over the limit
+    assert [s["y0"] for s in fig["layout"]["shapes"]] == [2.0]
+    assert fig["layout"]["xaxis"]["matches"] == "x3"
+
+
+def test_every_figure_is_small():
+    runs = simulate_many([RunConfig(steps=2000, lr=lr) for lr in (0.001, 0.01, 0.1, 1.0)])
+    for fig in (trajectory_figure(runs, animate=True), curves_figure(runs)):
+        assert len(fig.to_json()) < 300_000

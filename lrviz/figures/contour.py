@@ -11,7 +11,6 @@ import functools
 from collections.abc import Mapping
 
 import numpy as np
-import plotly.graph_objects as go
 
 from lrviz.engine.surfaces import Surface, get_surface
 
@@ -48,8 +47,8 @@ def colour_values(surface: Surface, Z: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def contour_trace(surface: str | Surface, params: Mapping[str, float] | None = None,
                   n: int = GRID_POINTS, *, showscale: bool = True,
-                  opacity: float = 0.75) -> go.Contour:
-    """Filled contours in a light sequential colour scale (paths in PALETTE stay readable)."""
+                  opacity: float = 0.75) -> dict:
+    """Filled contours (a trace dict) in light greys, so PALETTE-coloured paths stay readable."""
     s = get_surface(surface)
     xs, ys, Z = surface_grid(s, params, n)
     values, is_log = colour_values(s, Z)
@@ -62,19 +61,20 @@ def contour_trace(surface: str | Surface, params: Mapping[str, float] | None = N
     hover = ("x=%{x:.2f}, y=%{y:.2f}<br>"
              + ("log₁₀(loss − min) = %{z:.2f}" if is_log else "loss = %{z:.3g}")
              + "<extra></extra>")
-    return go.Contour(
-        x=xs, y=ys, z=values, colorscale="Greys", reversescale=True, ncontours=22,
-        line=dict(width=0.5, color="rgba(0,0,0,0.35)"), opacity=opacity, showscale=showscale,
-        colorbar=colorbar, hovertemplate=hover, name="loss surface", showlegend=False,
+    return dict(
+        type="contour", x=xs, y=ys, z=values, colorscale="Greys", reversescale=True,
+        ncontours=22, line=dict(width=0.5, color="rgba(0,0,0,0.35)"), opacity=opacity,
+        showscale=showscale, colorbar=colorbar, hovertemplate=hover, name="loss surface",
+        showlegend=False,
     )
 
 
-def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = None) -> go.Scatter:
-    """Known minima: filled stars for global ones, hollow stars for local ones."""
+def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = None) -> dict:
+    """Known minima (a trace dict): filled stars for global ones, hollow stars for local ones."""
     s = get_surface(surface)
     minima = s.minima(params)
-    return go.Scatter(
-        x=np.array([m.x for m in minima]), y=np.array([m.y for m in minima]), mode="markers",
+    return dict(
+        type="scatter", x=[m.x for m in minima], y=[m.y for m in minima], mode="markers",
         name="minimum (hollow = local)",
         marker=dict(symbol=["star" if m.is_global else "star-open" for m in minima], size=16,
                     color="#000000", line=dict(width=1.5, color="#000000")),
@@ -84,15 +84,17 @@ def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = No
     )
 
 
-def fix_axes(fig: go.Figure, surface: str | Surface) -> go.Figure:
-    """Axes pinned to the surface's domain with equal scales (a circle looks like a circle).
+def map_axes(surface: str | Surface) -> dict:
+    """Layout entries pinning the axes to the surface's domain with equal scales.
 
-    Fixed ranges matter for animation: Plotly frames with ``redraw: False`` never rescale.
+    Equal scales make a round bowl look round; fixed ranges matter for animation, because
+    Plotly frames played with ``redraw: False`` never rescale the axes.
     """
     s = get_surface(surface)
     (x0, x1), (y0, y1) = s.domain
-    fig.update_xaxes(range=[x0, x1], autorange=False, title="x", constrain="domain",
-                     showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[y0, y1], autorange=False, title="y", scaleanchor="x",
-                     scaleratio=1, constrain="domain", showgrid=False, zeroline=False)
-    return fig
+    return dict(
+        xaxis=dict(range=[x0, x1], autorange=False, title=dict(text="x"), constrain="domain",
+                   showgrid=False, zeroline=False),
+        yaxis=dict(range=[y0, y1], autorange=False, title=dict(text="y"), scaleanchor="x",
+                   scaleratio=1, constrain="domain", showgrid=False, zeroline=False),
+    )

@@ -32,7 +32,15 @@ def keep_indices(n: int, max_points: int, must: Iterable[int | None] = ()) -> np
     return np.array(sorted(idx), dtype=int)
 
 
-def frame_steps(n_steps: int, max_frames: int) -> np.ndarray:
-    """Step numbers shown by at most ``max_frames`` animation frames, from 0 to ``n_steps``."""
-    count = min(n_steps + 1, max(2, max_frames))
-    return np.unique(np.round(np.linspace(0, n_steps, count)).astype(int))
+def frame_steps(n_steps: int, max_frames: int, dense: int = 40) -> np.ndarray:
+    """Step numbers for at most ``max_frames`` animation frames, from 0 to ``n_steps``.
+
+    Every one of the first ``dense`` steps gets a frame (that is where overshoot and blow-ups
+    happen, step by step); the rest of the run is spread evenly over the remaining frames.
+    """
+    max_frames = max(2, max_frames)
+    if n_steps + 1 <= max_frames:
+        return np.arange(n_steps + 1)
+    head = np.arange(min(dense, max_frames // 2, n_steps) + 1)
+    tail = np.linspace(head[-1], n_steps, max_frames - len(head) + 1)[1:]
+    return np.unique(np.concatenate([head, np.round(tail).astype(int)]))

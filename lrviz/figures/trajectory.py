@@ -14,17 +14,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lrviz.engine.simulate import Run
-from lrviz.figures.contour import GRID_POINTS, contour_trace, fix_axes, minima_trace
+from lrviz.figures.contour import GRID_POINTS, contour_trace, map_axes, minima_trace
 from lrviz.figures.curves import loss_figure
 from lrviz.figures.labels import run_labels
 from lrviz.figures.sampling import frame_steps, keep_indices
-from lrviz.figures.style import PALETTE, base_layout
+from lrviz.figures.style import PALETTE, layout, make_figure
 
-__all__ = ["MAX_FRAMES", "MAX_PATH_POINTS", "loss_figure", "trajectory_figure"]
+__all__ = ["MAX_FRAMES", "MAX_PATH_POINTS", "colour", "loss_figure", "trajectory_figure"]
 
 MAX_PATH_POINTS = 1000  # per run; longer runs are decimated with an odd stride
-MAX_FRAMES = 150  # animation frames per figure (played at FRAME_MS per frame)
-FRAME_MS = 40
+MAX_FRAMES = 120  # animation frames per figure, played at FRAME_MS each
+FRAME_MS = 60
 
 
 def colour(k: int) -> str:
@@ -32,39 +32,35 @@ def colour(k: int) -> str:
     return PALETTE[k % len(PALETTE)]
 
 
-def _path_trace(run: Run, label: str, k: int) -> go.Scatter:
-    n = len(run.points)
-    keep = keep_indices(n, MAX_PATH_POINTS, [run.diverged_at])
+def _path_trace(run: Run, label: str, k: int) -> dict:
+    keep = keep_indices(len(run.points), MAX_PATH_POINTS, [run.diverged_at])
     pts = run.points[keep].astype(np.float32)
     custom = np.stack([keep, run.losses[keep]], axis=1).astype(np.float32)
-    return go.Scatter(
-        x=pts[:, 0], y=pts[:, 1], mode="lines+markers", name=f"{label} — {run.regime.label}",
-        line=dict(color=colour(k), width=2.5), marker=dict(size=5, color=colour(k)),
-        customdata=custom, legendgroup=f"run{k}",
+    return dict(
+        type="scatter", x=pts[:, 0], y=pts[:, 1], mode="lines+markers",
+        name=f"{label} — {run.regime.label}", line=dict(color=colour(k), width=2.5),
+        marker=dict(size=5, color=colour(k)), customdata=custom, legendgroup=f"run{k}",
         hovertemplate=(f"{label}<br>step %{{customdata[0]:.0f}}: (%{{x:.3f}}, %{{y:.3f}})"
                        "<br>loss %{customdata[1]:.4g}<extra></extra>"),
     )
 
 
-def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str]) -> go.Scatter:
+def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str]) -> dict:
     """Hollow circles at the starts; a cross where a run blew up."""
     xs, ys, symbols, colours, texts = [], [], [], [], []
     for k, (run, label) in enumerate(zip(runs, labels, strict=True)):
-        xs.append(float(run.points[0, 0]))
-        ys.append(float(run.points[0, 1]))
-        symbols.append("circle-open")
-        colours.append(colour(k))
-        texts.append(f"{label}: start")
+        ends = [(run.points[0], "circle-open", f"{label}: start")]
         if run.diverged_at is not None:
-            last = run.points[-1]
-            xs.append(float(last[0]))
-            ys.append(float(last[1]))
-            symbols.append("x")
+            ends.append((run.points[-1], "x", f"{label}: blew up at step {run.diverged_at}"))
+        for point, symbol, text in ends:
+            xs.append(float(point[0]))
+            ys.append(float(point[1]))
+            symbols.append(symbol)
             colours.append(colour(k))
-            texts.append(f"{label}: blew up at step {run.diverged_at}")
-    return go.Scatter(
-        x=xs, y=ys, mode="markers", name="start (○) / blew up (×)", text=texts,
-        marker=dict(symbol=symbols, size=15, color=colours, line=dict(width=3)),
+            texts.append(text)
+    return dict(
+        type="scatter", x=xs, y=ys, mode="markers", name="start (○) / blew up (×)", text=texts,
+        marker=dict(symbol=symbols, size=15, color=colours, line=dict(width=3, color=colours)),
         hovertemplate="%{text}<extra></extra>",
     )
 
@@ -79,41 +75,38 @@ def _positions(runs: Sequence[Run], step: int) -> tuple[list[float], list[float]
     return xs, ys
 
 
-def _add_animation(fig: go.Figure, runs: Sequence[Run]) -> None:
-    """A moving marker per run, Play/Pause buttons and a step slider, all client-side."""
+def _animation(runs: Sequence[Run], marker_index: int) -> tuple[dict, list[dict], dict]:
+    """The moving-marker trace, its frames and the Play/Pause + step-slider layout."""
     n_steps = max(len(r.points) - 1 for r in runs)
-    steps = frame_steps(n_steps, MAX_FRAMES)
+    steps = [int(s) for s in frame_steps(n_steps, MAX_FRAMES)]
     colours = [colour(k) for k in range(len(runs))]
     x0, y0 = _positions(runs, 0)
-    fig.add_trace(go.Scatter(
-        x=x0, y=y0, mode="markers", name="current step", showlegend=False, hoverinfo="skip",
-        marker=dict(size=16, color=colours, line=dict(width=2, color="#000000")),
-    ))
-    marker_index = len(fig.data) - 1
+    marker = dict(type="scatter", x=x0, y=y0, mode="markers", name="current step",
+                  showlegend=False, hoverinfo="skip",
+                  marker=dict(size=16, color=colours, line=dict(width=2, color="#000000")))
     frames = []
     for s in steps:
-        xs, ys = _positions(runs, int(s))
-        frames.append(dict(name=str(int(s)), traces=[marker_index],
+        xs, ys = _positions(runs, s)
+        frames.append(dict(name=str(s), traces=[marker_index],
                            data=[dict(type="scatter", x=xs, y=ys)]))
-    fig.frames = frames
     still = dict(frame=dict(duration=0, redraw=False), mode="immediate",
                  transition=dict(duration=0))
     play = dict(frame=dict(duration=FRAME_MS, redraw=False), fromcurrent=True,
                 mode="immediate", transition=dict(duration=0))
-    fig.update_layout(
+    controls = dict(
         updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.12, xanchor="left", yanchor="top",
+            type="buttons", direction="left", x=0.0, y=-0.1, xanchor="left", yanchor="top",
             pad=dict(t=0, r=10), showactive=False,
             buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                      dict(label="⏸ Pause", method="animate", args=[[None], still])],
         )],
         sliders=[dict(
-            active=0, x=0.22, y=-0.08, len=0.78, xanchor="left", yanchor="top",
+            active=0, x=0.25, y=-0.06, len=0.75, xanchor="left", yanchor="top",
             pad=dict(t=0, b=0), currentvalue=dict(prefix="step ", visible=True),
-            steps=[dict(method="animate", label=str(int(s)), args=[[str(int(s))], still])
-                   for s in steps],
+            steps=[dict(method="animate", label=str(s), args=[[str(s)], still]) for s in steps],
         )],
     )
+    return marker, frames, controls
 
 
 def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
@@ -128,15 +121,16 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
         raise ValueError("trajectory_figure needs at least one run")
     names = run_labels(runs, labels)
     first = runs[0].config
-    fig = go.Figure([contour_trace(first.surface, first.surface_values(), grid_points),
-                     minima_trace(first.surface, first.surface_values())])
-    for k, (run, label) in enumerate(zip(runs, names, strict=True)):
-        fig.add_trace(_path_trace(run, label, k))
-    fig.add_trace(_endpoints_trace(runs, names))
+    params = first.surface_values()
+    data = [contour_trace(first.surface, params, grid_points), minima_trace(first.surface, params)]
+    data += [_path_trace(run, label, k) for k, (run, label) in enumerate(zip(runs, names,
+                                                                             strict=True))]
+    data.append(_endpoints_trace(runs, names))
+    lay = layout(height=height, **map_axes(first.surface))
+    frames = None
     if animate:
-        _add_animation(fig, runs)
-    fix_axes(fig, first.surface)
-    base_layout(fig, height=height)
-    if animate:
-        fig.update_layout(margin=dict(b=120))
-    return fig
+        marker, frames, controls = _animation(runs, len(data))
+        data.append(marker)
+        lay.update(controls)
+        lay["margin"] = {**lay["margin"], "b": 110}
+    return make_figure(data, lay, frames)
