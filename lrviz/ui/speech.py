@@ -342,8 +342,9 @@ def player_html(lines: list[SpeechLine], *, title: str, transcript: bool = True,
         "noSpeech": NO_SPEECH_MESSAGE,
         "idle": IDLE_TEXT,
     }
-    # "</" would end the <script> element early; JSON allows the escaped form.
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # No "<" at all inside the <script> element ("</script>" or "<!--<script" in a lesson would
+    # end or derail it); JSON reads the \u003c escape back as "<".
+    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     options = "".join(f'<option value="{s:g}"{" selected" if s == 1.0 else ""}>{s:g}×</option>'
                       for s in SPEEDS)
     if transcript:
