@@ -301,3 +301,23 @@ def solution_text(question: Any, run: Run | None = None) -> str:
                           for k, v in q.solution.items())
         return f"One setting that works: **{parts}**."
     raise TypeError(f"unknown question type {type(q).__name__}")
+
+
+def model_answer(question: Any) -> Any:
+    """An answer that `grade` accepts as right (predict questions run the engine to know)."""
+    q = question
+    if isinstance(q, SingleChoice):
+        return next(i for i, o in enumerate(q.options) if o.correct)
+    if isinstance(q, MultipleChoice):
+        return [i for i, o in enumerate(q.options) if o.correct]
+    if isinstance(q, Numeric):
+        return q.answer
+    if isinstance(q, Ordering):
+        return list(q.items)
+    if isinstance(q, Matching):
+        return {p.left: p.right for p in q.pairs}
+    if isinstance(q, Predict):
+        return predict_run(q).regime.value
+    if isinstance(q, Tune):
+        return dict(q.solution)
+    raise TypeError(f"unknown question type {type(q).__name__}")
