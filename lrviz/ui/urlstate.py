@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
@@ -65,9 +66,15 @@ def config_params(cfg: RunConfig, *, with_noise: bool = True) -> dict[str, str]:
     return out
 
 
-def encode_pin(cfg: RunConfig) -> str:
-    """A pinned run as one compact URL value: ``surface:ravine,optimizer:sgd,lr:0.09,...``."""
-    return ",".join(f"{k}:{v}" for k, v in config_params(cfg, with_noise=False).items())
+def encode_pin(cfg: RunConfig, label: str | None = None) -> str:
+    """A pinned run as one compact URL value: ``surface:ravine,optimizer:sgd,lr:0.09,...``.
+
+    A label travels last, with the separators ``,`` and ``:`` replaced by ``;`` and ``=``.
+    """
+    text = ",".join(f"{k}:{v}" for k, v in config_params(cfg, with_noise=False).items())
+    if label:
+        text += ",label:" + label.replace(",", ";").replace(":", "=")
+    return text
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,12 @@ GENERAL_NUMERIC = ("lr", "steps", "x0", "y0", "noise", "seed")
 NAMES = {"surface": SURFACES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 
 
+def spec_of(kind: str, name: str):
+    """The registry entry (surface, optimizer or schedule spec) of one component."""
+    return {"surface": get_surface, "optimizer": get_optimizer, "schedule": get_schedule}[kind](
+        name)
+
+
 def component_params(surface: str, optimizer: str, schedule: str) -> dict[str, tuple[str, Param]]:
     """URL key -> (kind, Param) for the parameters of the chosen components."""
     out: dict[str, tuple[str, Param]] = {}
@@ -230,10 +243,11 @@ def decode_pin(text: str, index: int, notices: list[str]) -> Pin | None:
                            f"key:value pairs separated by commas.")
             return None
         fields[key.strip()] = value.strip()
+    label = fields.pop("label", "")
     problems: list[str] = []
     cfg = _settings(fields, DEFAULT_CONFIG, f"Pinned run {index + 1}", problems, [])
     notices.extend(problems)
-    return Pin(describe(cfg), cfg)
+    return Pin(label or describe(cfg), cfg)
 
 
 def preset_pins(preset: Preset) -> tuple[Pin, ...]:
@@ -290,3 +304,17 @@ def widget_defaults(base: RunConfig, surface: str, optimizer: str,
     for values in (cfg.surface_values(), cfg.optimizer_values(), cfg.schedule_values()):
         out.update(values)
     return out
+
+
+def share_query(preset: Preset | None, config: RunConfig, pins: Sequence[Pin],
+                pins_explicit: bool, view3d: bool = False) -> str:
+    """The lab URL (path and query) that reproduces this exact view, every setting written."""
+    query: list[tuple[str, str]] = [("preset", preset.id)] if preset is not None else []
+    query += list(config_params(config, with_noise=preset is not None).items())
+    if pins_explicit or preset is None:
+        query += [("pins", encode_pin(p.config, p.label)) for p in pins]
+        if not pins and preset is not None and len(preset.runs) > 1:
+            query.append(("pins", NO_PINS))
+    if view3d:
+        query.append(("view3d", "true"))
+    return "/lab?" + urlencode(query, safe=":,=;")

@@ -1,0 +1,146 @@
+"""The lab's state between reruns: the URL (preset, pins, bound widgets) and session keys.
+
+Session state holds only settings (widget values, the list of notices); runs and figures are
+recomputed (through the bounded caches in `lrviz.ui.runs`). Functions that write widget values
+(`apply_config`, `load_preset`, ...) are meant for widget callbacks, which run before the
+widgets of the next rerun exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from lrviz.engine.config import RunConfig
+from lrviz.engine.presets import PRESETS
+from lrviz.ui.urlstate import (
+    DEFAULT_CONFIG,
+    MAX_PINS,
+    NO_PINS,
+    LabQuery,
+    Pin,
+    encode_pin,
+    parse_lab_query,
+    spec_of,
+    widget_defaults,
+)
+
+NOTICES_KEY = "_lab_notices"
+LR_LOG_KEY = "lr_log"
+
+# 20 rates per decade from 1e-5 to 10, rounded to 3 significant digits: the log slider's stops.
+LR_OPTIONS: tuple[float, ...] = tuple(float(f"{10 ** (k / 20):.3g}") for k in range(-100, 21))
+
+
+def nearest_lr_option(lr: float) -> float:
+    """The log-slider stop closest to ``lr`` on a log scale."""
+    target = math.log10(max(lr, 1e-12))
+    return min(LR_OPTIONS, key=lambda v: abs(math.log10(v) - target))
+
+
+def query_dict() -> dict[str, str | list[str]]:
+    """``st.query_params`` as a dict; ``pins`` keeps every repeated value."""
+    out: dict[str, str | list[str]] = {}
+    for key in st.query_params:
+        out[key] = st.query_params.get_all(key) if key == "pins" else st.query_params[key]
+    return out
+
+
+def load_lab_query() -> LabQuery:
+    """Parse the URL, drop the values it cannot use and remember the notices for this view.
+
+    Streamlit ignores invalid values of bound widgets by itself; unknown keys, bad presets and
+    bad pins are dropped here so the URL only keeps what the page shows.
+    """
+    query = parse_lab_query(query_dict())
+    for key in query.rejected:
+        # A bound key cannot be deleted: Streamlit itself clears its invalid value.
+        with contextlib.suppress(KeyError, StreamlitAPIException):
+            del st.query_params[key]
+    if query.notices:
+        st.session_state[NOTICES_KEY] = list(query.notices)
+    return query
+
+
+def notices() -> list[str]:
+    return list(st.session_state.get(NOTICES_KEY, []))
+
+
+def dismiss_notices() -> None:
+    st.session_state.pop(NOTICES_KEY, None)
+
+
+def current_base() -> RunConfig:
+    """The settings that unset controls show: the URL's preset's first run, else defaults."""
+    preset = PRESETS.get(st.query_params.get("preset", ""))
+    return preset.config if preset is not None else DEFAULT_CONFIG
+
+
+def set_lr(lr: float) -> None:
+    """Set the exact learning rate and move the log slider to the nearest stop."""
+    st.session_state["lr"] = float(lr)
+    st.session_state[LR_LOG_KEY] = nearest_lr_option(lr)
+
+
+def apply_config(cfg: RunConfig) -> None:
+    """Write every control of the lab from ``cfg`` (for callbacks: presets, remedies, links)."""
+    x0, y0 = cfg.start_point
+    values = {"surface": cfg.surface, "optimizer": cfg.optimizer, "schedule": cfg.schedule,
+              "steps": int(cfg.steps), "x0": float(x0), "y0": float(y0),
+              "noise": float(cfg.noise), "seed": int(cfg.seed)}
+    for kind in ("surface", "optimizer", "schedule"):
+        values.update(_typed(kind, getattr(cfg, f"{kind}_values")(), getattr(cfg, kind)))
+    st.session_state.update(values)
+    set_lr(cfg.lr)
+
+
+def _typed(kind: str, params: dict[str, float], name: str) -> dict[str, float | int]:
+    """Integer parameters as ints (their number inputs are integer widgets)."""
+    integers = {p.name for p in spec_of(kind, name).params if p.integer}
+    return {k: int(v) if k in integers else float(v) for k, v in params.items()}
+
+
+def reset_component(kind: str) -> None:
+    """After the surface, optimizer or schedule changed: its parameters back to their defaults
+    (and, for a new surface, the start point to that surface's start)."""
+    state = st.session_state
+    defaults = widget_defaults(current_base(), state["surface"], state["optimizer"],
+                               state["schedule"])
+    cfg = DEFAULT_CONFIG.with_(surface=state["surface"], optimizer=state["optimizer"],
+                               schedule=state["schedule"])
+    names = getattr(cfg, f"{kind}_values")()
+    state.update(_typed(kind, {k: defaults[k] for k in names}, state[kind]))
+    if kind == "surface":
+        state["x0"], state["y0"] = float(defaults["x0"]), float(defaults["y0"])
+
+
+# --- pinned runs -----------------------------------------------------------------------------
+
+
+def set_pins(pins: Sequence[Pin]) -> None:
+    """Store the pinned runs in the URL (``pins=none`` when a preset's pins were removed)."""
+    encoded = [encode_pin(p.config, p.label) for p in pins[:MAX_PINS]]
+    st.query_params["pins"] = encoded or NO_PINS
+
+
+def load_preset(preset_id: str) -> None:
+    """Callback: show a preset (its first run in the controls, the others pinned)."""
+    preset = PRESETS[preset_id]
+    st.query_params["preset"] = preset_id
+    if "pins" in st.query_params:
+        del st.query_params["pins"]
+    apply_config(preset.config)
+    dismiss_notices()
+
+
+def reset_lab() -> None:
+    """Callback: back to the default settings, no preset, no pins."""
+    for key in ("preset", "pins"):
+        if key in st.query_params:
+            del st.query_params[key]
+    apply_config(DEFAULT_CONFIG)
+    dismiss_notices()
