@@ -21,6 +21,11 @@ _BUBBLE_CSS = """<style>
 </style>"""
 
 
+def _keep_lines(text: str) -> str:
+    """Markdown that keeps the author's line breaks (a rhyme's lines)."""
+    return text.strip().replace("\n", "  \n")
+
+
 def _turn(key: str, speaker: str, text: str) -> None:
     voice = ROLE_VOICES[speaker]
     with st.container(key=f"turn-{speaker}-{key}"), st.chat_message(speaker, avatar=voice.icon):
@@ -33,9 +38,9 @@ def _scene(lesson: Lesson, k: int, scene: Scene) -> None:
         _turn(f"{lesson.id}-{k}-{t}", turn.speaker, turn.text)
     ending = scene.ending
     if ending.kind == "memory_aid":
-        st.success(f"**Remember:** {ending.text}", icon="💡")
+        st.success(f"**Remember:** {_keep_lines(ending.text)}", icon="💡")
     else:
-        st.info(f"**Try it in the lab:** {ending.text}", icon="🧪")
+        st.info(f"**Try it in the lab:** {_keep_lines(ending.text)}", icon="🧪")
         open_in_lab(ending.preset)
     if scene.misconceptions:
         voiced = "; ".join(f"“{MISCONCEPTIONS[m]}”" for m in scene.misconceptions)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from lrviz.learning.content import LESSON_SECTIONS, BrokenLesson, Course
 from lrviz.learning.schema import Lesson
@@ -44,7 +45,8 @@ def _go_to(lesson_id: str) -> None:
     st.session_state[SECTION_KEY] = LESSON_SECTIONS[0][1]
 
 
-def _header(course: Course, lesson: Lesson, learner: Learner | None) -> None:
+def _header(course: Course, lesson: Lesson) -> DeltaGenerator:
+    """Title, time, objectives and intro; returns a slot for the progress line."""
     st.title(f"Lesson {lesson.order}: {lesson.title}")
     facts = [f"⏱ about {lesson.minutes} min"]
     if lesson.prerequisites:
@@ -53,11 +55,10 @@ def _header(course: Course, lesson: Lesson, learner: Learner | None) -> None:
     st.caption(" · ".join(facts))
     st.markdown("**After this lesson you can:**\n"
                 + "\n".join(f"- {objective}" for objective in lesson.objectives))
+    progress_slot = st.empty()
     if lesson.intro:
         st.markdown(lesson.intro)
-    read = sections_read(learner, lesson.id)
-    if read is not None:
-        st.caption(f"Your progress: {progress_text(read)}.")
+    return progress_slot
 
 
 def _navigation(course: Course, lesson_id: str) -> None:
@@ -77,7 +78,7 @@ def _navigation(course: Course, lesson_id: str) -> None:
 
 def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None:
     """Render ``lesson`` with its sections as tabs; records the open section as read."""
-    _header(course, lesson, learner)
+    progress_slot = _header(course, lesson)
     labels = [label for _, label in LESSON_SECTIONS]
     tabs = st.tabs(labels, key=SECTION_KEY, bind="query-params")
     for (section_id, _), tab in zip(LESSON_SECTIONS, tabs, strict=True):
@@ -88,6 +89,10 @@ def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None
             RENDERERS[section_id](lesson)
         if tab.open:
             mark_read(learner, lesson.id, section_id)
+    # Filled in after the open section is recorded, so the count includes it.
+    read = sections_read(learner, lesson.id)
+    if read is not None:
+        progress_slot.caption(f"Your progress: {progress_text(read)}.")
     _navigation(course, lesson.id)
 
 
