@@ -1,0 +1,85 @@
+"""The glossary: every term across lessons, once, searchable, linked back to its lessons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lrviz.learning.content import LESSONS_DIR, load_course
+from lrviz.ui.lesson_glossary import Term, course_terms, matches, search
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parent / "fixtures" / "course"
+FIXTURE_TERMS = ["Condition number", "Divergence", "Learning rate", "Momentum"]
+
+
+def term_names(at: AppTest) -> list[str]:
+    """The bold term at the start of each glossary entry, in page order."""
+    return [m.value.split("**")[1] for m in at.markdown if m.value.startswith("**")]
+
+
+@pytest.fixture
+def glossary_page(monkeypatch):
+    monkeypatch.setenv("LRVIZ_LESSONS_DIR", str(FIXTURE))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("lrviz/ui/pages/glossary.py").run()
+    assert not at.exception
+    return at
+
+
+def test_course_terms_are_unique_and_know_their_lessons():
+    terms = {t.term: t for t in course_terms(load_course(FIXTURE))}
+    assert sorted(terms) == FIXTURE_TERMS
+    assert terms["Learning rate"].lessons == ("fixture-basics", "fixture-momentum")
+    assert terms["Momentum"].lessons == ("fixture-momentum",)
+
+
+def test_search_matches_every_word_in_term_or_definition_any_case():
+    term = Term("Warmup", "Start with a small rate and ramp it up.", ("x",))
+    assert matches(term, "warm") and matches(term, "RAMP small") and matches(term, "")
+    assert not matches(term, "ramp cosine")
+
+
+def test_search_puts_term_matches_before_definition_matches():
+    terms = [Term("Alpha", "mentions momentum", ()), Term("Momentum", "velocity", ())]
+    assert [t.term for t in search(terms, "momentum")] == ["Momentum", "Alpha"]
+
+
+def test_page_lists_every_term_once_with_links_to_lessons(glossary_page):
+    at = glossary_page
+    assert term_names(at) == FIXTURE_TERMS
+    assert "4 of 4 terms" in at.caption[0].value
+    links = [p.proto.query_string for p in at.get("page_link")
+             if "section=Glossary" in p.proto.query_string]
+    # "Learning rate" links to both lessons that define it; the others to one each.
+    assert links.count("lesson=fixture-basics&section=Glossary") == 2
+    assert links.count("lesson=fixture-momentum&section=Glossary") == 3
+    assert [s.value for s in at.subheader] == ["C", "D", "L", "M"]
+
+
+def test_search_filters_the_list(glossary_page):
+    at = glossary_page
+    at.text_input(key="q").set_value("ratio").run()
+    assert term_names(at) == ["Condition number"]
+    assert "1 of 4 terms matching “ratio”" in at.caption[0].value
+    at.text_input(key="q").set_value("grows without").run()
+    assert term_names(at) == ["Divergence"]
+
+
+def test_search_without_results_says_so(glossary_page):
+    at = glossary_page
+    at.text_input(key="q").set_value("quaternion").run()
+    assert not at.exception
+    assert term_names(at) == []
+    assert "quaternion" in at.warning[0].value
+
+
+def test_real_course_glossary_has_terms_from_every_lesson():
+    course = load_course(LESSONS_DIR)
+    if not course.lessons:
+        pytest.skip("no lessons yet")
+    from_lessons = {lesson_id for t in course_terms(course) for lesson_id in t.lessons}
+    assert from_lessons == {lesson.id for lesson in course.lessons}
