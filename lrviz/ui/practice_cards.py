@@ -113,7 +113,8 @@ def render_flashcards_page() -> None:
     learner = learner_sidebar()
     course = course_or_stop()
     labels = {ALL: "All lessons"} | {x.id: f"{x.order}. {x.title}" for x in course.lessons}
-    scope = pick("Cards from", [ALL, *(x.id for x in course.lessons)], labels, "deck")
+    scope = pick("Cards from", [ALL, *(x.id for x in course.lessons)], labels, "deck",
+                 "flashcards_deck")
     lessons = list(course.lessons) if scope == ALL else [course.get(scope)]
     _export(lessons, scope)
     store = open_store()

@@ -36,14 +36,30 @@ def open_store() -> ProgressStore | None:
         return None
 
 
-def pick(label: str, options: Sequence[str], labels: dict[str, str], key: str) -> str:
-    """A selectbox bound to the URL parameter ``key``; an unknown URL value gets a notice."""
-    raw = st.query_params.get(key)
-    if raw is not None and raw not in options:
-        st.warning(f"The link asks for {key} {raw[:60]!r}, which does not exist; showing "
-                   f"{labels[options[0]]!r} instead.")
-    return st.selectbox(label, list(options), format_func=lambda v: labels.get(v, v), key=key,
-                        bind="query-params")
+def pick(label: str, options: Sequence[str], labels: dict[str, str], param: str,
+         key: str) -> str:
+    """A selectbox kept in sync with the URL parameter ``param`` (the URL wins on load).
+
+    Not ``bind="query-params"``: a bound selectbox writes its displayed label into the URL,
+    and the URL must carry the stable id. An unknown URL value gets a notice and the default.
+    """
+    requested = st.query_params.get(param)
+    if requested is not None and requested not in options:
+        st.warning(f"The link asks for {param} “{requested[:60]}”, which does not exist; "
+                   f"showing “{labels[options[0]]}” instead.")
+        requested = None
+    if requested is not None:
+        st.session_state[key] = requested
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    value = st.selectbox(label, list(options), format_func=lambda v: labels.get(v, v), key=key,
+                         on_change=_sync_url, args=(param, key))
+    st.query_params[param] = value
+    return value
+
+
+def _sync_url(param: str, key: str) -> None:
+    st.query_params[param] = st.session_state[key]
 
 
 def show_run(config: RunConfig, key: str, label: str) -> None:

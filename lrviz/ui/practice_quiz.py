@@ -230,7 +230,8 @@ def _question(run: QuizRun, position: int, course: Course) -> None:
     if run.kind == "review":
         st.caption(f"From the lesson “{course.get(key[0]).title}”")
     st.markdown(f"#### {q.prompt}")
-    if not state.closed and (not state.answered or state.retrying):
+    # A tune challenge keeps its form open: adjusting and re-running is the point.
+    if not state.closed and (q.type == "tune" or not state.answered or state.retrying):
         try_prefix = prefix if q.type == "tune" else f"{prefix}-t{state.tries}"
         with st.form(f"{try_prefix}-form"):
             order = _form(q, try_prefix, state.shuffle_seed(run.seed, position))
@@ -251,7 +252,7 @@ def _question(run: QuizRun, position: int, course: Course) -> None:
     if state.can_reveal(q):
         buttons[1].button("Show the solution", key=f"{prefix}-reveal", on_click=_on_reveal,
                           args=(run.quiz_id, position))
-    if state.answered and not state.closed and not state.retrying:
+    if state.answered and not state.closed and not state.retrying and q.type != "tune":
         buttons[2].button("Try again (reshuffled)", key=f"{prefix}-retry", on_click=_on_retry,
                           args=(run.quiz_id, position))
     if state.closed:
@@ -291,11 +292,12 @@ def _intro(quiz_id: str, course: Course, store: ProgressStore | None,
                     f"right, ½ if you needed hints first, 0 otherwise; "
                     f"{MASTERY_THRESHOLD:.0%} masters the lesson.")
         if learner is not None and store is not None:
-            attempts = store.attempts(learner.id, kind="lesson", lesson_id=quiz_id)
+            attempts = store.attempts(learner.id)  # reviews too: they confirm mastery
             m = mastery(quiz_id, attempts, store.answers(learner.id))
             st.markdown(f"Your best score: **{percent(m.best_score)}** ({m.attempts} finished "
                         f"attempt(s)) — {m.label}.")
-            open_attempt = next((a for a in reversed(attempts) if a.finished_at is None), None)
+            open_attempt = next((a for a in reversed(attempts) if a.finished_at is None
+                                 and a.kind == "lesson" and a.lesson_id == quiz_id), None)
             if open_attempt is not None and all(find_question(course, k) is not None
                                                 for k in open_attempt.questions):
                 done = len(store.answers(learner.id, open_attempt.id))
@@ -309,7 +311,7 @@ def _intro(quiz_id: str, course: Course, store: ProgressStore | None,
               args=(quiz_id, questions))
 
 
-def _summary(run: QuizRun, course: Course, learner: Learner | None) -> None:
+def _summary(run: QuizRun, store: ProgressStore | None, learner: Learner | None) -> None:
     score = run.score
     right = sum(1 for k in run.questions if run.state(k).first_correct)
     verdict = ("Lesson mastered!" if run.kind == "lesson" and score >= MASTERY_THRESHOLD
@@ -317,8 +319,11 @@ def _summary(run: QuizRun, course: Course, learner: Learner | None) -> None:
                f"{MASTERY_THRESHOLD:.0%} masters the lesson; try again when you are ready.")
     st.success(f"Attempt complete: score **{score:.0%}** ({right} of {len(run.questions)} right "
                f"first time). {verdict}")
-    if learner is not None and run.attempt_id is not None:
+    if learner is not None and store is not None and run.attempt_id is not None:
         st.caption(f"Saved for {learner.name}. Your history is on the Progress page.")
+        if run.kind == "lesson":
+            m = mastery(run.quiz_id, store.attempts(learner.id), store.answers(learner.id))
+            st.markdown(f"Best score **{percent(m.best_score)}** — {m.label}.")
     st.button("Start a new attempt (questions reshuffled)", key=f"again-{run.quiz_id}",
               on_click=_runs().pop, args=(run.quiz_id, None))
 
@@ -331,7 +336,7 @@ def render_quiz_page() -> None:
     labels = {lesson.id: f"{lesson.order}. {lesson.title}" for lesson in course.lessons}
     labels[REVIEW_ID] = "Mixed review (all lessons you have started)"
     quiz_id = pick("Quiz", [lesson.id for lesson in course.lessons] + [REVIEW_ID], labels,
-                   "lesson")
+                   "lesson", "quiz_lesson")
     # Callbacks run before the script body: give them what they need through session state.
     st.session_state["_quiz_course"] = course
     st.session_state["_quiz_store"] = store
@@ -350,7 +355,10 @@ def render_quiz_page() -> None:
             st.error(f"Your quiz history cannot be read right now. {exc}")
         return
     if run.finished:
-        _summary(run, course, learner)
+        try:
+            _summary(run, store, learner)
+        except StoreError as exc:
+            st.error(f"Your quiz history cannot be read right now. {exc}")
     n = len(run.questions)
     st.progress(run.answered / n, text=f"Question {run.index + 1} of {n} · {run.answered} "
                                        f"answered · score so far {run.score:.0%}")
