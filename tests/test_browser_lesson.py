@@ -202,3 +202,23 @@ def test_open_in_lab_lands_on_the_lab_with_the_presets_settings(page):
         "(p) => (p.data || []).map((t) => t.name || ''))"))
     assert config.surface in page.content() or config.surface in names
     assert_clean(page, failed)
+
+
+@needs_lesson
+def test_course_map_and_glossary_links_open_the_lesson(page):
+    failed = track_failures(page)
+    open_page(page, "/")
+    page.get_by_role("link", name=f"Open lesson {LESSON.order}").click()
+    page.wait_for_url(f"**/lesson?lesson={LESSON.id}**")
+    wait_idle(page)
+    page.wait_for_selector(f"h1:has-text('Lesson {LESSON.order}')")
+
+    term = LESSON.glossary[0].term
+    open_page(page, "/glossary?q=" + term.replace(" ", "+"))
+    page.get_by_role("link", name=f"Lesson {LESSON.order}").first.click()
+    page.wait_for_url(f"**lesson={LESSON.id}**")
+    wait_idle(page)
+    selected = page.get_by_role("tab", selected=True)
+    assert selected.inner_text().strip() == "Glossary"
+    assert page.get_by_text(term, exact=True).count() >= 1
+    assert_clean(page, failed)
