@@ -28,6 +28,10 @@ def _colour(k: int) -> str:
     return PALETTE[k % len(PALETTE)]
 
 
+def _colours(runs: Sequence[Run], colours: Sequence[str] | None) -> list[str]:
+    return list(colours) if colours is not None else [_colour(k) for k in range(len(runs))]
+
+
 def loss_offset(run: Run) -> float:
     """The global minimum value of the run's surface (0 for most surfaces)."""
     cfg = run.config
@@ -47,14 +51,14 @@ def stability_limit(run: Run) -> float | None:
 # --- traces (axis suffix "" for the first panel, "2", "3" for stacked ones) ----------------
 
 
-def _loss_traces(runs, names, axis: str = "", legend: bool = True) -> list[dict]:
+def _loss_traces(runs, names, cols, axis: str = "", legend: bool = True) -> list[dict]:
     out = []
     for k, (run, label) in enumerate(zip(runs, names, strict=True)):
         keep = keep_indices(len(run.losses), MAX_CURVE_POINTS, [run.diverged_at])
         gap = loss_gap(run)
         out.append(dict(
             type="scatter", x=keep, y=gap[keep].astype(np.float32), mode="lines", name=label,
-            line=dict(color=_colour(k), width=2.5), legendgroup=f"run{k}", showlegend=legend,
+            line=dict(color=cols[k], width=2.5), legendgroup=f"run{k}", showlegend=legend,
             customdata=run.losses[keep].astype(np.float32), xaxis=f"x{axis}", yaxis=f"y{axis}",
             hovertemplate=f"{label}<br>step %{{x}}: loss %{{customdata:.4g}}<extra></extra>",
         ))
@@ -62,7 +66,7 @@ def _loss_traces(runs, names, axis: str = "", legend: bool = True) -> list[dict]
             text = f"{label}: blew up at step {run.diverged_at}"
             out.append(dict(
                 type="scatter", x=[len(gap) - 1], y=[float(gap[-1])], mode="markers",
-                marker=dict(symbol="x", size=14, color=_colour(k), line=dict(width=3)),
+                marker=dict(symbol="x", size=14, color=cols[k], line=dict(width=3)),
                 name=text, showlegend=False, legendgroup=f"run{k}", xaxis=f"x{axis}",
                 yaxis=f"y{axis}", hovertemplate=f"{text}<extra></extra>",
             ))
@@ -79,7 +83,8 @@ def _loss_title(runs: Sequence[Run]) -> str:
     return f"loss − ({next(iter(nonzero)):.4g}) (log)"
 
 
-def _lr_traces(runs, names, axis: str = "", legend: bool = True) -> tuple[list[dict], bool]:
+def _lr_traces(runs, names, cols, axis: str = "",
+               legend: bool = True) -> tuple[list[dict], bool]:
     """The rate traces and whether a log axis suits them.
 
     A linear axis shows a schedule's shape best; a log axis is used only when most of the run
@@ -93,14 +98,14 @@ def _lr_traces(runs, names, axis: str = "", legend: bool = True) -> tuple[list[d
         peak = max(peak, float(run.lrs.max()))
         out.append(dict(
             type="scatter", x=keep, y=run.lrs[keep].astype(np.float32), mode="lines",
-            name=label, line=dict(color=_colour(k), width=2.5), legendgroup=f"run{k}",
+            name=label, line=dict(color=cols[k], width=2.5), legendgroup=f"run{k}",
             showlegend=legend, xaxis=f"x{axis}", yaxis=f"y{axis}",
             hovertemplate=f"{label}<br>update %{{x}}: lr %{{y:.4g}}<extra></extra>",
         ))
     return out, bool(peak > 0 and min(medians) < 0.01 * peak)
 
 
-def _stability_traces(runs, names, axis: str = "",
+def _stability_traces(runs, names, cols, axis: str = "",
                       legend: bool = True) -> tuple[list[dict], dict[float, str], float]:
     """lr_t x lambda_max(p_t) traces, the limits {value: optimizer} and the peak value."""
     out, limits, peak = [], {}, 0.0
@@ -112,7 +117,7 @@ def _stability_traces(runs, names, axis: str = "",
         peak = max(peak, float(np.max(ratio)))
         out.append(dict(
             type="scatter", x=keep, y=ratio[keep].astype(np.float32), mode="lines", name=label,
-            line=dict(color=_colour(k), width=2.5), legendgroup=f"run{k}", showlegend=legend,
+            line=dict(color=cols[k], width=2.5), legendgroup=f"run{k}", showlegend=legend,
             xaxis=f"x{axis}", yaxis=f"y{axis}",
             hovertemplate=f"{label}<br>update %{{x}}: lr × λ_max = %{{y:.3g}}<extra></extra>",
         ))
@@ -145,7 +150,7 @@ def _stability_range(limits: dict[float, str], peak: float) -> list[float]:
 
 
 def loss_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
-                height: int = 300) -> go.Figure:
+                height: int = 300, colours: Sequence[str] | None = None) -> go.Figure:
     """Loss vs step on a log y axis; a cross marks the step where a run blew up.
 
     On surfaces whose minimum is not 0 (Styblinski–Tang, the camel, the saddle) the curve is the
@@ -155,14 +160,14 @@ def loss_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
     lay = layout(height=height, xaxis=dict(title=dict(text="step")),
                  yaxis=dict(type="log", title=dict(text=_loss_title(runs)),
                             exponentformat="power"))
-    return make_figure(_loss_traces(runs, names), lay)
+    return make_figure(_loss_traces(runs, names, _colours(runs, colours)), lay)
 
 
 def lr_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
-              height: int = 260) -> go.Figure:
+              height: int = 260, colours: Sequence[str] | None = None) -> go.Figure:
     """The learning rate each update used (after the schedule and any plateau cuts)."""
     names = run_labels(runs, labels)
-    traces, log = _lr_traces(runs, names)
+    traces, log = _lr_traces(runs, names, _colours(runs, colours))
     lay = layout(height=height, xaxis=dict(title=dict(text="update")),
                  yaxis=dict(type="log" if log else "linear", title=dict(text="learning rate"),
                             rangemode="normal" if log else "tozero", exponentformat="power"))
@@ -170,14 +175,14 @@ def lr_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
 
 
 def stability_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
-                     height: int = 260) -> go.Figure:
+                     height: int = 260, colours: Sequence[str] | None = None) -> go.Figure:
     """The stability meter: lr_t x lambda_max(p_t) at every visited point against the limit.
 
     Above the dashed line (2 for SGD, 2 + 2 mu for heavy ball, Nesterov's bound) a constant rate
     amplifies the error along the steepest direction.
     """
     names = run_labels(runs, labels)
-    traces, limits, peak = _stability_traces(runs, names)
+    traces, limits, peak = _stability_traces(runs, names, _colours(runs, colours))
     shapes, notes = _limit_shapes(limits)
     lay = layout(height=height, xaxis=dict(title=dict(text="update")),
                  yaxis=dict(title=dict(text="lr × λ_max"), range=_stability_range(limits, peak)),
@@ -186,17 +191,18 @@ def stability_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
 
 
 def curves_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
-                  height: int = 620) -> go.Figure:
+                  height: int = 620, colours: Sequence[str] | None = None) -> go.Figure:
     """Loss, learning rate and stability meter stacked over one shared step axis.
 
     Reading them aligned is the point: a blow-up in the loss sits right above the step where
     lr x lambda_max crossed its limit, and a schedule's cut sits above the loss it rescued.
     """
     names = run_labels(runs, labels)
-    lr_traces, log_lr = _lr_traces(runs, names, "2", legend=False)
-    stab, limits, peak = _stability_traces(runs, names, "3", legend=False)
+    cols = _colours(runs, colours)
+    lr_traces, log_lr = _lr_traces(runs, names, cols, "2", legend=False)
+    stab, limits, peak = _stability_traces(runs, names, cols, "3", legend=False)
     shapes, notes = _limit_shapes(limits, "3")
-    data = _loss_traces(runs, names, "") + lr_traces + stab
+    data = _loss_traces(runs, names, cols, "") + lr_traces + stab
     lay = layout(
         height=height, shapes=shapes, annotations=notes,
         xaxis=dict(anchor="y", matches="x3", showticklabels=False),

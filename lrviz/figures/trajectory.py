@@ -32,20 +32,21 @@ def colour(k: int) -> str:
     return PALETTE[k % len(PALETTE)]
 
 
-def _path_trace(run: Run, label: str, k: int) -> dict:
+def _path_trace(run: Run, label: str, k: int, col: str) -> dict:
     keep = keep_indices(len(run.points), MAX_PATH_POINTS, [run.diverged_at])
     pts = run.points[keep].astype(np.float32)
     custom = np.stack([keep, run.losses[keep]], axis=1).astype(np.float32)
     return dict(
         type="scatter", x=pts[:, 0], y=pts[:, 1], mode="lines+markers",
-        name=f"{label} — {run.regime.label}", line=dict(color=colour(k), width=2.5),
-        marker=dict(size=5, color=colour(k)), customdata=custom, legendgroup=f"run{k}",
+        name=f"{label} — {run.regime.label}", line=dict(color=col, width=2.5),
+        marker=dict(size=5, color=col), customdata=custom, legendgroup=f"run{k}",
         hovertemplate=(f"{label}<br>step %{{customdata[0]:.0f}}: (%{{x:.3f}}, %{{y:.3f}})"
                        "<br>loss %{customdata[1]:.4g}<extra></extra>"),
     )
 
 
-def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str]) -> dict:
+def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str],
+                     cols: Sequence[str]) -> dict:
     """Hollow circles at the starts; a cross where a run blew up."""
     xs, ys, symbols, colours, texts = [], [], [], [], []
     for k, (run, label) in enumerate(zip(runs, labels, strict=True)):
@@ -56,7 +57,7 @@ def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str]) -> dict:
             xs.append(float(point[0]))
             ys.append(float(point[1]))
             symbols.append(symbol)
-            colours.append(colour(k))
+            colours.append(cols[k])
             texts.append(text)
     return dict(
         type="scatter", x=xs, y=ys, mode="markers", name="start (○) / blew up (×)", text=texts,
@@ -75,11 +76,11 @@ def _positions(runs: Sequence[Run], step: int) -> tuple[list[float], list[float]
     return xs, ys
 
 
-def _animation(runs: Sequence[Run], marker_index: int) -> tuple[dict, list[dict], dict]:
+def _animation(runs: Sequence[Run], marker_index: int,
+               colours: Sequence[str]) -> tuple[dict, list[dict], dict]:
     """The moving-marker trace, its frames and the Play/Pause + step-slider layout."""
     n_steps = max(len(r.points) - 1 for r in runs)
     steps = [int(s) for s in frame_steps(n_steps, MAX_FRAMES)]
-    colours = [colour(k) for k in range(len(runs))]
     x0, y0 = _positions(runs, 0)
     marker = dict(type="scatter", x=x0, y=y0, mode="markers", name="current step",
                   showlegend=False, hoverinfo="skip",
@@ -111,25 +112,28 @@ def _animation(runs: Sequence[Run], marker_index: int) -> tuple[dict, list[dict]
 
 def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                       height: int = 420, animate: bool = False,
-                      grid_points: int = GRID_POINTS) -> go.Figure:
+                      grid_points: int = GRID_POINTS,
+                      colours: Sequence[str] | None = None) -> go.Figure:
     """Contour map of the first run's surface with every run's path (and optional animation).
 
     Trace order: contour, minima, one path per run, start/blow-up markers, then (animated) the
-    moving-marker trace that the frames update.
+    moving-marker trace that the frames update. ``colours`` overrides the PALETTE order (so a
+    run keeps its colour when a page splits runs over several maps).
     """
     if not runs:
         raise ValueError("trajectory_figure needs at least one run")
     names = run_labels(runs, labels)
+    cols = list(colours) if colours is not None else [colour(k) for k in range(len(runs))]
     first = runs[0].config
     params = first.surface_values()
     data = [contour_trace(first.surface, params, grid_points), minima_trace(first.surface, params)]
-    data += [_path_trace(run, label, k) for k, (run, label) in enumerate(zip(runs, names,
-                                                                             strict=True))]
-    data.append(_endpoints_trace(runs, names))
+    data += [_path_trace(run, label, k, cols[k])
+             for k, (run, label) in enumerate(zip(runs, names, strict=True))]
+    data.append(_endpoints_trace(runs, names, cols))
     lay = layout(height=height, **map_axes(first.surface))
     frames = None
     if animate:
-        marker, frames, controls = _animation(runs, len(data))
+        marker, frames, controls = _animation(runs, len(data), cols)
         data.append(marker)
         lay.update(controls)
         lay["margin"] = {**lay["margin"], "b": 110}

@@ -125,14 +125,10 @@ def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
               disabled=len(pins) >= MAX_PINS or already,
               help=f"Keep this run on the charts (up to {MAX_PINS}) while you change settings.",
               on_click=_pin, args=(encoded, live.model_dump_json()))
-    on_map = 0
     for i, pin in enumerate(pins):
-        shown = same_map(pin.config, live)
-        on_map += shown
-        swatch = (f"<span style='color:{colour(on_map)};font-size:1.3em'>■</span>"
-                  if shown else "▫")
+        swatch = f"<span style='color:{colour(i + 1)};font-size:1.3em'>■</span>"
         row = st.columns([6, 1.3, 1.3])
-        note = "" if shown else " — *on another surface: load it to see it*"
+        note = "" if same_map(pin.config, live) else " — *on its own map below*"
         row[0].markdown(f"{swatch} **{pin.label}** · {describe(pin.config)}{note}",
                         unsafe_allow_html=True)
         row[1].button("Load", key=f"pin_load_{i}", on_click=_load_pin, args=(encoded, i),
@@ -152,30 +148,67 @@ def absolute(path: str) -> str:
     return root + path
 
 
+def map_groups(shown: Sequence[Run]) -> list[list[int]]:
+    """Indices of runs that share a contour map, the live run's group first."""
+    groups: list[list[int]] = []
+    for k, run in enumerate(shown):
+        for group in groups:
+            if same_map(shown[group[0]].config, run.config):
+                group.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def _map_title(run: Run) -> str:
+    params = ", ".join(f"{k} {v:g}" for k, v in run.config.surface_values().items())
+    return f"{run.config.surface}" + (f" ({params})" if params else "")
+
+
 def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
            settings: LabSettings):
-    """Map (animated, click to set the start) beside the stacked curves; 3D on request."""
+    """Map (animated, click to set the start) beside the stacked curves; 3D on request.
+
+    Pinned runs on another surface (or other surface parameters) get a map of their own below,
+    in the same colours; every run is on the curves.
+    """
     shown = [live, *pinned]
     labels = [f"now: {describe(live.config)}", *pin_labels]
+    colours = [colour(k) for k in range(len(shown))]
+    groups = map_groups(shown)
+    main = groups[0]
     left, right = st.columns([1.15, 1], gap="medium")
     with left:
-        fig_map = trajectory_figure(shown, labels=labels, height=560, animate=True)
+        fig_map = trajectory_figure([shown[k] for k in main], labels=[labels[k] for k in main],
+                                    colours=[colours[k] for k in main], height=560,
+                                    animate=True)
         st.plotly_chart(fig_map, key=MAP_KEY, width="stretch", selection_mode="points",
                         on_select=functools.partial(set_start_from_click, MAP_KEY,
                                                     live.config.surface))
-        st.caption(f"Map: {map_caption(shown, labels)} Press Play or drag the step slider; "
-                   "click the map to start from there.")
+        st.caption(f"Map of {_map_title(live)}: "
+                   f"{map_caption([shown[k] for k in main], [labels[k] for k in main])} "
+                   "Press Play or drag the step slider; click the map to start from there.")
     with right:
-        fig_curves = curves_figure(shown, labels=labels, height=560)
+        fig_curves = curves_figure(shown, labels=labels, height=560, colours=colours)
         st.plotly_chart(fig_curves, key="lab_curves", width="stretch")
         st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
                    f"{curves_caption(shown, labels)}")
+    for g, group in enumerate(groups[1:], start=1):
+        runs_g = [shown[k] for k in group]
+        st.plotly_chart(trajectory_figure(runs_g, labels=[labels[k] for k in group],
+                                          colours=[colours[k] for k in group], height=460,
+                                          animate=True), key=f"lab_map_{g}", width="stretch")
+        st.caption(f"Pinned runs on their own map, {_map_title(runs_g[0])}: "
+                   f"{map_caption(runs_g, [labels[k] for k in group])}")
     if settings.view3d:
-        st.plotly_chart(surface_figure(shown, labels=labels), key="lab_3d", width="stretch")
+        main_runs = [shown[k] for k in main]
+        st.plotly_chart(surface_figure(main_runs, labels=[labels[k] for k in main]),
+                        key="lab_3d", width="stretch")
         log = get_surface(live.config.surface).log_scale
         st.caption("3D view of the same runs: height is the loss"
                    + (" gap to the minimum on a log scale." if log else ".")
-                   + f" {map_caption(shown, labels)}")
+                   + f" {map_caption(main_runs, [labels[k] for k in main])}")
     return shown, labels, fig_map, fig_curves
 
 

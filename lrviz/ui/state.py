@@ -61,6 +61,8 @@ def load_lab_query() -> LabQuery:
         # A bound key cannot be deleted: Streamlit itself clears its invalid value.
         with contextlib.suppress(KeyError, StreamlitAPIException):
             del st.query_params[key]
+    if query.repair_pins:
+        set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     if query.notices:
         st.session_state[NOTICES_KEY] = list(query.notices)
     return query

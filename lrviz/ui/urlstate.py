@@ -97,6 +97,7 @@ class LabQuery:
     view3d: bool
     notices: tuple[str, ...]
     rejected: tuple[str, ...]  # URL keys whose value was unusable (the page drops them)
+    repair_pins: bool = False  # some pinned run had unusable values: rewrite ``pins``
 
 
 def _last(value: str | Sequence[str]) -> str:
@@ -273,6 +274,7 @@ def parse_lab_query(params: Mapping[str, str | Sequence[str]]) -> LabQuery:
         notices.append(f"Link: ignored view3d={single['view3d']!r} (expected true or false).")
         rejected.append("view3d")
     pins_explicit = "pins" in params
+    before = len(notices)
     if pins_explicit:
         values = [v for v in _all(params["pins"]) if v and v != NO_PINS]
         decoded = [decode_pin(v, i, notices) for i, v in enumerate(values)]
@@ -282,8 +284,9 @@ def parse_lab_query(params: Mapping[str, str | Sequence[str]]) -> LabQuery:
             pins = pins[:MAX_PINS]
     else:
         pins = preset_pins(preset) if preset is not None else ()
+    repair = pins_explicit and len(notices) > before
     return LabQuery(base, config, preset, pins, pins_explicit, view3d, tuple(notices),
-                    tuple(dict.fromkeys(rejected)))
+                    tuple(dict.fromkeys(rejected)), repair)
 
 
 def widget_defaults(base: RunConfig, surface: str, optimizer: str,

@@ -4,7 +4,6 @@ import streamlit as st
 
 from lrviz.ui import lab_view, runs, state
 from lrviz.ui.controls import lab_controls
-from lrviz.ui.lab_view import same_map
 
 st.title("Lab: watch the learning rate steer")
 query = state.load_lab_query()
@@ -13,13 +12,12 @@ settings = lab_controls(query)
 lab_view.preset_banner(query, settings.config)
 
 live = runs.run(settings.config)
-on_map = [p for p in query.pins if same_map(p.config, settings.config)]
-pinned = runs.runs([p.config for p in on_map]) if on_map else []
+pinned = runs.runs([p.config for p in query.pins]) if query.pins else []
 
 lab_view.regime_badge(live)
 lab_view.remedy_buttons(live)
-shown, labels, fig_map, fig_curves = lab_view.charts(live, pinned, [p.label for p in on_map],
-                                                     settings)
+shown, labels, fig_map, fig_curves = lab_view.charts(live, pinned,
+                                                     [p.label for p in query.pins], settings)
 st.subheader("Compare")
 lab_view.pin_panel(settings.config, query.pins)
 st.subheader("Share and export")
