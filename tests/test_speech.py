@@ -146,3 +146,14 @@ def test_any_text_round_trips_and_cannot_break_out_of_the_document(items):
     # Text never opens or closes a tag: exactly the player's own two scripts exist.
     assert doc.count("<script") == 2 and doc.count("</script>") == 2
     assert "<b>x</b>" not in doc
+
+
+@given(st.text())
+def test_speakable_never_fails_and_gives_one_line(text):
+    spoken = speakable(text)
+    assert "\n" not in spoken and spoken == spoken.strip()
+
+
+@given(st.text(alphabet="\\{}^_$ab12+-=<>/ fracsqrthatlambda", max_size=40))
+def test_latex_words_survives_malformed_formulas(tex):
+    assert isinstance(latex_words(tex), str)

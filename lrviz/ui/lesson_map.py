@@ -6,6 +6,8 @@ lessons keep their place in the map with the reason they cannot be shown.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from lrviz.learning.content import BrokenLesson, Course
@@ -77,10 +79,15 @@ def _lesson_card(lesson: Lesson, read: set[str] | None) -> None:
                  query_params={LESSON_KEY: lesson.id})
 
 
-def _broken_card(broken: BrokenLesson) -> None:
-    st.markdown(f"#### {broken.title}")
+def plain(text: str) -> str:
+    """Text shown literally inside Markdown (a validation message may contain * _ $ ...)."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|$~])", r"\\\1", " ".join(str(text).split()))
+
+
+def _broken_card(course: Course, broken: BrokenLesson) -> None:
+    st.markdown(f"#### {lesson_label(course, broken.id).removesuffix(' (has an error)')}")
     st.error(f"This lesson cannot be shown yet: its files have {len(broken.errors)} "
-             f"problem(s). First: {broken.errors[0]}", icon="⚠️")
+             f"problem(s). First: {plain(broken.errors[0])}", icon="⚠️")
     st.page_link(LESSON_PAGE, label="See what is wrong", icon="🛠️",
                  query_params={LESSON_KEY: broken.id})
 
@@ -106,4 +113,4 @@ def course_map(course: Course, progress: dict[str, set[str]] | None, *,
                     read = None if progress is None else progress.get(lesson_id, set())
                     _lesson_card(lesson, read)
                 else:
-                    _broken_card(course.get_broken(lesson_id))
+                    _broken_card(course, course.get_broken(lesson_id))

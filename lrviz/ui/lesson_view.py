@@ -7,7 +7,6 @@ store exactly which section the learner is reading).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -18,7 +17,7 @@ from lrviz.learning.schema import Lesson
 from lrviz.learning.store import Learner
 from lrviz.ui.lesson_examples import show_examples
 from lrviz.ui.lesson_listen import show_audiobook, show_dialogue
-from lrviz.ui.lesson_map import lesson_label, select_lesson
+from lrviz.ui.lesson_map import lesson_label, plain, select_lesson
 from lrviz.ui.lesson_progress import mark_read, progress_text, sections_read
 from lrviz.ui.lesson_sections import (
     show_glossary,
@@ -96,18 +95,13 @@ def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None
     _navigation(course, lesson.id)
 
 
-def _plain(text: str) -> str:
-    """Text shown literally inside Markdown (a validation message may contain * _ $ ...)."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|$~])", r"\\\1", " ".join(text.split()))
-
-
 def show_broken(course: Course, broken: BrokenLesson) -> None:
     """A lesson whose files do not validate: what is wrong, where, and the way around it."""
     st.title(broken.title)
     st.error("This lesson cannot be shown because its files do not match the lesson format. "
              "The rest of the course works as usual.", icon="⚠️")
     st.markdown("**What is wrong** (file: field: problem):\n"
-                + "\n".join(f"- `{e.path}`: `{e.field or '(file)'}`: {_plain(e.message)}"
+                + "\n".join(f"- `{e.path}`: `{e.field or '(file)'}`: {plain(e.message)}"
                             for e in broken.errors))
     st.caption("Fix the file and reload the page; the lesson appears as soon as it is valid.")
     _navigation(course, broken.id)

@@ -100,7 +100,9 @@ def latex_words(tex: str) -> str:
     while i < len(tex):
         ch = tex[i]
         if ch == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            m = re.match(r"\\([A-Za-z]+|.)", tex[i:], flags=re.S)
+            if m is None:  # a lone backslash at the very end
+                break
             name = m.group(1)
             i += m.end()
             if name in ("frac", "dfrac", "tfrac"):

@@ -14,9 +14,9 @@ lesson_id = lesson_picker(course)
 
 if lesson_id is None:
     st.title("The course")
-    st.markdown("Five short lessons on the one number every training run depends on. Each has a "
-                "dialogue to listen to, summaries at three depths, audiobook chapters, live "
-                "examples and memory aids.")
+    st.markdown(f"{len(course.ids)} lessons on the one number every training run depends on. "
+                "Each has a dialogue to listen to, summaries at three depths, audiobook "
+                "chapters, live examples and memory aids.")
     course_map(course, course_progress(learner))
 elif (lesson := course.get(lesson_id)) is not None:
     show_lesson(course, lesson, learner)
