@@ -153,6 +153,12 @@ def test_the_spoken_line_is_highlighted_and_pause_stop_speed_work(page):
     assert "Stopped" in frame.locator(".status").inner_text()
     assert frame.evaluate("window.__speech.calls")[-1] == "cancel"
 
+    # Any line can be played from, with the mouse or the keyboard.
+    frame.locator("li[data-index='2']").press("Enter")
+    frame.wait_for_function("window.__speech.spoken.length === 4")
+    assert frame.evaluate("window.__speech.spoken[3].text") == expected[2].text
+    assert speaking.get_attribute("data-index") == "2"
+
 
 @needs_lesson
 def test_audiobook_chapter_plays_with_the_narrator(page):

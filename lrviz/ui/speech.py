@@ -199,6 +199,7 @@ li.student { border: 2px dashed #8a5a00; background: #fdf5e6; margin-left: 15% !
 ol.transcript li.narrator { border: 1px solid #999; max-width: 100%; }
 li .who { font-weight: 700; margin-right: .4rem; }
 li.speaking { outline: 4px solid #111; background: #fff3a0; }
+li:focus-visible { outline: 3px dashed #0072B2; }
 li.speaking::before { content: "▶ "; font-weight: 700; }
 """
 
@@ -313,9 +314,13 @@ _JS = r"""
     // A new rate applies from the next utterance: restart the current line at the new speed.
     if (index >= 0 && !paused) { token++; synth.cancel(); speak(index); }
   });
-  items.forEach((li) => li.addEventListener("click", () => {
-    token++; synth.cancel(); speak(Number(li.dataset.index));
-  }));
+  items.forEach((li) => {
+    const playFromHere = () => { token++; synth.cancel(); speak(Number(li.dataset.index)); };
+    li.addEventListener("click", playFromHere);
+    li.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); playFromHere(); }
+    });
+  });
   window.addEventListener("pagehide", () => synth.cancel());
   enable(false);
   describeVoices();
@@ -327,7 +332,7 @@ def _line_item(k: int, line: SpeechLine) -> str:
     voice = ROLE_VOICES[line.role]
     who = "" if line.role == "narrator" else (
         f'<span class="who">{voice.icon} {html.escape(voice.label)}:</span>')
-    return (f'<li class="{line.role}" data-index="{k}" title="Play from here">'
+    return (f'<li class="{line.role}" data-index="{k}" tabindex="0" title="Play from here">'
             f"{who}{html.escape(line.text)}</li>")
 
 
