@@ -14,6 +14,18 @@ from lrviz.learning.store import Learner, StoreError, get_store, normalize_name,
 
 NAME_KEY = "learner"
 _CACHE_KEY = "_lrviz_learner_cache"  # (db url, name) -> Learner, saves a query per rerun
+# The last name the learner committed. On the first run after a page switch the text box can
+# return "" although the session still holds the name; this keeps the learner signed in then.
+_MEMORY_KEY = "_lrviz_learner_name"
+
+
+def _remember_name() -> None:
+    """on_change: the learner typed or cleared the name (clearing signs out)."""
+    st.session_state[_MEMORY_KEY] = st.session_state.get(NAME_KEY) or ""
+
+
+def _entered_name() -> str:
+    return st.session_state.get(NAME_KEY) or st.session_state.get(_MEMORY_KEY) or ""
 
 
 def store_problem() -> str | None:
@@ -30,7 +42,7 @@ def current_learner() -> Learner | None:
 
     Returns None, without raising, when no usable name is entered or the database is unusable.
     """
-    raw = st.session_state.get(NAME_KEY) or ""
+    raw = _entered_name()
     try:
         name = normalize_name(raw)
     except ValueError:
@@ -54,7 +66,11 @@ def learner_sidebar() -> Learner | None:
             "Your display name", key=NAME_KEY, persist_state="session", max_chars=40,
             placeholder="e.g. Ada",
             help="No password. Your quiz scores, flashcards and reading are saved under this "
-                 "name; type it again on any visit to continue.")
+                 "name; type it again on any visit to continue.", on_change=_remember_name)
+        if raw:
+            st.session_state[_MEMORY_KEY] = raw
+        else:
+            raw = st.session_state.get(_MEMORY_KEY) or ""
         problem = store_problem()
         if problem:
             st.error(f"Progress cannot be saved: {problem}")
