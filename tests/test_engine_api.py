@@ -1,5 +1,7 @@
 """The public API: shapes, validation messages, sweeps, phase maps and no recompiles."""
 
+import logging
+
 import jax
 import numpy as np
 import pytest
@@ -53,10 +55,23 @@ def test_numeric_changes_never_recompile():
         base.with_(schedule_params={"eta_min": 0.001, "T_max": 40}),
         base.with_(steps=150),  # same 200-step bucket
     ]
-    with jax.log_compiles(False):
-        for cfg in variants:
-            simulate(cfg)
+    compiles = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record):
+            if "ompil" in record.getMessage():
+                compiles.append(record.getMessage())
+
+    handler = Recorder()
+    logging.getLogger("jax").addHandler(handler)
+    try:
+        with jax.log_compiles(True):
+            for cfg in variants:
+                simulate(cfg)
+    finally:
+        logging.getLogger("jax").removeHandler(handler)
     assert core.compiled_count() == before
+    assert compiles == [], "no XLA program may be compiled for a numeric change"
 
 
 def test_a_new_structure_compiles_once():

@@ -43,9 +43,6 @@ class Outputs(NamedTuple):
     losses: jax.Array  # (N+1,)
     lrs: jax.Array  # (N,) learning rate each update actually used
     ok: jax.Array  # (N,) False from the first update that blew up on
-    eigs: jax.Array  # (N+1, 2) Hessian eigenvalues (ascending) at each point, or (1, 2)
-    final_grad: jax.Array  # (2,) true gradient at points[steps]
-    final_hessian: jax.Array  # (2, 2) Hessian at points[steps]
 
 
 def hessian_eigs_2x2(H: jax.Array) -> jax.Array:
@@ -59,12 +56,9 @@ def hessian_eigs_2x2(H: jax.Array) -> jax.Array:
     return jnp.stack([m - r, m + r])
 
 
-def _trajectory(surface_name: str, optimizer_name: str, plateau: bool, curvature: bool,
-                x: Inputs) -> Outputs:
+def _trajectory(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
     surface = SURFACES[surface_name]
-    f = functools.partial(lambda p, q: surface.fn(p, q), q=x.surface_params)
-    value_and_grad = jax.value_and_grad(f)
-    hessian = jax.hessian(f)
+    value_and_grad = jax.value_and_grad(lambda p: surface.fn(p, x.surface_params))
     opt = OPTIMIZERS[optimizer_name].build(x.optimizer_params)
     center = jnp.asarray(surface.center, jnp.float32)
     radius = ESCAPE * surface.scale
@@ -72,55 +66,46 @@ def _trajectory(surface_name: str, optimizer_name: str, plateau: bool, curvature
     start = x.start.astype(jnp.float32)
 
     def body(carry, t):
-        p, loss, opt_state, plateau_state, alive = carry
-        _, grad = value_and_grad(p)
-        grad = grad + x.noise * jax.random.normal(jax.random.fold_in(key, t), (2,))
+        p, loss, grad, opt_state, plateau_state, alive = carry
+        noisy = grad + x.noise * jax.random.normal(jax.random.fold_in(key, t), (2,))
         lr = x.lrs[t] * plateau_state.scale if plateau else x.lrs[t]
         opt_state = opt_state._replace(
             hyperparams={**opt_state.hyperparams, "learning_rate": lr}
         )
-        updates, new_opt_state = opt.update(grad, opt_state, p)
+        updates, new_opt_state = opt.update(noisy, opt_state, p)
         p_new = p + updates
-        loss_new = f(p_new)
+        # One value_and_grad per step: the new point's gradient drives the next update.
+        loss_new, grad_new = value_and_grad(p_new)
         ok = (
             alive
             & jnp.all(jnp.isfinite(p_new))
             & jnp.isfinite(loss_new)
+            & jnp.all(jnp.isfinite(grad_new))
             & jnp.all(jnp.abs(p_new - center) <= radius)
         )
-        # Double where: the rejected values are never used, not even by later gradients.
-        p_next = jnp.where(ok, p_new, p)
-        loss_next = jnp.where(ok, loss_new, loss)
-        opt_next = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_opt_state, opt_state)
+        # Rejected values are never used, not even by later gradients (a "double where").
+        keep = lambda n, o: jnp.where(ok, n, o)  # noqa: E731
         if plateau:
             plateau_next = schedules.plateau_update(plateau_state, loss, x.lrs[0],
                                                     x.plateau_params)
         else:
             plateau_next = plateau_state
-        return (p_next, loss_next, opt_next, plateau_next, ok), (p_next, loss_next, lr, ok)
+        carry = (keep(p_new, p), keep(loss_new, loss), keep(grad_new, grad),
+                 jax.tree.map(keep, new_opt_state, opt_state), plateau_next, ok)
+        return carry, (carry[0], carry[1], lr, ok)
 
-    loss0 = f(start)
-    init = (start, loss0, opt.init(start), schedules.plateau_init(), jnp.bool_(True))
+    loss0, grad0 = value_and_grad(start)
+    init = (start, loss0, grad0, opt.init(start), schedules.plateau_init(), jnp.bool_(True))
     n = x.lrs.shape[0]
     _, (ps, ls, lrs, oks) = jax.lax.scan(body, init, jnp.arange(n))
-    points = jnp.concatenate([start[None], ps])
-    losses = jnp.concatenate([loss0[None], ls])
-    final = points[x.steps]
-    final_hessian = hessian(final)
-    if curvature:
-        eigs = jax.vmap(lambda p: hessian_eigs_2x2(hessian(p)))(points)
-    else:
-        eigs = hessian_eigs_2x2(final_hessian)[None]
-    safe = lambda a: jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38)  # noqa: E731
-    return Outputs(points, losses, lrs, oks, safe(eigs), safe(value_and_grad(final)[1]),
-                   safe(final_hessian))
+    return Outputs(jnp.concatenate([start[None], ps]), jnp.concatenate([loss0[None], ls]),
+                   lrs, oks)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, curvature: bool,
-              inputs: Inputs) -> Outputs:
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, inputs: Inputs) -> Outputs:
     """All runs of one structure at once: ``vmap`` of the scan over the leading batch axis."""
-    single = functools.partial(_trajectory, surface_name, optimizer_name, plateau, curvature)
+    single = functools.partial(_trajectory, surface_name, optimizer_name, plateau)
     return jax.vmap(single)(inputs)
 
 
@@ -133,6 +118,27 @@ class LocalModel(NamedTuple):
     values: jax.Array  # (k,)
     grads: jax.Array  # (k, 2)
     hessians: jax.Array  # (k, 2, 2)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def curvature_batch(surface_name: str, points: jax.Array, params: dict[str, jax.Array]
+                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Gradients (B, M, 2), Hessians (B, M, 2, 2) and Hessian eigenvalues (B, M, 2) at points
+    (B, M, 2), each run with its own surface parameters (B,).
+
+    Compiled per surface (not per optimizer), which keeps the trajectory programs small.
+    Non-finite values (far out on steep surfaces) are clamped so none reaches a caller.
+    """
+    fn = SURFACES[surface_name].fn
+
+    def one_run(pts, q):
+        f = lambda p: fn(p, q)  # noqa: E731
+        grads = jax.vmap(jax.grad(f))(pts)
+        hessians = jax.vmap(jax.hessian(f))(pts)
+        return grads, hessians, jax.vmap(hessian_eigs_2x2)(hessians)
+
+    out = jax.vmap(one_run)(points.astype(jnp.float32), params)
+    return tuple(jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38) for a in out)
 
 
 @functools.partial(jax.jit, static_argnums=0)

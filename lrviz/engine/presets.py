@@ -89,11 +89,14 @@ _ALL: tuple[Preset, ...] = (
     Preset(
         "saddle", "Stuck at a saddle point",
         "The run arrives along the ridge of a saddle: the gradient vanishes there, and the "
-        "tiny sideways offset (1e-6) needs hundreds of steps to grow.",
+        "tiny sideways offset (1e-6) needs hundreds of steps to grow. Gradient noise kicks it "
+        "off at once; without noise it does leave, but only after about 780 steps.",
         (_run("SGD, lr 0.01", Regime.STUCK, surface="saddle", optimizer="sgd", lr=0.01,
               steps=300, start=(2.0, 1e-6)),
          _run("SGD, lr 0.01, gradient noise 0.5", Regime.CONVERGED, surface="saddle",
-              optimizer="sgd", lr=0.01, steps=300, start=(2.0, 1e-6), noise=0.5)),
+              optimizer="sgd", lr=0.01, steps=300, start=(2.0, 1e-6), noise=0.5),
+         _run("SGD, lr 0.01, 1000 steps", Regime.CONVERGED, surface="saddle", optimizer="sgd",
+              lr=0.01, steps=1000, start=(2.0, 1e-6))),
         "minima-saddles",
     ),
     Preset(
@@ -159,10 +162,12 @@ _ALL: tuple[Preset, ...] = (
     Preset(
         "one-step", "lr = 1/λ: one step to the bottom",
         "On a round bowl of curvature 1, lr = 1 jumps straight to the minimum; lr = 1.5 "
-        "overshoots and zig-zags in, lr = 2.01 zig-zags out.",
+        "overshoots and zig-zags in; lr = 2 bounces between two points forever; lr = 2.01 "
+        "zig-zags out.",
         (_run("lr 1.0", Regime.CONVERGED, surface="bowl", optimizer="sgd", lr=1.0, steps=50),
          _run("lr 1.5", Regime.OVERSHOOTING, surface="bowl", optimizer="sgd", lr=1.5,
               steps=50),
+         _run("lr 2.0", Regime.OSCILLATING, surface="bowl", optimizer="sgd", lr=2.0, steps=50),
          _run("lr 2.01", Regime.DIVERGED, surface="bowl", optimizer="sgd", lr=2.01, steps=50)),
         "lr-basics",
     ),
@@ -191,19 +196,20 @@ _ALL: tuple[Preset, ...] = (
     ),
 )
 
-_HIMMELBLAU = dict(surface="himmelblau", optimizer="sgd", lr=0.03, steps=300)
+_HIMMELBLAU = dict(surface="himmelblau", optimizer="sgd", lr=0.03, steps=300, noise=0.05)
 
 _ALL += (
     Preset(
         "schedule-zoo", "Four schedules, one rate that is too large",
-        "lr = 0.03 is too large for Himmelblau's minimum at a constant rate. Every schedule below "
-        "starts there (one-cycle and cyclic peak there) and brings the rate down in its own way: "
-        "compare when and how each run settles.",
-        (_run("cosine", Regime.OVERSHOOTING, schedule="cosine", **_HIMMELBLAU),
-         _run("step decay (halve every 100)", Regime.OVERSHOOTING, schedule="step",
+        "lr = 0.03 is too large for Himmelblau's minimum at a constant rate (lr × λ_max ≈ 2.5), "
+        "and a little gradient noise (0.05) keeps the instability from hiding: the constant run "
+        "keeps bouncing. Each schedule starts at (or peaks at) the same rate and brings it "
+        "below 2/λ_max in its own way; compare when each run calms down.",
+        (_run("constant", Regime.OSCILLATING, **_HIMMELBLAU),
+         _run("cosine", Regime.CONVERGED, schedule="cosine", **_HIMMELBLAU),
+         _run("step decay (halve every 100)", Regime.CONVERGED, schedule="step",
               schedule_params={"step_size": 100, "gamma": 0.5}, **_HIMMELBLAU),
-         _run("one-cycle", Regime.CONVERGED, schedule="one_cycle", **_HIMMELBLAU),
-         _run("cyclic (triangular)", Regime.CONVERGED, schedule="cyclic", **_HIMMELBLAU)),
+         _run("one-cycle", Regime.CONVERGED, schedule="one_cycle", **_HIMMELBLAU)),
         "schedules",
     ),
     Preset(
@@ -250,6 +256,76 @@ _ALL += (
         (_run("SGD, lr 0.5", Regime.LOCAL_MINIMUM, surface="gaussian_wells", optimizer="sgd",
               lr=0.5, steps=300, start=(2.5, 2.5)),),
         "minima-saddles",
+    ),
+)
+
+_RAVINE_EDGE = dict(surface="ravine", surface_params={"condition": 100.0, "angle": 30.0},
+                    start=(-2.5, 1.5), steps=150)
+_CAMEL = dict(surface="six_hump_camel", optimizer="sgd", start=(2.0, 1.0), steps=300)
+_WELLS = dict(surface="gaussian_wells", optimizer="sgd", lr=0.5, start=(2.5, 2.5), steps=1000)
+_ROSEN_WALL = dict(surface="rosenbrock", optimizer="sgd", lr=0.0016, start=(-1.8, -0.8),
+                   steps=1000, schedule="warmup_cosine")
+
+_ALL += (
+    Preset(
+        "momentum-edge", "Where momentum's stability ends",
+        "λ_max = 100. Heavy-ball momentum 0.9 is stable up to lr = 3.8/100 = 0.038: 0.03 "
+        "spirals in, 0.039 blows up. Nesterov 0.9 (PyTorch form) stops at "
+        "2(1.9)/(2.8)/100 ≈ 0.0136: 0.013 converges, 0.014 diverges.",
+        (_run("momentum 0.9, lr 0.03", Regime.OVERSHOOTING, optimizer="momentum", lr=0.03,
+              **_RAVINE_EDGE),
+         _run("momentum 0.9, lr 0.039", Regime.DIVERGED, optimizer="momentum", lr=0.039,
+              **_RAVINE_EDGE),
+         _run("Nesterov 0.9, lr 0.013", Regime.OVERSHOOTING, optimizer="nesterov", lr=0.013,
+              **_RAVINE_EDGE),
+         _run("Nesterov 0.9, lr 0.014", Regime.DIVERGED, optimizer="nesterov", lr=0.014,
+              **_RAVINE_EDGE)),
+        "momentum-adaptive",
+    ),
+    Preset(
+        "adaptive-axes", "AdaGrad likes axis-aligned ravines",
+        "AdaGrad scales each coordinate separately. When the ravine runs along the axes that "
+        "fixes the conditioning and the run converges fast; turned by 30°, the steep direction "
+        "mixes both coordinates and the same rate crawls.",
+        (_run("AdaGrad, ravine along the axes", Regime.CONVERGED, optimizer="adagrad", lr=0.5,
+              surface="ravine", surface_params={"condition": 100.0, "angle": 0.0},
+              start=(-2.5, 1.5), steps=150),
+         _run("AdaGrad, ravine turned 30°", Regime.SLOW, optimizer="adagrad", lr=0.5,
+              **_RAVINE_EDGE)),
+        "momentum-adaptive",
+    ),
+    Preset(
+        "camel-big-step", "A bigger step can skip a shallow minimum",
+        "From (2, 1) on the six-hump camel, lr = 0.001 and 0.01 both roll into the nearby "
+        "local minimum; lr = 0.1 overshoots it and lands in a global minimum. (Bigger is not "
+        "always better: 0.13 already bounces, since 2/λ_max ≈ 0.12 there.)",
+        (_run("lr 0.001", Regime.LOCAL_MINIMUM, lr=0.001, **_CAMEL),
+         _run("lr 0.01", Regime.LOCAL_MINIMUM, lr=0.01, **_CAMEL),
+         _run("lr 0.1", Regime.OVERSHOOTING, lr=0.1, **_CAMEL)),
+        "minima-saddles",
+    ),
+    Preset(
+        "noisy-wells", "Noise shakes a run out of a shallow well",
+        "Without noise SGD stays in the shallow well. With strong gradient noise at a constant "
+        "rate it hops between the wells and never settles; letting the rate decay (cosine) "
+        "calms it down in the deep well.",
+        (_run("no noise", Regime.LOCAL_MINIMUM, **_WELLS),
+         _run("noise 1, constant rate", Regime.OSCILLATING, noise=1.0, **_WELLS),
+         _run("noise 1, cosine decay", Regime.CONVERGED, noise=1.0, schedule="cosine",
+              **_WELLS)),
+        "minima-saddles",
+    ),
+    Preset(
+        "warmup-length", "How much warmup is enough?",
+        "The same steep start as the warmup preset. No warmup (0 steps) blows up at step 3; "
+        "even 5 warmup steps from 1% of the rate get the run past the steep wall.",
+        (_run("no warmup", Regime.DIVERGED, schedule_params={"warmup_steps": 0},
+              **_ROSEN_WALL),
+         _run("5 warmup steps", Regime.SLOW,
+              schedule_params={"warmup_steps": 5, "start_factor": 0.01}, **_ROSEN_WALL),
+         _run("50 warmup steps", Regime.SLOW,
+              schedule_params={"warmup_steps": 50, "start_factor": 0.01}, **_ROSEN_WALL)),
+        "schedules",
     ),
 )
 

@@ -118,27 +118,39 @@ def _structure(cfg: RunConfig) -> tuple[str, str, bool, int]:
 
 
 def _execute(cfgs: Sequence[RunConfig], curvature: bool) -> list[dict]:
-    """Run configs in structure groups; returns per-run numpy arrays cut to their lengths."""
+    """Run configs in structure groups; returns per-run numpy arrays cut to their lengths.
+
+    With ``curvature`` the Hessian eigenvalues along each whole path are computed too (for the
+    stability meter and the explanations); otherwise only at the final points (for diagnosis).
+    """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, cfg in enumerate(cfgs):
         groups[_structure(cfg)].append(i)
     results: list[dict] = [{} for _ in cfgs]
     for (surface, optimizer, plateau, length), idx in groups.items():
         batch = _stack([_inputs(cfgs[i], length) for i in idx], batch_bucket(len(idx)))
-        out = core.run_batch(surface, optimizer, plateau, curvature, batch)
-        out = core.Outputs(*(np.asarray(a) for a in out))
+        device_out = core.run_batch(surface, optimizer, plateau, batch)
+        out = core.Outputs(*(np.asarray(a) for a in device_out))
+        steps = np.asarray(batch.steps)
+        if curvature:
+            grads, hessians, eigs = core.curvature_batch(surface, device_out.points,
+                                                         batch.surface_params)
+        else:
+            finals = out.points[np.arange(len(steps)), steps][:, None]
+            grads, hessians, eigs = core.curvature_batch(surface, finals, batch.surface_params)
+        grads, hessians, eigs = np.asarray(grads), np.asarray(hessians), np.asarray(eigs)
         for row, i in enumerate(idx):
             n = cfgs[i].steps
-            ok = out.ok[row, :n]
-            bad = np.flatnonzero(~ok)
+            bad = np.flatnonzero(~out.ok[row, :n])
+            at = n if curvature else 0
             results[i] = dict(
                 points=out.points[row, : n + 1].astype(np.float64),
                 losses=out.losses[row, : n + 1].astype(np.float64),
                 lrs=out.lrs[row, :n].astype(np.float64),
                 diverged_at=int(bad[0]) + 1 if bad.size else None,
-                lambda_max=out.eigs[row, : n + 1, 1].astype(np.float64) if curvature else None,
-                final_grad=out.final_grad[row],
-                final_hessian=out.final_hessian[row],
+                lambda_max=eigs[row, : n + 1, 1].astype(np.float64) if curvature else None,
+                final_grad=grads[row, at],
+                final_hessian=hessians[row, at],
             )
     return results
 
@@ -249,10 +261,14 @@ def _run_grid(cfg: RunConfig, lrs: np.ndarray, kind: str | None = None, name: st
                 batch.plateau_params[name] = column
     rows = _rate_rows(cfg, lrs, length, sched_params)
     batch = batch._replace(lrs=np.concatenate([rows, np.repeat(rows[:1], size - B, axis=0)]))
-    out = core.run_batch(cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss,
-                         False, jax.tree.map(jnp.asarray, batch))
+    batch = jax.tree.map(jnp.asarray, batch)
+    out = core.run_batch(cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss, batch)
     n = cfg.steps
-    out = core.Outputs(*(np.asarray(a)[:B] for a in out))
+    out = core.Outputs(*(np.asarray(a) for a in out))
+    grads, hessians, _ = core.curvature_batch(cfg.surface, out.points[:, n : n + 1],
+                                              batch.surface_params)
+    out = core.Outputs(*(a[:B] for a in out))
+    final_grad, final_hessian = np.asarray(grads)[:B, 0], np.asarray(hessians)[:B, 0]
     ok = out.ok[:, :n]
     first_bad = np.where(ok.all(axis=1), -1, np.argmin(ok, axis=1) + 1)
     arrays = dict(points=out.points[:, : n + 1], losses=out.losses[:, : n + 1],
@@ -264,12 +280,12 @@ def _run_grid(cfg: RunConfig, lrs: np.ndarray, kind: str | None = None, name: st
             params = {**cfg.surface_values(), name: float(values[k])}
             regimes += diagnose.classify_batch(
                 get_surface(cfg.surface), params, arrays["points"][k : k + 1],
-                arrays["losses"][k : k + 1], first_bad[k : k + 1], out.final_grad[k : k + 1],
-                out.final_hessian[k : k + 1], cfg.noise).regimes
+                arrays["losses"][k : k + 1], first_bad[k : k + 1], final_grad[k : k + 1],
+                final_hessian[k : k + 1], cfg.noise).regimes
     else:
         regimes = diagnose.classify_batch(
             get_surface(cfg.surface), cfg.surface_values(), arrays["points"], arrays["losses"],
-            first_bad, out.final_grad, out.final_hessian, cfg.noise).regimes
+            first_bad, final_grad, final_hessian, cfg.noise).regimes
     return arrays, regimes
 
 
