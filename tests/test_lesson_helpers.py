@@ -35,3 +35,13 @@ def test_lab_link_to_an_unknown_preset_is_refused():
 
 def test_plain_shows_markdown_characters_literally():
     assert plain("a * b_c $x$ [1]\n`q`") == r"a \* b\_c \$x\$ \[1\] \`q\`"
+
+
+def test_verse_keeps_line_breaks_and_short_endings_stay_verse():
+    from lrviz.ui.lesson_listen import _keep_lines
+    from lrviz.ui.lesson_sections import verse
+
+    assert verse("Step too wide,\nyou miss the floor;\n") == "Step too wide,  \nyou miss the floor;"
+    assert _keep_lines("Short line,\nanother one.") == "Short line,  \nanother one."
+    prose = "A long sentence wrapped by the author at some width " * 2 + "\nand continued."
+    assert _keep_lines(prose) == prose

@@ -11,8 +11,10 @@ import streamlit as st
 
 from lrviz.learning.schema import MISCONCEPTIONS, Chapter, Lesson, Scene
 from lrviz.ui.lesson_links import open_in_lab
+from lrviz.ui.lesson_sections import verse
 from lrviz.ui.speech import ROLE_VOICES, SpeechLine, dialogue_lines, narration_lines, read_aloud
 
+VERSE_WIDTH = 60  # longer lines are wrapped prose, not verse
 # Bubbles are found by their container key (Streamlit adds the class st-key-<key>).
 _BUBBLE_CSS = """<style>
 [class*="st-key-turn-teacher-"] { border-left: 6px solid #0072B2; padding-left: .5rem; }
@@ -22,8 +24,9 @@ _BUBBLE_CSS = """<style>
 
 
 def _keep_lines(text: str) -> str:
-    """Markdown that keeps the author's line breaks (a rhyme's lines)."""
-    return text.strip().replace("\n", "  \n")
+    """Keep line breaks when the text reads as verse (every line short), else let it reflow."""
+    lines = text.strip().splitlines()
+    return verse(text) if len(lines) > 1 and max(map(len, lines)) <= VERSE_WIDTH else text
 
 
 def _turn(key: str, speaker: str, text: str) -> None:

@@ -18,8 +18,13 @@ AID_LOOK = {"rhyme": ("🎵", "Rhyme"), "story": ("📖", "Story"),
             "acronym": ("🔤", "Acronym"), "mnemonic": ("🧠", "Mnemonic")}
 
 
-def _lines(text: str) -> str:
-    """Keep the author's line breaks (a rhyme's lines) in Markdown."""
+# Kinds written line by line (a rhyme's verses, one line per letter of an acronym); stories
+# and mnemonics are prose that authors wrap at any width, so Markdown reflows them.
+LINE_KINDS = ("rhyme", "acronym")
+
+
+def verse(text: str) -> str:
+    """Markdown that keeps the author's line breaks."""
     return text.strip().replace("\n", "  \n")
 
 
@@ -53,7 +58,7 @@ def show_memory_aids(lesson: Lesson) -> None:
         for aid in (a for a in lesson.memory_aids if a.kind == kind):
             with st.container(border=True):
                 st.markdown(f"{icon} **{name}** — for *{aid.concept}*")
-                st.markdown(_lines(aid.text))
+                st.markdown(verse(aid.text) if kind in LINE_KINDS else aid.text)
 
 
 def show_glossary(lesson: Lesson) -> None:
