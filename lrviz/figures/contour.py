@@ -75,7 +75,7 @@ def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = No
     minima = s.minima(params)
     return dict(
         type="scatter", x=[m.x for m in minima], y=[m.y for m in minima], mode="markers",
-        name="minimum (hollow = local)",
+        name="minimum (hollow = local)", showlegend=False,
         marker=dict(symbol=["star" if m.is_global else "star-open" for m in minima], size=16,
                     color="#000000", line=dict(width=1.5, color="#000000")),
         text=[("global" if m.is_global else "local") + f" minimum, loss {m.value:.4g}"
@@ -85,7 +85,7 @@ def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = No
 
 
 def map_axes(surface: str | Surface) -> dict:
-    """Layout entries pinning the axes to the surface's domain with equal scales.
+    """Layout entries pinning the axes (x across, y up) to the surface's domain, equal scales.
 
     Equal scales make a round bowl look round; fixed ranges matter for animation, because
     Plotly frames played with ``redraw: False`` never rescale the axes.
@@ -93,8 +93,8 @@ def map_axes(surface: str | Surface) -> dict:
     s = get_surface(surface)
     (x0, x1), (y0, y1) = s.domain
     return dict(
-        xaxis=dict(range=[x0, x1], autorange=False, title=dict(text="x"), constrain="domain",
-                   showgrid=False, zeroline=False),
-        yaxis=dict(range=[y0, y1], autorange=False, title=dict(text="y"), scaleanchor="x",
-                   scaleratio=1, constrain="domain", showgrid=False, zeroline=False),
+        xaxis=dict(range=[x0, x1], autorange=False, constrain="domain", showgrid=False,
+                   zeroline=False),
+        yaxis=dict(range=[y0, y1], autorange=False, scaleanchor="x", scaleratio=1,
+                   constrain="domain", showgrid=False, zeroline=False),
     )

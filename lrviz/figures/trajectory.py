@@ -61,6 +61,7 @@ def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str],
             texts.append(text)
     return dict(
         type="scatter", x=xs, y=ys, mode="markers", name="start (○) / blew up (×)", text=texts,
+        showlegend=False,
         marker=dict(symbol=symbols, size=15, color=colours, line=dict(width=3, color=colours)),
         hovertemplate="%{text}<extra></extra>",
     )
@@ -96,14 +97,14 @@ def _animation(runs: Sequence[Run], marker_index: int,
                 mode="immediate", transition=dict(duration=0))
     controls = dict(
         updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.1, xanchor="left", yanchor="top",
-            pad=dict(t=0, r=10), showactive=False,
+            type="buttons", direction="left", x=0.0, y=0, xanchor="left", yanchor="top",
+            pad=dict(t=45, r=10), showactive=False,
             buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
-                     dict(label="⏸ Pause", method="animate", args=[[None], still])],
+                     dict(label="❚❚ Pause", method="animate", args=[[None], still])],
         )],
         sliders=[dict(
-            active=0, x=0.25, y=-0.06, len=0.75, xanchor="left", yanchor="top",
-            pad=dict(t=0, b=0), currentvalue=dict(prefix="step ", visible=True),
+            active=0, x=0.3, y=0, len=0.7, xanchor="left", yanchor="top",
+            pad=dict(t=30, b=0), currentvalue=dict(prefix="step ", visible=True),
             steps=[dict(method="animate", label=str(s), args=[[str(s)], still]) for s in steps],
         )],
     )
@@ -113,12 +114,14 @@ def _animation(runs: Sequence[Run], marker_index: int,
 def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = None,
                       height: int = 420, animate: bool = False,
                       grid_points: int = GRID_POINTS,
-                      colours: Sequence[str] | None = None) -> go.Figure:
+                      colours: Sequence[str] | None = None,
+                      colorbar: bool = True) -> go.Figure:
     """Contour map of the first run's surface with every run's path (and optional animation).
 
     Trace order: contour, minima, one path per run, start/blow-up markers, then (animated) the
     moving-marker trace that the frames update. ``colours`` overrides the PALETTE order (so a
-    run keeps its colour when a page splits runs over several maps).
+    run keeps its colour when a page splits runs over several maps); ``colorbar=False`` leaves
+    the width to the map. Minima and start/blow-up markers explain themselves on hover.
     """
     if not runs:
         raise ValueError("trajectory_figure needs at least one run")
@@ -126,7 +129,8 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
     cols = list(colours) if colours is not None else [colour(k) for k in range(len(runs))]
     first = runs[0].config
     params = first.surface_values()
-    data = [contour_trace(first.surface, params, grid_points), minima_trace(first.surface, params)]
+    data = [contour_trace(first.surface, params, grid_points, showscale=colorbar),
+            minima_trace(first.surface, params)]
     data += [_path_trace(run, label, k, cols[k])
              for k, (run, label) in enumerate(zip(runs, names, strict=True))]
     data.append(_endpoints_trace(runs, names, cols))
@@ -136,5 +140,5 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
         marker, frames, controls = _animation(runs, len(data), cols)
         data.append(marker)
         lay.update(controls)
-        lay["margin"] = {**lay["margin"], "b": 110}
+        lay["margin"] = {**lay["margin"], "b": 150}
     return make_figure(data, lay, frames)

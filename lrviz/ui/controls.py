@@ -26,9 +26,10 @@ from lrviz.ui.urlstate import (
     SEED_RANGE,
     STEPS_RANGE,
     LabQuery,
+    component_defaults,
     spec_of,
+    start_default,
     start_range,
-    widget_defaults,
 )
 
 BIND = "query-params"
@@ -47,23 +48,41 @@ def nice_step(p: Param, default: float) -> float:
     return float(10 ** math.floor(math.log10(scale))) if scale > 0 else 0.1
 
 
-def param_input(container, p: Param, default: float) -> float:
+def param_input(container, p: Param, default: float, prefix: str = "") -> float:
     """A number input for one surface/optimizer/schedule parameter, bound to ``?<name>=``."""
     help_text = p.help or None
+    key = prefix + p.name
     if p.integer:
         return float(container.number_input(
             p.label, min_value=int(p.low), max_value=int(p.high), value=int(default), step=1,
-            key=p.name, bind=BIND, help=help_text))
+            key=key, bind=BIND, help=help_text))
     fmt = "%.2e" if p.log and p.low < 1e-3 else "%.4g"
     return float(container.number_input(
         p.label, min_value=float(p.low), max_value=float(p.high), value=float(default),
-        step=nice_step(p, default), format=fmt, key=p.name, bind=BIND, help=help_text))
+        step=nice_step(p, default), format=fmt, key=key, bind=BIND, help=help_text))
 
 
-def _choice(container, label: str, options, default: str, key: str, help_text: str) -> str:
-    names = list(options)
-    return container.selectbox(label, names, index=names.index(default), key=key, bind=BIND,
-                               on_change=state.reset_component, args=(key,), help=help_text)
+def component(container, kind: str, base: RunConfig, *, label: str, options=None,
+              key: str | None = None, prefix: str = "", base_json: str | None = None,
+              describe: bool = True) -> tuple[str, dict[str, float]]:
+    """A surface/optimizer/schedule choice and the number inputs of its parameters.
+
+    Changing the choice resets its parameters to the defaults (callback), so a shared name such
+    as ``b`` never carries the bowl's value over to Rosenbrock.
+    """
+    registry = {"surface": SURFACES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}[kind]
+    names = list(options or registry)
+    default = getattr(base, kind)
+    key = key or kind
+    name = container.selectbox(
+        label, names, index=names.index(default) if default in names else 0, key=key,
+        bind=BIND, on_change=state.reset_component, args=(kind, key, prefix, base_json))
+    spec = spec_of(kind, name)
+    if describe:
+        container.caption(spec.teaches if kind == "surface" else spec.summary)
+    defaults = component_defaults(base, kind, name)
+    values = {p.name: param_input(container, p, defaults[p.name], prefix) for p in spec.params}
+    return name, values
 
 
 def _on_lr_log() -> None:
@@ -74,17 +93,38 @@ def _on_lr_exact() -> None:
     st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(st.session_state["lr"])
 
 
-def lr_controls(container, default: float, current: float) -> float:
+def lr_controls(container, default: float, current: float | None = None,
+                label: str = "Learning rate") -> float:
     """A log slider (20 stops per decade, 1e-5 … 10) and an exact number input, kept in sync."""
     if state.LR_LOG_KEY not in st.session_state:
-        st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(current)
+        start = st.session_state.get("lr", current if current is not None else default)
+        st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(float(start))
     container.select_slider(
-        "Learning rate (log scale)", options=state.LR_OPTIONS, key=state.LR_LOG_KEY,
+        f"{label} (log scale)", options=state.LR_OPTIONS, key=state.LR_LOG_KEY,
         format_func=lambda v: f"{v:g}", on_change=_on_lr_log,
         help="Drag across decades; type an exact value below.")
     return float(container.number_input(
-        "exact learning rate", min_value=LR_RANGE[0], max_value=LR_RANGE[1], value=float(default),
-        step=1e-4, format="%.6g", key="lr", bind=BIND, on_change=_on_lr_exact))
+        f"exact {label.lower()}", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
+        value=float(default), step=1e-4, format="%.6g", key="lr", bind=BIND,
+        on_change=_on_lr_exact))
+
+
+def steps_slider(container, default: int) -> int:
+    return int(container.slider("Steps", STEPS_RANGE[0], STEPS_RANGE[1], int(default), step=10,
+                                key="steps", bind=BIND))
+
+
+def start_inputs(container, surface: str, default: tuple[float, float]) -> tuple[float, float]:
+    """x0, y0 inside the plotted domain (on the lab, a click on the map sets them too)."""
+    (xlo, xhi), (ylo, yhi) = start_range(surface)
+    left, right = container.columns(2)
+    x0 = left.number_input("start x0", min_value=float(xlo), max_value=float(xhi),
+                           value=float(default[0]), step=0.1, format="%.3f", key="x0",
+                           bind=BIND, help="Where the optimizer starts.")
+    y0 = right.number_input("start y0", min_value=float(ylo), max_value=float(yhi),
+                            value=float(default[1]), step=0.1, format="%.3f", key="y0",
+                            bind=BIND)
+    return float(x0), float(y0)
 
 
 def preset_buttons(container) -> None:
@@ -98,58 +138,30 @@ def preset_buttons(container) -> None:
 
 
 def lab_controls(query: LabQuery) -> LabSettings:
-    """Draw the sidebar controls and return the settings they hold."""
+    """Draw the lab's sidebar controls and return the settings they hold."""
     sb = st.sidebar
     preset_buttons(sb)
     base = query.base
-    sections = {name: sb.container() for name in ("surface", "optimizer", "lr", "schedule",
-                                                  "budget")}
-    surface = _choice(sections["surface"], "Loss surface", SURFACES, base.surface, "surface",
-                      "The landscape the optimizer walks on.")
-    optimizer = _choice(sections["optimizer"], "Optimizer", OPTIMIZERS, base.optimizer,
-                        "optimizer", "The update rule (PyTorch definitions).")
-    schedule = _choice(sections["schedule"], "Schedule", SCHEDULES, base.schedule, "schedule",
-                       "How the learning rate changes from step to step.")
-    defaults = widget_defaults(base, surface, optimizer, schedule)
-    values: dict[str, dict[str, float]] = {}
-    for kind, name in (("surface", surface), ("optimizer", optimizer), ("schedule", schedule)):
-        box = sections[kind]
-        spec = spec_of(kind, name)
-        box.caption(spec.teaches if kind == "surface" else spec.summary)
-        values[kind] = {p.name: param_input(box, p, defaults[p.name]) for p in spec.params}
-        if kind == "surface":
-            values["start"] = _start_inputs(box, surface, defaults)
-    lr = lr_controls(sections["lr"], float(defaults["lr"]), query.config.lr)
-    budget = sections["budget"]
-    steps = budget.slider("Steps", STEPS_RANGE[0], STEPS_RANGE[1], int(defaults["steps"]),
-                          step=10, key="steps", bind=BIND)
-    noise = budget.slider("Gradient noise σ", NOISE_RANGE[0], NOISE_RANGE[1],
-                          float(defaults["noise"]), step=0.05, key="noise", bind=BIND,
-                          help="Adds N(0, σ²) to each gradient component, like mini-batches.")
-    seed = int(defaults["seed"])
+    surface, surface_params = component(sb, "surface", base, label="Loss surface")
+    start = start_inputs(sb, surface, start_default(base, surface))
+    sb.caption("Tip: click the map to start from that point.")
+    optimizer, optimizer_params = component(sb, "optimizer", base, label="Optimizer")
+    lr = lr_controls(sb, base.lr, query.config.lr)
+    schedule, schedule_params = component(sb, "schedule", base, label="Schedule")
+    steps = steps_slider(sb, base.steps)
+    noise = sb.slider("Gradient noise σ", NOISE_RANGE[0], NOISE_RANGE[1], float(base.noise),
+                      step=0.05, key="noise", bind=BIND,
+                      help="Adds N(0, σ²) to each gradient component, like mini-batches.")
+    seed = int(base.seed)
     if noise > 0:
-        seed = int(budget.number_input("Noise seed", SEED_RANGE[0], SEED_RANGE[1], seed,
-                                       key="seed", bind=BIND))
+        seed = int(sb.number_input("Noise seed", SEED_RANGE[0], SEED_RANGE[1], seed,
+                                   key="seed", bind=BIND))
     view3d = sb.toggle("3D surface view", value=False, key="view3d", bind=BIND)
-    start = values.pop("start")
     config = RunConfig(surface=surface, optimizer=optimizer, schedule=schedule, lr=lr,
-                       steps=int(steps), start=(start["x0"], start["y0"]), noise=float(noise),
-                       seed=seed, surface_params=values["surface"],
-                       optimizer_params=values["optimizer"], schedule_params=values["schedule"])
+                       steps=steps, start=start, noise=float(noise), seed=seed,
+                       surface_params=surface_params, optimizer_params=optimizer_params,
+                       schedule_params=schedule_params)
     return LabSettings(config, bool(view3d))
-
-
-def _start_inputs(container, surface: str, defaults: dict) -> dict[str, float]:
-    """x0, y0 inside the plotted domain (a click on the map sets them too)."""
-    (xlo, xhi), (ylo, yhi) = start_range(surface)
-    left, right = container.columns(2)
-    x0 = left.number_input("start x0", min_value=float(xlo), max_value=float(xhi),
-                           value=float(defaults["x0"]), step=0.1, format="%.3f", key="x0",
-                           bind=BIND, help="Or click on the map.")
-    y0 = right.number_input("start y0", min_value=float(ylo), max_value=float(yhi),
-                            value=float(defaults["y0"]), step=0.1, format="%.3f", key="y0",
-                            bind=BIND)
-    return {"x0": float(x0), "y0": float(y0)}
 
 
 def set_start_from_click(chart_key: str, surface: str) -> None:

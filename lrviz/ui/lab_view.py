@@ -181,16 +181,17 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
     left, right = st.columns([1.15, 1], gap="medium")
     with left:
         fig_map = trajectory_figure([shown[k] for k in main], labels=[labels[k] for k in main],
-                                    colours=[colours[k] for k in main], height=560,
-                                    animate=True)
+                                    colours=[colours[k] for k in main], height=640,
+                                    animate=True, colorbar=False)
         st.plotly_chart(fig_map, key=MAP_KEY, width="stretch", selection_mode="points",
                         on_select=functools.partial(set_start_from_click, MAP_KEY,
                                                     live.config.surface))
         st.caption(f"Map of {_map_title(live)}: "
                    f"{map_caption([shown[k] for k in main], [labels[k] for k in main])} "
+                   "Darker grey is higher loss; stars are minima (hollow: local). "
                    "Press Play or drag the step slider; click the map to start from there.")
     with right:
-        fig_curves = curves_figure(shown, labels=labels, height=560, colours=colours)
+        fig_curves = curves_figure(shown, labels=labels, height=640, colours=colours)
         st.plotly_chart(fig_curves, key="lab_curves", width="stretch")
         st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
                    f"{curves_caption(shown, labels)}")

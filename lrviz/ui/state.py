@@ -23,10 +23,11 @@ from lrviz.ui.urlstate import (
     NO_PINS,
     LabQuery,
     Pin,
+    component_defaults,
     encode_pin,
     parse_lab_query,
     spec_of,
-    widget_defaults,
+    start_default,
 )
 
 NOTICES_KEY = "_lab_notices"
@@ -106,18 +107,22 @@ def _typed(kind: str, params: dict[str, float], name: str) -> dict[str, float | 
     return {k: int(v) if k in integers else float(v) for k, v in params.items()}
 
 
-def reset_component(kind: str) -> None:
-    """After the surface, optimizer or schedule changed: its parameters back to their defaults
-    (and, for a new surface, the start point to that surface's start)."""
-    state = st.session_state
-    defaults = widget_defaults(current_base(), state["surface"], state["optimizer"],
-                               state["schedule"])
-    cfg = DEFAULT_CONFIG.with_(surface=state["surface"], optimizer=state["optimizer"],
-                               schedule=state["schedule"])
-    names = getattr(cfg, f"{kind}_values")()
-    state.update(_typed(kind, {k: defaults[k] for k in names}, state[kind]))
+def reset_component(kind: str, key: str | None = None, prefix: str = "",
+                    base_json: str | None = None) -> None:
+    """Callback after a surface/optimizer/schedule choice changed: its parameters back to their
+    defaults (for a new surface also the start point).
+
+    ``key`` is the choice's widget key (default: ``kind``), ``prefix`` the prefix of its
+    parameter keys (schedule slots on /schedules), ``base_json`` the page's base settings
+    (default: the lab's base, from its preset).
+    """
+    session = st.session_state
+    name = session[key or kind]
+    base = RunConfig.model_validate_json(base_json) if base_json else current_base()
+    params = component_defaults(base, kind, name)
+    session.update({prefix + k: v for k, v in _typed(kind, params, name).items()})
     if kind == "surface":
-        state["x0"], state["y0"] = float(defaults["x0"]), float(defaults["y0"])
+        session["x0"], session["y0"] = (float(v) for v in start_default(base, name))
 
 
 # --- pinned runs -----------------------------------------------------------------------------

@@ -289,6 +289,19 @@ def parse_lab_query(params: Mapping[str, str | Sequence[str]]) -> LabQuery:
                     tuple(dict.fromkeys(rejected)), repair)
 
 
+def component_defaults(base: RunConfig, kind: str, name: str) -> dict[str, float]:
+    """Parameters a control shows for component ``name``: the base's while it is the base's
+    component, else the component's own defaults."""
+    if getattr(base, kind) == name:
+        return getattr(base, f"{kind}_values")()
+    return spec_of(kind, name).resolve({})
+
+
+def start_default(base: RunConfig, surface: str) -> tuple[float, float]:
+    """The base start on the base surface, else the surface's own first start."""
+    return base.start_point if base.surface == surface else get_surface(surface).default_start
+
+
 def widget_defaults(base: RunConfig, surface: str, optimizer: str,
                     schedule: str) -> dict[str, float | int | str]:
     """What each lab control shows when the URL does not set it.
