@@ -39,9 +39,7 @@ def search(terms: list[Term], query: str) -> list[Term]:
 def show_term(course: Course, term: Term) -> None:
     with st.container(border=True):
         st.markdown(f"**{term.term}** — {term.definition}")
-        cols = st.columns(max(len(term.lessons), 1) + 2)
-        for col, lesson_id in zip(cols, term.lessons, strict=False):
+        for lesson_id in term.lessons:
             lesson = course.get(lesson_id)
-            col.page_link(LESSON_PAGE, label=f"Lesson {lesson.order}", icon="📖",
-                          query_params={LESSON_KEY: lesson_id, "section": "Glossary"},
-                          help=lesson.title)
+            st.page_link(LESSON_PAGE, label=f"Lesson {lesson.order}: {lesson.title}", icon="📖",
+                         query_params={LESSON_KEY: lesson_id, "section": "Glossary"})
