@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -33,9 +34,11 @@ def reviews_figure(reviews: Sequence[tuple[datetime, int]], now: datetime, days:
             x=[d.isoformat() for d in axis], y=counts, name=RATING_NAMES[rating],
             marker_color=RATING_COLORS[rating],
             hovertemplate=f"%{{x}}: %{{y}} × {RATING_NAMES[rating]}<extra></extra>"))
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_xaxes(title=f"day (UTC), last {days} days", type="date")
-    fig.update_yaxes(title="reviews", rangemode="tozero")
+    busiest = max((sum(day) for day in zip(*per_rating.values(), strict=True)), default=0)
+    # Whole reviews only: a tick every ceil(max/5) reviews, never at fractions.
+    fig.update_yaxes(title="reviews", rangemode="tozero", dtick=max(1, math.ceil(busiest / 5)))
     return base_layout(fig, height=height)
 
 

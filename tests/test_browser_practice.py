@@ -1,0 +1,127 @@
+"""In Chromium: answer a quiz question and review a flashcard, reload, restart: progress stays.
+
+This test runs its own app server on the fixture course (so it does not depend on the lesson
+texts) and restarts it on the same database file half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import APP, ROOT, _free_port
+from helpers import open_page, wait_idle
+
+FIXTURE = str(Path(__file__).parent / "fixtures" / "practice_course")
+NAME_BOX = "[data-testid='stSidebar'] input[aria-label='Your display name']"
+
+
+@contextlib.contextmanager
+def serve(db: Path, log: Path, port: int):
+    """``streamlit run app.py`` on the fixture course with progress in ``db``."""
+    env = {**os.environ, "LRVIZ_DB_URL": f"sqlite:///{db}", "LRVIZ_LESSONS_DIR": FIXTURE}
+    with open(log, "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while time.time() < deadline and proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                pytest.fail(f"the app server did not start: {log.read_text()[-2000:]}")
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def sign_in(pg, name: str) -> None:
+    box = pg.locator(NAME_BOX)
+    box.fill(name)
+    box.press("Enter")
+    wait_idle(pg)
+    pg.get_by_text(f"Saving progress as {name}").wait_for(timeout=30_000)
+
+
+def metric(pg, label: str) -> str:
+    block = pg.locator("[data-testid='stMetric']", has_text=label)
+    return block.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def no_errors(pg) -> None:
+    assert pg.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.browser
+def test_quiz_and_flashcard_progress_survive_reload_and_restart(browser, tmp_path):
+    db, log, port = tmp_path / "progress.sqlite3", tmp_path / "server.log", _free_port()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    try:
+        with serve(db, log, port) as base:
+            pg.base_url = base
+            open_page(pg, "/quiz")
+            sign_in(pg, "Ada")
+            pg.get_by_role("button", name="Start the quiz").click()
+            wait_idle(pg)
+            pg.get_by_text("The gradient", exact=True).click()
+            pg.get_by_role("button", name="Check answer").click()
+            wait_idle(pg)
+            pg.get_by_text("Correct. Yes: it scales the gradient.").wait_for(timeout=30_000)
+            no_errors(pg)
+
+            open_page(pg, "/flashcards")
+            sign_in(pg, "Ada")
+            assert metric(pg, "New today") == "10"
+            pg.get_by_role("button", name="Show answer").click()
+            wait_idle(pg)
+            pg.get_by_role("button", name="Good · 10 min").click()
+            wait_idle(pg)
+            pg.get_by_text("next due in 10 min").wait_for(timeout=30_000)
+            assert metric(pg, "New today") == "9"
+
+            pg.reload()  # a new session: nothing is kept in the browser, all in the database
+            wait_idle(pg)
+            sign_in(pg, "Ada")
+            assert metric(pg, "New today") == "9"
+            no_errors(pg)
+
+        with serve(db, log, port) as base:  # the server restarts on the same database
+            open_page(pg, "/progress")
+            sign_in(pg, "ada")
+            assert metric(pg, "Cards started") == "1 of 16"
+            assert metric(pg, "Cards due today") == "1"
+            pg.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+            good = pg.evaluate("""() => {
+                const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                    .find(p => p.layout && p.layout.barmode === 'stack');
+                const trace = plot.data.find(t => t.name === 'Good');
+                return Array.from(trace.y).reduce((a, b) => a + b, 0);
+            }""")
+            assert good == 1
+
+            open_page(pg, "/quiz")
+            sign_in(pg, "Ada")
+            pg.get_by_role("button", name="Resume your unfinished attempt (1 of 10 answered)") \
+                .wait_for(timeout=30_000)
+            no_errors(pg)
+    finally:
+        context.close()
