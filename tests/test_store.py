@@ -174,3 +174,23 @@ def test_bad_url_and_directory_are_clear_errors(tmp_path):
         ProgressStore("notadialect:://??")
     with pytest.raises(StoreError, match="is not a file"):
         ProgressStore(f"sqlite:///{tmp_path}")
+
+
+def test_in_memory_database_works_for_scripts():
+    store = ProgressStore("sqlite://")
+    ada = store.learner("Ada")
+    store.mark_section_read(ada.id, "l1", "summary")
+    assert store.sections_read(ada.id, "l1") == {"summary"}
+    assert store.version == SCHEMA_VERSION
+
+
+def test_unreachable_server_url_is_a_clear_error():
+    # No driver or no server here: either way a StoreError naming the database, never a crash.
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1"):
+        ProgressStore("postgresql://lrviz:secret@127.0.0.1:1/lrviz")
+
+
+def test_password_is_not_shown_in_messages():
+    with pytest.raises(StoreError) as info:
+        ProgressStore("postgresql://lrviz:hunter2@127.0.0.1:1/lrviz")
+    assert "hunter2" not in str(info.value)
