@@ -301,3 +301,19 @@ def test_damaged_database_shows_a_message_and_the_quiz_still_works(quiz_page, mo
     submit(at, "step-size", 0)
     assert texts(at.success) == ["Correct. Yes: it scales the gradient."]
     assert db.read_bytes() == b"\x00not sqlite\xff" * 500
+
+
+def test_answers_before_signing_in_are_adopted_and_a_new_name_starts_afresh(quiz_page):
+    at = quiz_page()
+    at.button(key="start-step-size").click().run()
+    submit(at, "step-size")  # answered anonymously
+    at.sidebar.text_input(key="learner").set_value("Fay").run()
+    at.button(key="quiz-next").click().run()
+    submit(at, "step-size")  # the first answer is saved along with this one
+    store = get_store()
+    fay = store.find_learner("Fay")
+    assert [a.question_id for a in store.answers(fay.id)] == ["q-single", "q-multiple"]
+    at.sidebar.text_input(key="learner").set_value("Gus").run()
+    assert any("quizzes in progress were set aside" in i for i in texts(at.info))
+    assert [b for b in at.button if b.key == "start-step-size"]
+    assert store.answers(store.find_learner("Gus").id) == []

@@ -35,11 +35,27 @@ from lrviz.ui.learner import learner_sidebar
 from lrviz.ui.practice_common import course_or_stop, open_store, percent, pick, show_run
 
 RUNS_KEY = "quiz_runs"
+OWNER_KEY = "quiz_runs_owner"  # the learner id the runs in progress belong to (None: nobody)
 ERROR_KEY = "quiz_save_error"
 
 
 def _runs() -> dict[str, QuizRun]:
     return st.session_state.setdefault(RUNS_KEY, {})
+
+
+def _check_owner(learner: Learner | None) -> None:
+    """Set quizzes in progress aside when another name signs in (answers go to their owner).
+
+    Runs started without a name are adopted by the first name entered, so answers given before
+    signing in are saved with the rest of the attempt.
+    """
+    owner = st.session_state.get(OWNER_KEY)
+    current = None if learner is None else learner.id
+    if owner is not None and owner != current and _runs():
+        st.session_state[RUNS_KEY] = {}
+        st.info("The name changed, so quizzes in progress were set aside; answers already "
+                "saved stay with the previous name.")
+    st.session_state[OWNER_KEY] = current
 
 
 # --- saving ------------------------------------------------------------------------------
@@ -337,6 +353,7 @@ def render_quiz_page() -> None:
     labels[REVIEW_ID] = "Mixed review (all lessons you have started)"
     quiz_id = pick("Quiz", [lesson.id for lesson in course.lessons] + [REVIEW_ID], labels,
                    "lesson", "quiz_lesson")
+    _check_owner(learner)
     # Callbacks run before the script body: give them what they need through session state.
     st.session_state["_quiz_course"] = course
     st.session_state["_quiz_store"] = store
