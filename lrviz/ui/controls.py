@@ -77,6 +77,8 @@ def component(container, kind: str, base: RunConfig, *, label: str, options=None
     name = container.selectbox(
         label, names, index=names.index(default) if default in names else 0, key=key,
         bind=BIND, on_change=state.reset_component, args=(kind, key, prefix, base_json))
+    if name not in registry:  # "none": an empty slot
+        return name, {}
     spec = spec_of(kind, name)
     if describe:
         container.caption(spec.teaches if kind == "surface" else spec.summary)

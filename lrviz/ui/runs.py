@@ -6,10 +6,12 @@ and the first view of a structure pays its compile once per process (`warm_up`).
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from lrviz.engine.config import RunConfig
-from lrviz.engine.simulate import Run, SweepResult, lr_sweep, simulate_many
+from lrviz.engine.schedules import schedule_values
+from lrviz.engine.simulate import PhaseMap, Run, SweepResult, lr_sweep, phase_map, simulate_many
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -41,3 +43,26 @@ def warm_up() -> bool:
     """Compile the structures the home page and the first lab view need, once per process."""
     runs([RunConfig(surface="rosenbrock", optimizer="sgd", lr=1e-3, steps=300)])
     return True
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _schedule_curve(name: str, lr: float, steps: int,
+                    params: tuple[tuple[str, float], ...]) -> np.ndarray:
+    return schedule_values(name, lr, steps, **dict(params))
+
+
+def schedule_curve(name: str, lr: float, steps: int, params: dict[str, float]) -> np.ndarray:
+    """The learning rate of each of ``steps`` updates (reduce-on-plateau: its starting rate)."""
+    return _schedule_curve(name, float(lr), int(steps), tuple(sorted(params.items())))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _phase_json(config: str, lrs: tuple[float, ...], kind: str, name: str,
+                values: tuple[float, ...]) -> PhaseMap:
+    return phase_map(RunConfig.model_validate_json(config), list(lrs), kind, name, list(values))
+
+
+def phase(cfg: RunConfig, lrs, kind: str, name: str, values) -> PhaseMap:
+    """Regimes over learning rate x one parameter, in one vmapped batch (cached)."""
+    return _phase_json(cfg.model_dump_json(), tuple(float(x) for x in lrs), kind, name,
+                       tuple(float(v) for v in values))

@@ -118,6 +118,10 @@ def reset_component(kind: str, key: str | None = None, prefix: str = "",
     """
     session = st.session_state
     name = session[key or kind]
+    try:
+        spec_of(kind, name)
+    except ValueError:
+        return  # an empty slot ("none") has no parameters
     base = RunConfig.model_validate_json(base_json) if base_json else current_base()
     params = component_defaults(base, kind, name)
     session.update({prefix + k: v for k, v in _typed(kind, params, name).items()})

@@ -1,5 +1,5 @@
-"""Page under construction in this change set."""
+"""/race — optimizers from one start, animated together, with a shared or a tuned rate."""
 
-import streamlit as st
+from lrviz.ui import race_view
 
-st.title("race")
+race_view.page()

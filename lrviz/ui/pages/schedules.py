@@ -1,5 +1,5 @@
-"""Page under construction in this change set."""
+"""/schedules — build, preview and race learning-rate schedules against a constant rate."""
 
-import streamlit as st
+from lrviz.ui import schedules_view
 
-st.title("schedules")
+schedules_view.page()
