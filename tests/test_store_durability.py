@@ -109,7 +109,8 @@ def test_four_processes_write_at_once(tmp_path):
 
 KILLED_IN_TRANSACTION = textwrap.dedent("""
     import sys, time
-    from lrviz.learning.store import ProgressStore, sections_read, _now
+    from lrviz.learning.store import ProgressStore, _now
+    from lrviz.learning.store_schema import sections_read
     store = ProgressStore(sys.argv[1])
     who = store.learner("victim").id
     for i in range(50):

@@ -11,9 +11,6 @@ from typing import Any
 
 import streamlit as st
 
-from lrviz.engine.diagnose import Regime
-from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.engine.schedules import SCHEDULES
 from lrviz.learning import grading
 from lrviz.learning.content import Course
 from lrviz.learning.practice import (
@@ -33,6 +30,7 @@ from lrviz.learning.store import Learner, ProgressStore, StoreError
 from lrviz.ui import runs
 from lrviz.ui.learner import learner_sidebar
 from lrviz.ui.practice_common import course_or_stop, open_store, percent, pick, show_run
+from lrviz.ui.practice_question import answer_form, read_answer, show_feedback
 
 RUNS_KEY = "quiz_runs"
 OWNER_KEY = "quiz_runs_owner"  # the learner id the runs in progress belong to (None: nobody)
@@ -92,26 +90,6 @@ def _write_answers(run: QuizRun, store: ProgressStore, learner: Learner) -> None
             state.saved = True
 
 
-# --- reading the form ----------------------------------------------------------------------
-
-
-def _answer(q: Any, prefix: str, order: list[int]) -> Any:
-    """The learner's answer, read from the form's widgets (keys under ``prefix``)."""
-    ss = st.session_state
-    if q.type in ("single", "predict"):
-        return ss.get(f"{prefix}-choice")
-    if q.type == "multiple":
-        return [i for i in order if ss.get(f"{prefix}-opt{i}")]
-    if q.type == "numeric":
-        return ss.get(f"{prefix}-value", "")
-    if q.type == "ordering":
-        return [ss.get(f"{prefix}-pos{k}") for k in range(len(q.items))]
-    if q.type == "matching":
-        return {p.left: ss.get(f"{prefix}-match{j}") for j, p in enumerate(q.pairs)}
-    settings = {k: ss.get(f"{prefix}-{k}") for k in q.adjustable}
-    return {k: v for k, v in settings.items() if v is not None}
-
-
 def _grade(q: Any, answer: Any) -> grading.Grade:
     if isinstance(q, Predict) and answer is not None:
         try:
@@ -121,41 +99,56 @@ def _grade(q: Any, answer: Any) -> grading.Grade:
     return grading.grade(q, answer)
 
 
-def _on_submit(quiz_id: str, position: int, prefix: str, order: list[int]) -> None:
-    run = _runs()[quiz_id]
+def _target(quiz_id: str, position: int) -> tuple[QuizRun, Any, Any] | None:
+    """The run, question and its state a button refers to (None if the run was set aside)."""
+    run = _runs().get(quiz_id)
+    if run is None or not 0 <= position < len(run.questions):
+        return None
     key = run.questions[position]
     q = find_question(st.session_state["_quiz_course"], key)
-    answer = _answer(q, prefix, order)
+    return None if q is None else (run, q, run.state(key))
+
+
+def _save_now(run: QuizRun) -> None:
+    _save(run, st.session_state.get("_quiz_store"), st.session_state.get("_quiz_learner"))
+
+
+def _on_submit(quiz_id: str, position: int, prefix: str, order: list[int]) -> None:
+    target = _target(quiz_id, position)
+    if target is None:
+        return
+    run, q, state = target
+    answer = read_answer(q, prefix, order)
     result = _grade(q, answer)
-    state = run.state(key)
     if not result.valid:
         st.session_state[f"{prefix}-invalid"] = result.message
         return
     st.session_state.pop(f"{prefix}-invalid", None)
     if state.submit(result, answer):
-        _save(run, st.session_state.get("_quiz_store"), st.session_state.get("_quiz_learner"))
+        _save_now(run)
 
 
 def _on_hint(quiz_id: str, position: int) -> None:
-    run = _runs()[quiz_id]
-    key = run.questions[position]
-    run.state(key).show_hint(find_question(st.session_state["_quiz_course"], key))
+    if (target := _target(quiz_id, position)) is not None:
+        _, q, state = target
+        state.show_hint(q)
 
 
 def _on_reveal(quiz_id: str, position: int) -> None:
-    run = _runs()[quiz_id]
-    key = run.questions[position]
-    state = run.state(key)
-    if state.reveal(find_question(st.session_state["_quiz_course"], key)):
-        _save(run, st.session_state.get("_quiz_store"), st.session_state.get("_quiz_learner"))
+    if (target := _target(quiz_id, position)) is not None:
+        run, q, state = target
+        if state.reveal(q):
+            _save_now(run)
 
 
 def _on_retry(quiz_id: str, position: int) -> None:
-    _runs()[quiz_id].state(_runs()[quiz_id].questions[position]).retry()
+    if (target := _target(quiz_id, position)) is not None:
+        target[2].retry()
 
 
 def _on_go(quiz_id: str, index: int) -> None:
-    _runs()[quiz_id].go(index)
+    if (run := _runs().get(quiz_id)) is not None:
+        run.go(index)
 
 
 def _on_start(quiz_id: str, questions: list, resume: QuizRun | None = None) -> None:
@@ -163,79 +156,6 @@ def _on_start(quiz_id: str, questions: list, resume: QuizRun | None = None) -> N
 
 
 # --- drawing one question ------------------------------------------------------------------
-
-
-def _form(q: Any, prefix: str, seed: int) -> list[int]:
-    """The answer widgets; returns the option order shown (for multiple choice)."""
-    if q.type == "single":
-        order = grading.option_order(len(q.options), seed)
-        st.radio("Your answer", order, index=None, key=f"{prefix}-choice",
-                 format_func=lambda i: q.options[i].text)
-        return order
-    if q.type == "multiple":
-        order = grading.option_order(len(q.options), seed)
-        st.caption("Tick every option that is right.")
-        for i in order:
-            st.checkbox(q.options[i].text, key=f"{prefix}-opt{i}")
-        return order
-    if q.type == "numeric":
-        st.text_input(f"Your answer{f' ({q.unit})' if q.unit else ''}", key=f"{prefix}-value",
-                      placeholder="e.g. 0.1, 1e-3 or 2/20", max_chars=40)
-    elif q.type == "ordering":
-        items = [q.items[i] for i in grading.option_order(len(q.items), seed)]
-        for k in range(len(q.items)):
-            st.selectbox(f"Position {k + 1}", items, index=None, key=f"{prefix}-pos{k}",
-                         placeholder="choose an item")
-    elif q.type == "matching":
-        rights = [q.pairs[i].right for i in grading.option_order(len(q.pairs), seed)]
-        for j, pair in enumerate(q.pairs):
-            st.selectbox(pair.left, rights, index=None, key=f"{prefix}-match{j}",
-                         placeholder="choose a match")
-    elif q.type == "predict":
-        choices = [q.choices[i].value for i in grading.option_order(len(q.choices), seed)]
-        st.radio("Your prediction: this run will end…", choices, index=None,
-                 key=f"{prefix}-choice", format_func=lambda v: Regime(v).label)
-    else:
-        _tune_widgets(q, prefix)
-    return []
-
-
-def _tune_widgets(q: Tune, prefix: str) -> None:
-    base = q.base
-    goal = (f"Goal: within **{q.goal.max_final_loss:g}** of the minimum after **{base.steps}** "
-            f"steps on **{base.surface}**, never "
-            f"{', '.join(r.label for r in q.goal.forbid) or 'anything forbidden'}.")
-    st.markdown(goal)
-    opt_names, sched_names = list(OPTIMIZERS), list(SCHEDULES)
-    if "lr" in q.adjustable:
-        st.text_input("Learning rate", value=f"{base.lr:g}", key=f"{prefix}-lr", max_chars=20,
-                      help="Any positive number, e.g. 0.05 or 3e-3.")
-    if "optimizer" in q.adjustable:
-        st.selectbox("Optimizer", opt_names, index=opt_names.index(base.optimizer),
-                     key=f"{prefix}-optimizer")
-    if "schedule" in q.adjustable:
-        st.selectbox("Schedule", sched_names, index=sched_names.index(base.schedule),
-                     key=f"{prefix}-schedule")
-    if "momentum" in q.adjustable:
-        st.slider("Momentum (momentum and nesterov only)", 0.0, 0.99,
-                  float(base.optimizer_params.get("momentum", 0.9)), 0.01,
-                  key=f"{prefix}-momentum")
-
-
-def _feedback(q: Any, state: Any, prefix: str) -> None:
-    grade = state.last_grade
-    if grade is None:
-        return
-    text, figure = st.columns([3, 2]) if grade.config is not None else (st.container(), None)
-    with text:
-        (st.success if grade.correct else st.error)(grade.message)
-        for line in grade.details:
-            st.markdown(f"- {line}")
-        for statement in grade.misconceptions:
-            st.warning(f"Common misconception: “{statement}”")
-    if figure is not None:
-        with figure:
-            show_run(grade.config, f"{prefix}-run", "your run" if q.type == "tune" else "the run")
 
 
 def _question(run: QuizRun, position: int, course: Course) -> None:
@@ -250,7 +170,7 @@ def _question(run: QuizRun, position: int, course: Course) -> None:
     if not state.closed and (q.type == "tune" or not state.answered or state.retrying):
         try_prefix = prefix if q.type == "tune" else f"{prefix}-t{state.tries}"
         with st.form(f"{try_prefix}-form"):
-            order = _form(q, try_prefix, state.shuffle_seed(run.seed, position))
+            order = answer_form(q, try_prefix, state.shuffle_seed(run.seed, position))
             st.form_submit_button(
                 "Run it" if q.type in ("tune", "predict") else "Check answer",
                 on_click=_on_submit, args=(run.quiz_id, position, try_prefix, order),
@@ -258,7 +178,7 @@ def _question(run: QuizRun, position: int, course: Course) -> None:
         problem = st.session_state.get(f"{try_prefix}-invalid")
         if problem:
             st.warning(problem)
-    _feedback(q, state, prefix)
+    show_feedback(q, state.last_grade, prefix)
     for k, hint in enumerate(q.hints[:state.hints_shown]):
         st.info(f"Hint {k + 1} of {len(q.hints)}: {hint}")
     buttons = st.columns(3)
