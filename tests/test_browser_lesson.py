@@ -195,7 +195,10 @@ def test_open_in_lab_lands_on_the_lab_with_the_presets_settings(page):
     page.get_by_role("link", name="Open in lab").first.click()
     page.wait_for_url("**/lab**")
     wait_idle(page)
+    problems = page.locator("[data-testid='stException']")
+    assert problems.count() == 0, problems.first.inner_text()
     assert page.locator("h1:has-text('Lab')").count() == 1
+    page.wait_for_selector(".st-key-lr input")
     values = page.evaluate("""() => Object.fromEntries(["lr", "steps", "x0", "y0"].map(
         (k) => [k, document.querySelector(`.st-key-${k} input`)?.value ?? null]))""")
     x0, y0 = config.start_point

@@ -51,7 +51,8 @@ def test_home_shows_the_course_map_with_objectives_and_time(app_test, monkeypatc
     assert any("Explain why plain gradient descent zig-zags" in m for m in cards)
     assert {"⏱ about 20 min", "⏱ about 15 min"} <= {c.value for c in at.caption}
     # The broken lesson keeps its place, with the reason, and the others are unaffected.
-    assert any("dialogue[1]" in e.value for e in at.error)
+    assert any("03-fixture-broken/dialogue.md" in e.value and "both the teacher" in e.value
+               for e in at.error)
     lesson_links = {p.query_string for p in _page_links(at) if p.query_string}
     assert {"lesson=fixture-basics", "lesson=fixture-momentum",
             "lesson=fixture-broken"} <= lesson_links
