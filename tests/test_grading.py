@@ -258,3 +258,11 @@ def test_hint_ladder_comes_before_the_solution(quiz):
     assert state.can_reveal(q)
     assert state.reveal(q) is True  # revealing before any answer settles the credit at 0
     assert state.closed and state.credit == 0.0 and state.first_answer == {"revealed": True}
+
+
+def test_a_wrong_prediction_closes_the_question(quiz):
+    q = quiz["q-predict"]
+    state = QuestionState()
+    assert state.submit(grading.grade(q, "converged"), "converged", final=True)
+    assert state.closed and state.revealed and state.credit == 0.0
+    assert not state.can_hint(q) and not state.can_reveal(q)

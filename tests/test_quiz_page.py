@@ -189,6 +189,9 @@ def test_predict_shows_the_run_next_to_the_feedback(quiz_page):
     shown = " ".join(texts(at.markdown))
     assert "It would converge only below lr = 2/18." in shown  # feedback on the prediction
     assert "lr * lambda_max = 2.16 > 2" in shown  # and on what really happened
+    assert not [b for b in at.button if b.key == "quiz-step-size-5-retry"]  # the run told
+    assert any("**Why:**" in t for t in texts(at.info))
+    assert any("The run ends **diverged**" in m for m in texts(at.markdown))
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # trajectory map and loss curve
     spec = json.loads(charts[0].proto.spec)

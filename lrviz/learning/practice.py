@@ -104,8 +104,12 @@ class QuestionState:
             return True
         return False
 
-    def submit(self, grade: Grade, answer: Any = None) -> bool:
-        """Record a graded answer; True when it is the first one (the one that scores)."""
+    def submit(self, grade: Grade, answer: Any = None, *, final: bool = False) -> bool:
+        """Record a graded answer; True when it is the first one (the one that scores).
+
+        ``final``: the feedback gives the answer away (a predict question shows the run), so
+        the question closes whatever the verdict.
+        """
         if not grade.valid or self.closed:
             return False
         self.tries += 1
@@ -113,6 +117,8 @@ class QuestionState:
         self.last_grade = grade.without_run()
         if grade.correct:
             self.solved = True
+        elif final:
+            self.revealed = True
         if self.first_correct is None:
             self.first_correct = grade.correct
             self.hints_at_first = self.hints_shown

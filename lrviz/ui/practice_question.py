@@ -57,9 +57,10 @@ def answer_form(q: Any, prefix: str, seed: int) -> list[int]:
 def tune_widgets(q: Tune, prefix: str) -> None:
     """The goal in words and one input per adjustable setting, starting from the base run."""
     base = q.base
+    forbidden = ", ".join(r.label for r in q.goal.forbid)
     goal = (f"Goal: within **{q.goal.max_final_loss:g}** of the minimum after **{base.steps}** "
-            f"steps on **{base.surface}**, never "
-            f"{', '.join(r.label for r in q.goal.forbid) or 'anything forbidden'}.")
+            f"steps on **{base.surface}**" + (f"; the run must not end {forbidden}." if forbidden
+                                               else "."))
     st.markdown(goal)
     opt_names, sched_names = list(OPTIMIZERS), list(SCHEDULES)
     if "lr" in q.adjustable:

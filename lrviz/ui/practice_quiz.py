@@ -124,7 +124,7 @@ def _on_submit(quiz_id: str, position: int, prefix: str, order: list[int]) -> No
         st.session_state[f"{prefix}-invalid"] = result.message
         return
     st.session_state.pop(f"{prefix}-invalid", None)
-    if state.submit(result, answer):
+    if state.submit(result, answer, final=q.type == "predict"):
         _save_now(run)
 
 
