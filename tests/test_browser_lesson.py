@@ -57,6 +57,14 @@ NO_SPEECH = """
 Object.defineProperty(window, "speechSynthesis", {value: undefined, configurable: true});
 window.SpeechSynthesisUtterance = undefined;
 """
+# Speech synthesis present but without voices (headless Chromium): every utterance fails.
+VOICELESS = """
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+Object.defineProperty(window, "speechSynthesis", {configurable: true, value: {
+  getVoices: () => [], addEventListener() {}, cancel() {}, pause() {}, resume() {},
+  speak(u) { setTimeout(() => u.onerror({error: "synthesis-failed"}), 0); },
+}});
+"""
 STCORE_PROBES = ("/_stcore/health", "/_stcore/host-config")
 
 
@@ -184,6 +192,19 @@ def test_without_speech_synthesis_the_player_says_so(page):
     assert frame.locator("button[data-action='play']").is_disabled()
     # The lesson itself is all there to read.
     assert page.locator("[data-testid='stChatMessage']").count() > 0
+
+
+@needs_lesson
+def test_a_browser_without_voices_is_told_plainly(page):
+    page.add_init_script(VOICELESS)
+    open_page(page, lesson_path())
+    frame = player(page)
+    frame.click("button[data-action='play']")
+    frame.wait_for_selector(".status.warn")
+    status = frame.locator(".status").inner_text()
+    assert "no voices installed" in status and "synthesis-failed" in status
+    assert frame.locator("li.speaking").count() == 0
+    assert not frame.locator("button[data-action='play']").is_disabled()  # may try again
 
 
 @needs_lesson

@@ -279,7 +279,10 @@ _JS = r"""
     u.onend = () => { if (mine === token) { speak(i + 1); } };
     u.onerror = (e) => {
       if (mine !== token || e.error === "interrupted" || e.error === "canceled") { return; }
-      finish("The browser could not speak this line (" + (e.error || "unknown error") + ").", true);
+      const why = e.error || "unknown error";
+      finish(voices.length ? "The browser could not speak this line (" + why + ")."
+        : "Read aloud is not available: this browser has no voices installed (" + why
+          + "). The full text is on the page to read.", true);
     };
     highlight(i);
     enable(true);
