@@ -14,7 +14,7 @@ import streamlit as st
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.engine.simulate import Run
+from lrviz.engine.simulate import Run, SweepResult
 from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import fmt_number
@@ -51,12 +51,20 @@ def controls() -> tuple[RunConfig, list[str], str]:
     return setup, list(racers), str(mode)
 
 
+def best_rate(result: SweepResult) -> float | None:
+    """The swept rate with the lowest final loss among runs that neither diverged nor kept
+    oscillating (None if every run did)."""
+    usable = [k for k, r in enumerate(result.regimes)
+              if r not in (Regime.DIVERGED, Regime.OSCILLATING)]
+    if not usable:
+        return None
+    return float(result.lrs[min(usable, key=lambda k: result.final_losses[k])])
+
+
 def tuned_rates(setup: RunConfig, racers: list[str]) -> tuple[dict[str, float | None], int]:
-    """Each racer's suggested rate from a sweep over TUNE_LRS, and the number of runs it cost."""
-    rates: dict[str, float | None] = {}
-    for name in racers:
-        result = runs.sweep(setup.with_(optimizer=name), TUNE_LRS)
-        rates[name] = result.suggested_lr
+    """Each racer's best rate from a sweep over TUNE_LRS, and the number of runs it cost."""
+    rates = {name: best_rate(runs.sweep(setup.with_(optimizer=name), TUNE_LRS))
+             for name in racers}
     return rates, len(TUNE_LRS) * len(racers)
 
 
@@ -97,8 +105,9 @@ def page() -> None:
         return
     if mode == "tuned":
         rates, cost = tuned_rates(setup, racers)
-        st.markdown(f"Each optimizer raced at the rate a quick sweep suggested "
-                    f"({len(TUNE_LRS)} rates from 1e-4 to 10, log-spaced). **Tuning cost: "
+        st.markdown(f"Each optimizer raced at its best rate from a quick sweep (lowest final "
+                    f"loss without diverging or oscillating; "
+                    f"{len(TUNE_LRS)} rates from 1e-4 to 10, log-spaced). **Tuning cost: "
                     f"{cost} runs** ({len(TUNE_LRS)} × {len(racers)} optimizers) before the "
                     f"race itself — the price of fairness.")
         failed = [name for name, lr in rates.items() if lr is None]

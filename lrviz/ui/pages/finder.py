@@ -1,5 +1,5 @@
-"""Page under construction in this change set."""
+"""/finder — the LR range test with the curvature's verdict, and the regime phase map."""
 
-import streamlit as st
+from lrviz.ui import finder_view
 
-st.title("finder")
+finder_view.page()
