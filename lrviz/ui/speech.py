@@ -130,7 +130,7 @@ def latex_words(tex: str) -> str:
         elif ch in "^_":
             arg, i = _braced(tex, i + 1)
             if ch == "^":
-                out.append(f" {_POWERS.get(arg.strip()) or 'to the ' + latex_words(arg)} ")
+                out.append(f" {_POWERS.get(arg.strip()) or 'to the power ' + latex_words(arg)} ")
             else:
                 out.append(f" {latex_words(arg)} ")
         elif ch in "{}()[]":
