@@ -90,7 +90,8 @@ def test_html_export_is_standalone_and_animated():
     html = figure_html(trajectory_figure([run], animate=True), title="t")
     assert 'src="http' not in html and "<title>t</title>" in html  # no CDN script
     assert len(html) > 1_000_000  # plotly.js itself is inside
-    assert '"frames":[' in html.replace(" ", "")  # the animation travels too
+    assert "Plotly.addFrames" in html  # the animation travels too...
+    assert "Plotly.animate" not in html  # ...and waits for Play
 
 
 def test_captions_state_what_happened():
