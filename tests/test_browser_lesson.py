@@ -19,9 +19,14 @@ from lrviz.ui.speech import NO_SPEECH_MESSAGE, dialogue_lines
 
 pytestmark = pytest.mark.browser
 
-COURSE = load_course(LESSONS_DIR)
-LESSON = COURSE.lessons[0] if COURSE.lessons else None
-needs_lesson = pytest.mark.skipif(LESSON is None, reason="no valid lesson in lessons/ yet")
+needs_lesson = pytest.mark.skipif(not load_course(LESSONS_DIR).lessons,
+                                  reason="no valid lesson in lessons/ yet")
+
+
+@pytest.fixture
+def lesson():
+    """The first lesson, read when the test starts (authors may be editing the course)."""
+    return load_course(LESSONS_DIR).lessons[0]
 
 # A speech engine with two voices. AUTO_END: each utterance "finishes" at once, so Play runs
 # through the whole dialogue; otherwise the test ends utterances itself via __speech.finish().
@@ -91,30 +96,30 @@ def player(pg, index: int = 0):
     return frame
 
 
-def lesson_path(section: str | None = None) -> str:
-    path = f"/lesson?lesson={LESSON.id}"
+def lesson_path(lesson, section: str | None = None) -> str:
+    path = f"/lesson?lesson={lesson.id}"
     return path + (f"&section={section.replace(' ', '+')}" if section else "")
 
 
 @needs_lesson
-def test_lesson_page_renders_in_chromium(page):
+def test_lesson_page_renders_in_chromium(page, lesson):
     failed = track_failures(page)
-    open_page(page, lesson_path())
+    open_page(page, lesson_path(lesson))
     page.wait_for_selector("h1:has-text('Lesson 1')")
-    assert f"lesson={LESSON.id}" in page.url
-    turns = sum(len(scene.turns) for scene in LESSON.dialogue)
+    assert f"lesson={lesson.id}" in page.url
+    turns = sum(len(scene.turns) for scene in lesson.dialogue)
     assert page.locator("[data-testid='stChatMessage']").count() == turns
     assert page.get_by_role("tab").count() == 7
     assert_clean(page, failed)
 
 
 @needs_lesson
-def test_play_speaks_the_dialogue_in_order_with_two_voices(page):
+def test_play_speaks_the_dialogue_in_order_with_two_voices(page, lesson):
     page.add_init_script(STUB.replace("AUTO_END", "true"))
-    open_page(page, lesson_path())
+    open_page(page, lesson_path(lesson))
     frame = player(page)
     frame.click("button[data-action='play']")
-    expected = dialogue_lines(LESSON.dialogue)
+    expected = dialogue_lines(lesson.dialogue)
     frame.wait_for_function(f"window.__speech.spoken.length >= {len(expected)}")
     frame.wait_for_selector(".status:has-text('Finished.')")
     spoken = frame.evaluate("window.__speech.spoken")
@@ -130,11 +135,11 @@ def test_play_speaks_the_dialogue_in_order_with_two_voices(page):
 
 
 @needs_lesson
-def test_the_spoken_line_is_highlighted_and_pause_stop_speed_work(page):
+def test_the_spoken_line_is_highlighted_and_pause_stop_speed_work(page, lesson):
     page.add_init_script(STUB.replace("AUTO_END", "false"))
-    open_page(page, lesson_path())
+    open_page(page, lesson_path(lesson))
     frame = player(page)
-    expected = dialogue_lines(LESSON.dialogue)
+    expected = dialogue_lines(lesson.dialogue)
     speaking = frame.locator("li.speaking")
 
     frame.click("button[data-action='play']")
@@ -169,24 +174,24 @@ def test_the_spoken_line_is_highlighted_and_pause_stop_speed_work(page):
 
 
 @needs_lesson
-def test_audiobook_chapter_plays_with_the_narrator(page):
+def test_audiobook_chapter_plays_with_the_narrator(page, lesson):
     page.add_init_script(STUB.replace("AUTO_END", "true"))
-    open_page(page, lesson_path("Audiobook"))
+    open_page(page, lesson_path(lesson, "Audiobook"))
     frame = player(page, 0)
     frame.click("button[data-action='play']")
     frame.wait_for_selector(".status:has-text('Finished.')")
     spoken = frame.evaluate("window.__speech.spoken")
-    expected = [x.text for x in chapter_lines(0, LESSON.chapters[0])]
+    expected = [x.text for x in chapter_lines(0, lesson.chapters[0])]
     assert [s["text"] for s in spoken] == expected
-    assert expected[0] == f"Chapter 1: {LESSON.chapters[0].title}."
+    assert expected[0] == f"Chapter 1: {lesson.chapters[0].title}."
     assert any(t.startswith("Where the analogy stops being true") for t in expected)
     assert len({s["pitch"] for s in spoken}) == 1  # one narrator voice
 
 
 @needs_lesson
-def test_without_speech_synthesis_the_player_says_so(page):
+def test_without_speech_synthesis_the_player_says_so(page, lesson):
     page.add_init_script(NO_SPEECH)
-    open_page(page, lesson_path())
+    open_page(page, lesson_path(lesson))
     frame = player(page)
     assert frame.locator(".status").inner_text() == NO_SPEECH_MESSAGE
     assert frame.locator("button[data-action='play']").is_disabled()
@@ -195,9 +200,9 @@ def test_without_speech_synthesis_the_player_says_so(page):
 
 
 @needs_lesson
-def test_a_browser_without_voices_is_told_plainly(page):
+def test_a_browser_without_voices_is_told_plainly(page, lesson):
     page.add_init_script(VOICELESS)
-    open_page(page, lesson_path())
+    open_page(page, lesson_path(lesson))
     frame = player(page)
     frame.click("button[data-action='play']")
     frame.wait_for_selector(".status.warn")
@@ -208,11 +213,11 @@ def test_a_browser_without_voices_is_told_plainly(page):
 
 
 @needs_lesson
-def test_open_in_lab_lands_on_the_lab_with_the_presets_settings(page):
+def test_open_in_lab_lands_on_the_lab_with_the_presets_settings(page, lesson):
     failed = track_failures(page)
-    example = LESSON.examples[0]
+    example = lesson.examples[0]
     config = PRESETS[example.preset].runs[0].config
-    open_page(page, lesson_path("Examples"))
+    open_page(page, lesson_path(lesson, "Examples"))
     page.get_by_role("link", name="Open in lab").first.click()
     page.wait_for_url("**/lab**")
     wait_idle(page)
@@ -235,18 +240,18 @@ def test_open_in_lab_lands_on_the_lab_with_the_presets_settings(page):
 
 
 @needs_lesson
-def test_course_map_and_glossary_links_open_the_lesson(page):
+def test_course_map_and_glossary_links_open_the_lesson(page, lesson):
     failed = track_failures(page)
     open_page(page, "/")
-    page.get_by_role("link", name=f"Open lesson {LESSON.order}").click()
-    page.wait_for_url(f"**/lesson?lesson={LESSON.id}**")
+    page.get_by_role("link", name=f"Open lesson {lesson.order}").click()
+    page.wait_for_url(f"**/lesson?lesson={lesson.id}**")
     wait_idle(page)
-    page.wait_for_selector(f"h1:has-text('Lesson {LESSON.order}')")
+    page.wait_for_selector(f"h1:has-text('Lesson {lesson.order}')")
 
-    term = LESSON.glossary[0].term
+    term = lesson.glossary[0].term
     open_page(page, "/glossary?q=" + term.replace(" ", "+"))
-    page.get_by_role("link", name=f"Lesson {LESSON.order}").first.click()
-    page.wait_for_url(f"**lesson={LESSON.id}**")
+    page.get_by_role("link", name=f"Lesson {lesson.order}").first.click()
+    page.wait_for_url(f"**lesson={lesson.id}**")
     wait_idle(page)
     selected = page.get_by_role("tab", selected=True)
     assert selected.inner_text().strip() == "Glossary"
