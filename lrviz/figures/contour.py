@@ -69,6 +69,26 @@ def contour_trace(surface: str | Surface, params: Mapping[str, float] | None = N
     )
 
 
+def click_grid_trace(surface: str | Surface, params: Mapping[str, float] | None = None,
+                     n: int = 41) -> dict:
+    """Invisible markers on an n x n grid, so that a click anywhere on the map selects a point.
+
+    Plotly reports clicks (selections) on scatter points only, never on a contour; these
+    markers turn "click here" into "start here" and carry the loss for the hover label.
+    """
+    s = get_surface(surface)
+    xs, ys, Z = surface_grid(s, params, n)
+    X, Y = np.meshgrid(xs, ys)
+    return dict(
+        type="scatter", x=X.ravel(), y=Y.ravel(), mode="markers", name="click to start here",
+        showlegend=False, customdata=Z.ravel().astype(np.float32),
+        marker=dict(size=10, color="#000000", opacity=0),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        hovertemplate="(%{x:.2f}, %{y:.2f}): loss %{customdata:.4g}<br>click to start here"
+                      "<extra></extra>",
+    )
+
+
 def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = None) -> dict:
     """Known minima (a trace dict): filled stars for global ones, hollow stars for local ones."""
     s = get_surface(surface)
@@ -76,6 +96,7 @@ def minima_trace(surface: str | Surface, params: Mapping[str, float] | None = No
     return dict(
         type="scatter", x=[m.x for m in minima], y=[m.y for m in minima], mode="markers",
         name="minimum (hollow = local)", showlegend=False,
+        unselected=dict(marker=dict(opacity=1)),
         marker=dict(symbol=["star" if m.is_global else "star-open" for m in minima], size=16,
                     color="#000000", line=dict(width=1.5, color="#000000")),
         text=[("global" if m.is_global else "local") + f" minimum, loss {m.value:.4g}"

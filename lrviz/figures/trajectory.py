@@ -14,7 +14,13 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lrviz.engine.simulate import Run
-from lrviz.figures.contour import GRID_POINTS, contour_trace, map_axes, minima_trace
+from lrviz.figures.contour import (
+    GRID_POINTS,
+    click_grid_trace,
+    contour_trace,
+    map_axes,
+    minima_trace,
+)
 from lrviz.figures.curves import loss_figure
 from lrviz.figures.labels import run_labels
 from lrviz.figures.sampling import frame_steps, keep_indices
@@ -40,6 +46,7 @@ def _path_trace(run: Run, label: str, k: int, col: str) -> dict:
         type="scatter", x=pts[:, 0], y=pts[:, 1], mode="lines+markers",
         name=f"{label} — {run.regime.label}", line=dict(color=col, width=2.5),
         marker=dict(size=5, color=col), customdata=custom, legendgroup=f"run{k}",
+        unselected=dict(marker=dict(opacity=1)),  # a click on the map must not fade paths
         hovertemplate=(f"{label}<br>step %{{customdata[0]:.0f}}: (%{{x:.3f}}, %{{y:.3f}})"
                        "<br>loss %{customdata[1]:.4g}<extra></extra>"),
     )
@@ -63,7 +70,7 @@ def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str],
         type="scatter", x=xs, y=ys, mode="markers", name="start (○) / blew up (×)", text=texts,
         showlegend=False,
         marker=dict(symbol=symbols, size=15, color=colours, line=dict(width=3, color=colours)),
-        hovertemplate="%{text}<extra></extra>",
+        unselected=dict(marker=dict(opacity=1)), hovertemplate="%{text}<extra></extra>",
     )
 
 
@@ -115,13 +122,15 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
                       height: int = 420, animate: bool = False,
                       grid_points: int = GRID_POINTS,
                       colours: Sequence[str] | None = None,
-                      colorbar: bool = True) -> go.Figure:
+                      colorbar: bool = True, clickable: bool = False) -> go.Figure:
     """Contour map of the first run's surface with every run's path (and optional animation).
 
     Trace order: contour, minima, one path per run, start/blow-up markers, then (animated) the
     moving-marker trace that the frames update. ``colours`` overrides the PALETTE order (so a
     run keeps its colour when a page splits runs over several maps); ``colorbar=False`` leaves
     the width to the map. Minima and start/blow-up markers explain themselves on hover.
+    ``clickable=True`` adds an invisible grid of points (before the moving marker) so that a
+    click anywhere selects a point, e.g. to set a new start.
     """
     if not runs:
         raise ValueError("trajectory_figure needs at least one run")
@@ -134,6 +143,8 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
     data += [_path_trace(run, label, k, cols[k])
              for k, (run, label) in enumerate(zip(runs, names, strict=True))]
     data.append(_endpoints_trace(runs, names, cols))
+    if clickable:
+        data.append(click_grid_trace(first.surface, params))
     lay = layout(height=height, **map_axes(first.surface))
     frames = None
     if animate:

@@ -182,7 +182,7 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
     with left:
         fig_map = trajectory_figure([shown[k] for k in main], labels=[labels[k] for k in main],
                                     colours=[colours[k] for k in main], height=640,
-                                    animate=True, colorbar=False)
+                                    animate=True, colorbar=False, clickable=True)
         st.plotly_chart(fig_map, key=MAP_KEY, width="stretch", selection_mode="points",
                         on_select=functools.partial(set_start_from_click, MAP_KEY,
                                                     live.config.surface))
