@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.schedules import get_schedule
@@ -36,20 +43,12 @@ class RunConfig(BaseModel):
     noise: float = Field(0.0, ge=0, allow_inf_nan=False)
     seed: int = Field(0, ge=0, lt=2**31)
 
-    @field_validator("surface")
+    @field_validator("surface", "optimizer", "schedule")
     @classmethod
-    def _known_surface(cls, v: str) -> str:
-        return get_surface(v).name
-
-    @field_validator("optimizer")
-    @classmethod
-    def _known_optimizer(cls, v: str) -> str:
-        return get_optimizer(v).name
-
-    @field_validator("schedule")
-    @classmethod
-    def _known_schedule(cls, v: str) -> str:
-        return get_schedule(v).name
+    def _known_name(cls, v: str, info: ValidationInfo) -> str:
+        getter = {"surface": get_surface, "optimizer": get_optimizer,
+                  "schedule": get_schedule}[info.field_name]
+        return getter(v).name
 
     @field_validator("start")
     @classmethod

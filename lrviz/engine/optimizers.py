@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lrviz.engine.spec import Param, resolve_params
+from lrviz.engine.spec import Param, lookup, resolve_params
 
 
 class SumOfSquaresState(NamedTuple):
@@ -239,14 +239,7 @@ OPTIMIZERS: Mapping[str, OptimizerSpec] = {o.name: o for o in _ALL}
 
 def get_optimizer(name: str | OptimizerSpec) -> OptimizerSpec:
     """The optimizer called ``name``; a clear ValueError lists the names when it is unknown."""
-    if isinstance(name, OptimizerSpec):
-        return name
-    try:
-        return OPTIMIZERS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}"
-        ) from None
+    return lookup(OPTIMIZERS, "optimizer", name)
 
 
 def max_stable_lr(

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lrviz.engine.spec import Param, resolve_params, step_bucket
+from lrviz.engine.spec import Param, lookup, resolve_params, step_bucket
 
 ScheduleFn = Callable[[jax.Array], jax.Array]
 
@@ -269,14 +269,7 @@ SCHEDULES: Mapping[str, ScheduleSpec] = {s.name: s for s in _ALL}
 
 def get_schedule(name: str | ScheduleSpec) -> ScheduleSpec:
     """The schedule called ``name``; a clear ValueError lists the names when it is unknown."""
-    if isinstance(name, ScheduleSpec):
-        return name
-    try:
-        return SCHEDULES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown schedule {name!r}; choose one of: {', '.join(SCHEDULES)}"
-        ) from None
+    return lookup(SCHEDULES, "schedule", name)
 
 
 def base_values(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,14 @@ def step_bucket(steps: int) -> int:
 def batch_bucket(size: int) -> int:
     """Batches are padded to a power of two (at least 1) for the same reason."""
     return 1 << max(0, (int(size) - 1).bit_length())
+
+
+def lookup(registry: Mapping[str, T], kind: str, name: str | T) -> T:
+    """``registry[name]`` (an entry passes through); unknown names raise a ValueError that
+    lists the valid ones."""
+    if not isinstance(name, str):
+        return name
+    try:
+        return registry[name]
+    except KeyError:
+        raise ValueError(f"unknown {kind} {name!r}; choose one of: {', '.join(registry)}") from None

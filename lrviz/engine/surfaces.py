@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lrviz.engine.spec import Param, resolve_params
+from lrviz.engine.spec import Param, lookup, resolve_params
 
 SurfaceFn = Callable[[jax.Array, Mapping[str, jax.Array]], jax.Array]
 
@@ -452,11 +452,4 @@ SURFACES: Mapping[str, Surface] = {s.name: s for s in _ALL}
 
 def get_surface(name: str | Surface) -> Surface:
     """The surface called ``name``; a clear ValueError lists the names when it is unknown."""
-    if isinstance(name, Surface):
-        return name
-    try:
-        return SURFACES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown surface {name!r}; choose one of: {', '.join(SURFACES)}"
-        ) from None
+    return lookup(SURFACES, "surface", name)
