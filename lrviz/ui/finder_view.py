@@ -8,7 +8,6 @@ learning rate x one optimizer or schedule parameter by regime, also in one batch
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -28,7 +27,6 @@ from lrviz.ui.urlstate import LR_RANGE, start_default
 BASE = RunConfig(surface="ravine", optimizer="momentum", lr=0.01, steps=200)
 BASE_JSON = BASE.model_dump_json()
 CURVE_KEY = "finder_curve"
-OPEN_KEY = "_finder_open"
 LAB_PAGE = "lrviz/ui/pages/lab.py"
 
 
@@ -90,16 +88,11 @@ def theory_lines(cfg: RunConfig) -> tuple[dict[str, float], str]:
     return lines, ("Theory: " + "; ".join(parts) + ".") if parts else ""
 
 
-def _open_clicked(config_json: str) -> None:
-    """Callback of the range-test chart: remember the clicked rate's run for the lab."""
+def clicked_lr() -> float | None:
+    """The learning rate of the point clicked on the range test (None before any click)."""
     selection = st.session_state.get(CURVE_KEY) or {}
     points = selection.get("selection", {}).get("points", [])
-    if not points:
-        return
-    lr = float(points[0]["x"])
-    cfg = RunConfig.model_validate_json(config_json).with_(lr=float(f"{lr:.6g}"))
-    state.apply_config(cfg)  # the lab's controls show exactly this run on arrival
-    st.session_state[OPEN_KEY] = cfg.model_dump_json()
+    return float(points[0]["x"]) if points else None
 
 
 def lab_link(cfg: RunConfig, label: str) -> None:
@@ -112,8 +105,13 @@ def range_test(cfg: RunConfig, lrs: np.ndarray) -> None:
     lines, theory = theory_lines(cfg)
     offset = get_surface(cfg.surface).global_min_value(cfg.surface_values())
     st.plotly_chart(range_test_figure(sweep, loss_offset=offset, lines=lines), key=CURVE_KEY,
-                    width="stretch", selection_mode="points",
-                    on_select=functools.partial(_open_clicked, cfg.model_dump_json()))
+                    width="stretch", selection_mode="points", on_select="rerun")
+    lr = clicked_lr()
+    if lr is not None:
+        k = int(np.argmin(np.abs(np.log(sweep.lrs / lr))))
+        lab_link(cfg.with_(lr=float(f"{lr:.6g}")),
+                 f"Open the clicked run in the lab: lr = {fmt_number(lr)} "
+                 f"({sweep.regimes[k].label})")
     counts = ", ".join(f"{n} {name}" for name, n in regime_counts(sweep.regimes).items())
     suggested = sweep.suggested_lr
     stable = sweep.max_stable_lr
@@ -124,7 +122,7 @@ def range_test(cfg: RunConfig, lrs: np.ndarray) -> None:
              if suggested is not None else "No rate converged usefully. ")
     if stable is not None:
         text += f"The largest rate below the first divergence is {fmt_number(stable)}. "
-    st.caption(text + theory + " Click a point to open that run in the lab.")
+    st.caption(text + theory + " Click a point, then open that run in the lab.")
     cols = st.columns(2)
     with cols[0]:
         if suggested is not None:
@@ -189,10 +187,6 @@ def page() -> None:
     st.markdown("A learning-rate range test on your surface and optimizer: one full run per "
                 "rate, rates spaced evenly on a log scale. Read it with the theory line: the "
                 "curvature says where constant rates must start to fail.")
-    pending = st.session_state.pop(OPEN_KEY, None)
-    if pending:
-        cfg = RunConfig.model_validate_json(pending)
-        st.switch_page(LAB_PAGE, query_params=query_params_dict(lab_query(config=cfg)))
     cfg, lrs = controls()
     range_test(cfg, lrs)
     phase_section(cfg, lrs)
