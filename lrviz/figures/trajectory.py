@@ -105,13 +105,15 @@ def _animation(runs: Sequence[Run], marker_index: int,
     controls = dict(
         updatemenus=[dict(
             type="buttons", direction="left", x=0.0, y=0, xanchor="left", yanchor="top",
-            pad=dict(t=45, r=10), showactive=False,
+            pad=dict(t=40, r=10), showactive=False,
             buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                      dict(label="❚❚ Pause", method="animate", args=[[None], still])],
         )],
         sliders=[dict(
-            active=0, x=0.3, y=0, len=0.7, xanchor="left", yanchor="top",
-            pad=dict(t=30, b=0), currentvalue=dict(prefix="step ", visible=True),
+            # its own row under the buttons, so that narrow screens never overlap the two
+            active=0, x=0.0, y=0, len=1.0, xanchor="left", yanchor="top",
+            pad=dict(t=80, b=0), currentvalue=dict(prefix="step ", visible=True,
+                                                   xanchor="right"),
             steps=[dict(method="animate", label=str(s), args=[[str(s)], still]) for s in steps],
         )],
     )
@@ -151,5 +153,5 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
         marker, frames, controls = _animation(runs, len(data), cols)
         data.append(marker)
         lay.update(controls)
-        lay["margin"] = {**lay["margin"], "b": 150}
+        lay["margin"] = {**lay["margin"], "b": 190}
     return make_figure(data, lay, frames)
