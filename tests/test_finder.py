@@ -124,3 +124,16 @@ def test_figures_use_regime_colours_and_theory():
     spec = range_test_figure(sweep, lines={"2/λ_max": 2.0}).to_dict()
     assert spec["layout"]["xaxis"]["type"] == "log"
     assert any(s["x0"] == 2.0 for s in spec["layout"]["shapes"])
+
+
+def test_url_sets_the_finder_and_bad_values_give_notices(app_test):
+    at = page(app_test, points=25, lr_min=0.001, lr_max=1, optimizer="adam",
+              phase_param="beta2", rows=5)
+    assert at.slider(key="points").value == 25
+    assert at.selectbox(key="phase_param").value == "beta2"
+    xs = np.concatenate(list(markers(chart(at, "finder_curve")).values()))
+    assert len(xs) == 25 and xs.min() == pytest.approx(0.001)
+    bad = page(app_test, points=7, phase_param="zzz", lr_min="x", optimizer="adam")
+    text = " ".join(w.value for w in bad.warning)
+    assert "points=" in text and "phase_param=" in text and "lr_min=" in text
+    assert bad.slider(key="points").value == 60

@@ -78,3 +78,12 @@ def test_no_racers_is_a_message_not_an_error(app_test):
     at.multiselect(key="optimizers").set_value([]).run()
     assert not at.exception
     assert any("at least one optimizer" in i.value for i in at.info)
+
+
+def test_malformed_url_values_give_notices_not_errors(app_test):
+    at = page(app_test, mode="fast", optimizers=["sgd", "nope"], surface="moon")
+    text = " ".join(w.value for w in at.warning)
+    assert "mode=" in text and "'nope'" in text and "surface=" in text
+    assert at.radio(key="mode").value == "shared"
+    assert at.selectbox(key="surface").value == "rosenbrock"
+    assert [t["name"].split(" ")[0] for t in paths(at)] == ["sgd"]  # the valid racer stays

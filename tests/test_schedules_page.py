@@ -100,3 +100,14 @@ def test_url_sets_slots(app_test):
     curves = preview_curves(at)
     assert curves["1: Exponential decay"][10] == pytest.approx(0.03 * 0.98 ** 10, rel=1e-4)
     assert "3: One-cycle" not in curves
+
+
+def test_malformed_url_values_give_notices_not_errors(app_test):
+    at = page(app_test, s1="bogus", s2_warmup_steps=-5, lr="abc", foo=1)
+    text = " ".join(w.value for w in at.warning)
+    for name in ("s1=", "s2_warmup_steps=", "lr=", "'foo'"):
+        assert name in text
+    assert at.selectbox(key="s1").value == "cosine"  # the slot's default
+    assert at.number_input(key="lr").value == 0.03
+    at.button(key="schedules_dismiss").click().run()
+    assert not at.warning

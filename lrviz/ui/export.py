@@ -61,6 +61,6 @@ def figure_html(fig: go.Figure, *, title: str = "lrviz") -> str:
     """A standalone interactive HTML page with plotly.js inlined (works without a network)."""
     full = go.Figure(fig.to_dict())  # validated copy; the app's figures skip validation
     full.update_layout(template="plotly_white")
-    return full.to_html(include_plotlyjs=True, full_html=True, config={"responsive": True},
-                        div_id="lrviz-figure", auto_play=False).replace("<head>", f"<head><title>{title}</title>",
-                                                       1)
+    html = full.to_html(include_plotlyjs=True, full_html=True, config={"responsive": True},
+                        div_id="lrviz-figure", auto_play=False)
+    return html.replace("<head>", f"<head><title>{title}</title>", 1)

@@ -42,13 +42,13 @@ BADGE = {  # st.badge colours; the icon and the word carry the meaning without c
 MAP_KEY = "lab_map"
 
 
-def show_notices() -> None:
+def show_notices(page: str = "lab") -> None:
     """Problems found in the link, until the learner dismisses them."""
-    items = state.notices()
+    items = state.notices(page)
     if not items:
         return
     st.warning("\n\n".join(items), icon=":material/link_off:")
-    st.button("Dismiss", key="lab_dismiss", on_click=state.dismiss_notices)
+    st.button("Dismiss", key=f"{page}_dismiss", on_click=state.dismiss_notices, args=(page,))
 
 
 def preset_banner(query: LabQuery, config: RunConfig) -> None:

@@ -19,9 +19,10 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import runs
+from lrviz.ui import runs, state
 from lrviz.ui.controls import BIND, component, lr_controls, start_inputs, steps_slider
-from lrviz.ui.urlstate import start_default
+from lrviz.ui.lab_view import show_notices
+from lrviz.ui.urlstate import Scope, choice, start_default
 
 BASE = RunConfig(surface="rosenbrock", optimizer="sgd", lr=0.001, steps=500)
 BASE_JSON = BASE.model_dump_json()
@@ -97,8 +98,14 @@ def winner(results: list[Run], labels: list[str]) -> str:
     return f"First at the minimum: **{label}**, at step {step}."
 
 
+SCOPE = Scope(components=("surface",), general=("lr", "steps", "x0", "y0"), extra=())
+
+
 def page() -> None:
     st.title("Optimizer race")
+    state.check_url("race", BASE, SCOPE, {"mode": choice(list(MODES))},
+                    lists={"optimizers": list(OPTIMIZERS)})
+    show_notices("race")
     setup, racers, mode = controls()
     if not racers:
         st.info("Pick at least one optimizer in the sidebar.")

@@ -17,11 +17,13 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.schedules import schedule_caption, schedule_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import runs
+from lrviz.ui import runs, state
 from lrviz.ui.controls import BIND, component, lr_controls, start_inputs, steps_slider
-from lrviz.ui.lab_view import regime_badge
+from lrviz.ui.lab_view import regime_badge, show_notices
 from lrviz.ui.links import lab_query, query_params_dict
-from lrviz.ui.urlstate import start_default
+from lrviz.ui.urlstate import Scope, choice, param_check, start_default
+
+SCOPE = Scope(components=("surface", "optimizer"), general=("lr", "steps", "x0", "y0"), extra=())
 
 # Constant lr 0.03 bounces on Himmelblau's minimum (lr x lambda_max ~ 2.5): every schedule has
 # something to rescue.
@@ -114,8 +116,23 @@ def run_all(setup: RunConfig, slots: list[Slot]) -> None:
                      query_params=query_params_dict(lab_query(config=run.config)))
 
 
+def url_checks() -> dict:
+    """Checks for this page's own URL keys: the slots, their parameters and the run switch."""
+    options = [NONE, *(s for s in SCHEDULES if s != "constant")]
+    checks: dict = {"run": choice(("true", "false"))}
+    for i, default in enumerate(SLOT_DEFAULTS, start=1):
+        checks[f"s{i}"] = choice(options)
+        name = st.query_params.get(f"s{i}", default)
+        name = name if name in SCHEDULES else default
+        for p in get_schedule(name).params:
+            checks[f"s{i}_{p.name}"] = param_check(p)
+    return checks
+
+
 def page() -> None:
     st.title("Schedules: shape the learning rate over time")
+    state.check_url("schedules", BASE, SCOPE, url_checks())
+    show_notices("schedules")
     st.markdown("Build up to three schedules, read their learning-rate curves, predict what "
                 "each does to the run, then compare them with a constant rate on the same "
                 "surface, optimizer and start.")

@@ -23,6 +23,8 @@ from lrviz.ui.urlstate import (
     NO_PINS,
     LabQuery,
     Pin,
+    Scope,
+    check_page_query,
     component_defaults,
     encode_pin,
     parse_lab_query,
@@ -43,12 +45,34 @@ def nearest_lr_option(lr: float) -> float:
     return min(LR_OPTIONS, key=lambda v: abs(math.log10(v) - target))
 
 
-def query_dict() -> dict[str, str | list[str]]:
-    """``st.query_params`` as a dict; ``pins`` keeps every repeated value."""
+def query_dict(repeated: tuple[str, ...] = ("pins",)) -> dict[str, str | list[str]]:
+    """``st.query_params`` as a dict; keys in ``repeated`` keep every value."""
     out: dict[str, str | list[str]] = {}
     for key in st.query_params:
-        out[key] = st.query_params.get_all(key) if key == "pins" else st.query_params[key]
+        out[key] = st.query_params.get_all(key) if key in repeated else st.query_params[key]
     return out
+
+
+def _drop(keys) -> None:
+    for key in keys:
+        # A bound key cannot be deleted: Streamlit itself clears its invalid value.
+        with contextlib.suppress(KeyError, StreamlitAPIException):
+            del st.query_params[key]
+
+
+def check_url(page: str, base: RunConfig, scope: Scope, checks: dict,
+              lists: dict | None = None) -> None:
+    """Validate a (non-lab) page's URL; unusable values are dropped and their notices kept
+    for the page (see `notices`)."""
+    notices_, rejected = check_page_query(query_dict(tuple(lists or ())), base, scope, checks,
+                                          lists)
+    _drop(rejected)
+    if notices_:
+        st.session_state[notices_key(page)] = list(notices_)
+
+
+def notices_key(page: str = "lab") -> str:
+    return NOTICES_KEY if page == "lab" else f"{NOTICES_KEY}_{page}"
 
 
 def load_lab_query() -> LabQuery:
@@ -58,10 +82,7 @@ def load_lab_query() -> LabQuery:
     bad pins are dropped here so the URL only keeps what the page shows.
     """
     query = parse_lab_query(query_dict())
-    for key in query.rejected:
-        # A bound key cannot be deleted: Streamlit itself clears its invalid value.
-        with contextlib.suppress(KeyError, StreamlitAPIException):
-            del st.query_params[key]
+    _drop(query.rejected)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     if query.notices:
@@ -69,12 +90,12 @@ def load_lab_query() -> LabQuery:
     return query
 
 
-def notices() -> list[str]:
-    return list(st.session_state.get(NOTICES_KEY, []))
+def notices(page: str = "lab") -> list[str]:
+    return list(st.session_state.get(notices_key(page), []))
 
 
-def dismiss_notices() -> None:
-    st.session_state.pop(NOTICES_KEY, None)
+def dismiss_notices(page: str = "lab") -> None:
+    st.session_state.pop(notices_key(page), None)
 
 
 def current_base() -> RunConfig:

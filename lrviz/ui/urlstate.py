@@ -177,8 +177,20 @@ def component_params(surface: str, optimizer: str, schedule: str) -> dict[str, t
     return out
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which shared settings a page has controls for, and its own extra URL keys."""
+
+    components: tuple[str, ...] = ("surface", "optimizer", "schedule")
+    general: tuple[str, ...] = GENERAL_NUMERIC
+    extra: tuple[str, ...] = (*VIEW_KEYS, "preset", "pins")
+
+
+LAB_SCOPE = Scope()
+
+
 def _settings(params: Mapping[str, str], base: RunConfig, where: str,
-              notices: list[str], rejected: list[str]) -> RunConfig:
+              notices: list[str], rejected: list[str], scope: Scope = LAB_SCOPE) -> RunConfig:
     """``base`` overridden by the usable values of ``params`` (each problem noted)."""
 
     def bad(key: str, text: str, why: str, fallback: str) -> None:
@@ -187,7 +199,7 @@ def _settings(params: Mapping[str, str], base: RunConfig, where: str,
 
     names = {}
     for kind, registry in NAMES.items():
-        text = params.get(kind)
+        text = params.get(kind) if kind in scope.components else None
         if text is None:
             continue
         if text in registry:
@@ -199,7 +211,7 @@ def _settings(params: Mapping[str, str], base: RunConfig, where: str,
     if "surface" in names and names["surface"] != base.surface:
         cfg = cfg.with_(start=None)  # the base start belongs to another surface
     general: dict[str, float] = {}
-    for key in GENERAL_NUMERIC:
+    for key in scope.general:
         if key in params:
             try:
                 general[key] = general_value(key, params[key], cfg.surface)
@@ -207,7 +219,8 @@ def _settings(params: Mapping[str, str], base: RunConfig, where: str,
                 current = {"lr": cfg.lr, "steps": cfg.steps, "x0": cfg.start_point[0],
                            "y0": cfg.start_point[1], "noise": cfg.noise, "seed": cfg.seed}[key]
                 bad(key, params[key], str(why), f"{key}={_num(current)}")
-    owned = component_params(cfg.surface, cfg.optimizer, cfg.schedule)
+    owned = {k: v for k, v in component_params(cfg.surface, cfg.optimizer, cfg.schedule).items()
+             if v[0] in scope.components}
     changes: dict[str, dict[str, float]] = {"surface": {}, "optimizer": {}, "schedule": {}}
     for key, (kind, p) in owned.items():
         if key in params:
@@ -216,12 +229,12 @@ def _settings(params: Mapping[str, str], base: RunConfig, where: str,
             except _BadValueError as why:
                 current = getattr(cfg, f"{kind}_values")()[key]
                 bad(key, params[key], str(why), f"{key}={_num(current)}")
-    known = {*NAMES, *GENERAL_NUMERIC, *owned, *VIEW_KEYS, *IGNORED_KEYS, "preset", "pins"}
+    known = {*scope.components, *scope.general, *owned, *scope.extra, *IGNORED_KEYS}
+    chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in scope.components)
     for key in params:
         if key not in known:
-            notices.append(f"{where}: ignored unknown parameter {key!r} — it belongs to none of "
-                           f"surface {cfg.surface}, optimizer {cfg.optimizer}, schedule "
-                           f"{cfg.schedule}.")
+            notices.append(f"{where}: ignored unknown parameter {key!r} — this page has no such "
+                           f"setting (chosen: {chosen}).")
             rejected.append(key)
     start = cfg.start_point
     start = (general.get("x0", start[0]), general.get("y0", start[1]))
@@ -334,3 +347,56 @@ def share_query(preset: Preset | None, config: RunConfig, pins: Sequence[Pin],
     if view3d:
         query.append(("view3d", "true"))
     return "/lab?" + urlencode(query, safe=":,=;")
+
+
+# --- the other lab pages: shared settings plus their own keys -----------------------------------
+
+def choice(options: Sequence[str]):
+    """A check: the value must be one of ``options``."""
+    def check(text: str) -> str:
+        if text not in options:
+            raise _BadValueError(f"choose one of {', '.join(options)}")
+        return text
+    return check
+
+
+def number(low: float, high: float, integer: bool = False):
+    """A check: a (whole) number in ``[low, high]``."""
+    def check(text: str) -> float:
+        return float(_int(text, int(low), int(high))) if integer else _float(text, low, high)
+    return check
+
+
+def param_check(p: Param):
+    return number(p.low, p.high, p.integer)
+
+
+def check_page_query(params: Mapping[str, str | Sequence[str]], base: RunConfig, scope: Scope,
+                     checks: Mapping[str, object],
+                     lists: Mapping[str, Sequence[str]] | None = None,
+                     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Notices and rejected keys for a page's URL: the shared settings in ``scope`` are checked
+    as on the lab, ``checks`` maps each extra key to a check, ``lists`` maps repeatable keys to
+    their allowed values."""
+    notices: list[str] = []
+    rejected: list[str] = []
+    lists = dict(lists or {})
+    single = {k: _last(v) for k, v in params.items() if k not in lists}
+    _settings(single, base, "Link", notices, rejected,
+              Scope(scope.components, scope.general, (*scope.extra, *checks, *lists)))
+    for key, check in checks.items():
+        if key in single:
+            try:
+                check(single[key])
+            except _BadValueError as why:
+                notices.append(f"Link: ignored {key}={single[key]!r} ({why}); using the "
+                               f"default.")
+                rejected.append(key)
+    for key, allowed in lists.items():
+        if key in params:
+            bad = [v for v in _all(params[key]) if v not in allowed]
+            if bad:
+                notices.append(f"Link: ignored {key}={', '.join(map(repr, bad))} (choose from "
+                               f"{', '.join(allowed)}).")
+                rejected.append(key)
+    return tuple(notices), tuple(dict.fromkeys(rejected))
