@@ -56,7 +56,8 @@ def setup_controls() -> RunConfig:
 
 
 def slot_controls() -> list[Slot]:
-    """Three columns, one schedule each (or none), with its parameters and formula."""
+    """Three columns, one schedule each (or none), with its parameters; then the formulas,
+    full width (a case formula does not fit in a column)."""
     slots = []
     for i, column in enumerate(st.columns(len(SLOT_DEFAULTS)), start=1):
         base = BASE.with_(schedule=SLOT_DEFAULTS[i - 1])
@@ -65,8 +66,10 @@ def slot_controls() -> list[Slot]:
                                  key=f"s{i}", prefix=f"s{i}_",
                                  base_json=base.model_dump_json())
         if name != NONE:
-            column.latex(get_schedule(name).latex)
             slots.append(Slot(i, name, params))
+    for slot in slots:
+        st.markdown(f"**{slot_label(slot)}** — `{get_schedule(slot.schedule).torch_name}`")
+        st.latex(get_schedule(slot.schedule).latex)
     return slots
 
 
