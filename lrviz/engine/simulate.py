@@ -293,7 +293,7 @@ def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
     """One independent run per learning rate (same everything else), in one vmapped batch.
 
     The suggestion follows `theory.suggest_lr`: the log-middle of the longest stretch of rates
-    whose runs neither diverged nor oscillated and got within 1% of the best final loss.
+    whose runs neither diverged nor oscillated and ended (on a log scale) close to the best one.
     """
     lrs = _check_lrs(lrs)
     arrays, regimes = _run_grid(cfg, lrs)
@@ -303,7 +303,10 @@ def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
     return SweepResult(
         config=cfg, lrs=lrs, final_losses=final, regimes=regimes,
         diverged_at=[None if d < 0 else int(d) for d in arrays["diverged_at"]],
-        suggested_lr=suggest_lr(lrs, final, usable, initial), initial_loss=initial,
+        suggested_lr=suggest_lr(lrs, final, usable, initial,
+                                floor=get_surface(cfg.surface).global_min_value(
+                                    cfg.surface_values())),
+        initial_loss=initial,
     )
 
 

@@ -118,19 +118,22 @@ def stability(
 
 def suggest_lr(
     lrs: Sequence[float], final_losses: Sequence[float], usable: Sequence[bool],
-    initial_loss: float, tolerance: float = 0.01,
+    initial_loss: float, floor: float = 0.0, tolerance: float = 0.1,
 ) -> float | None:
     """A learning rate from a sweep of independent runs (one full run per rate).
 
-    Rule: among the runs that neither diverged nor kept oscillating (``usable``), keep those
-    whose final loss made at least ``1 - tolerance`` of the best run's progress from the initial
-    loss, and return the geometric middle of the longest contiguous stretch of them.
+    Progress is measured on a log scale, as the gap to the surface's minimum ``floor`` (gaps
+    below a millionth of the starting gap count as zero): a run is good when its log-gap got
+    within ``tolerance`` (10%) of the way from the best run's log-gap back to the starting one. Among the runs that neither diverged nor kept oscillating
+    (``usable``), the rule returns the geometric middle of the longest contiguous stretch of
+    good rates.
 
     Why: each point of this curve is a whole run, so low final loss is what we want directly;
     but many rates often tie at the bottom, and the edge of that flat bottom is either slow (left)
     or one curvature change away from diverging (right). The log-middle of the good stretch is
-    the choice that survives both. (The classic single-run range test, which ramps the rate within
-    one run, instead takes a rate well below the loss minimum, because there the minimum already
+    the choice that survives both. Log scale, because a run that ends at 1e-3 has not tied with
+    one that ends at 1e-9. (The classic single-run range test, which ramps the rate within one
+    run, instead takes a rate well below the loss minimum, because there the minimum already
     sits at the edge of instability.)
     """
     lrs = np.asarray(lrs, float)
@@ -138,9 +141,13 @@ def suggest_lr(
     ok = np.asarray(usable, bool) & np.isfinite(final)
     if not ok.any():
         return None
-    best = final[ok].min()
-    progress = initial_loss - best
-    good = ok & (final <= best + tolerance * max(progress, 0.0) + 1e-12)
+    # Runs that removed all but a millionth of the starting gap count as fully converged: below
+    # that, float32 rounding rather than the learning rate decides who is "best".
+    tiny = 1e-6 * max(abs(initial_loss - floor), 1e-12)
+    log_gap = np.log10(np.maximum(final - floor, tiny))
+    start = np.log10(max(initial_loss - floor, tiny))
+    best = log_gap[ok].min()
+    good = ok & (log_gap <= best + tolerance * max(start - best, 0.0) + 1e-9)
     order = np.argsort(lrs)
     flags, sorted_lrs = good[order], lrs[order]
     best_run, run_start = (0, 0), None

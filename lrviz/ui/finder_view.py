@@ -121,8 +121,9 @@ def range_test(cfg: RunConfig, lrs: np.ndarray) -> None:
     stable = sweep.max_stable_lr
     text = (f"Range test: {len(lrs)} runs of {cfg.steps} steps from lr {fmt_number(lrs[0])} "
             f"to {fmt_number(lrs[-1])} ({counts}). ")
-    text += (f"Suggested rate {fmt_number(suggested)} (the log-middle of the rates that got "
-             "within 1% of the best final loss without diverging or oscillating). "
+    text += (f"Suggested rate {fmt_number(suggested)} (the log-middle of the rates whose "
+             "final loss came, on a log scale, within 10% of the best run's distance from the "
+             "start, without diverging or oscillating). "
              if suggested is not None else "No rate converged usefully. ")
     if stable is not None:
         text += f"The largest rate below the first divergence is {fmt_number(stable)}. "
