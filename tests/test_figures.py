@@ -192,3 +192,12 @@ def test_every_figure_is_small():
     runs = simulate_many([RunConfig(steps=2000, lr=lr) for lr in (0.001, 0.01, 0.1, 1.0)])
     for fig in (trajectory_figure(runs, animate=True), curves_figure(runs)):
         assert len(fig.to_json()) < 300_000
+
+
+def test_stability_meter_for_adaptive_runs_shows_the_whole_curve_and_says_why_no_limit():
+    run = simulate(RunConfig(surface="rosenbrock", optimizer="adam", lr=0.01, steps=100))
+    spec = stability_figure([run]).to_plotly_json()
+    top = spec["layout"]["yaxis"]["range"][1]
+    assert top >= float(run.stability_ratio.max())  # lr x lambda reaches ~21 here
+    assert any("adaptive" in a["text"] for a in spec["layout"]["annotations"])
+    assert not spec["layout"].get("shapes")

@@ -142,9 +142,21 @@ def _limit_shapes(limits: dict[float, str], axis: str = "") -> tuple[list[dict],
 
 def _stability_range(limits: dict[float, str], peak: float) -> list[float]:
     """Capped at a few times the limit so one huge value at a blown-up point does not flatten
-    the rest; always tall enough to show the limit line."""
-    top = max(limits, default=2.0)
+    the rest; always tall enough to show the limit line. Without a limit (adaptive optimizers
+    only) the whole curve is shown."""
+    if not limits:
+        return [0.0, max(peak * 1.1, 1e-9)]
+    top = max(limits)
     return [-0.1 * top, max(1.3 * top, min(peak * 1.1, 4 * top))]
+
+
+def _no_limit_note(runs: Sequence[Run], limits: dict[float, str], axis: str = "") -> list[dict]:
+    """Say why there is no dashed line when every run uses an adaptive optimizer."""
+    if limits or not runs:
+        return []
+    return [dict(xref=f"x{axis} domain", yref=f"y{axis} domain", x=0.01, y=0.97,
+                 xanchor="left", yanchor="top", showarrow=False, font=dict(size=12),
+                 text="no fixed limit: adaptive optimizers rescale each coordinate's step")]
 
 
 # --- figures -----------------------------------------------------------------------------
@@ -185,6 +197,7 @@ def stability_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
     names = run_labels(runs, labels)
     traces, limits, peak = _stability_traces(runs, names, _colours(runs, colours))
     shapes, notes = _limit_shapes(limits)
+    notes += _no_limit_note(runs, limits)
     lay = layout(height=height, xaxis=dict(title=dict(text="update")),
                  yaxis=dict(title=dict(text="lr × λ_max"), range=_stability_range(limits, peak)),
                  shapes=shapes, annotations=notes)
@@ -204,6 +217,7 @@ def curves_figure(runs: Sequence[Run], labels: Sequence[str] | None = None,
     lr_traces, log_lr = _lr_traces(runs, names, cols, "2", legend=False)
     stab, limits, peak = _stability_traces(runs, names, cols, "3", legend=False)
     shapes, notes = _limit_shapes(limits, "3")
+    notes += _no_limit_note(runs, limits, "3")
     data = _loss_traces(runs, names, cols, "") + lr_traces + stab
     lay = layout(
         height=height, shapes=shapes, annotations=notes,
