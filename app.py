@@ -2,27 +2,33 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="lrviz — the learning rate, visible", page_icon="📉",
-                   layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="lrviz — the learning rate, visible",
+                   page_icon="📉", layout="wide",
+                   initial_sidebar_state="expanded")
 
-PAGES = "lrviz/ui/pages/"
+
+def page(file: str, title: str, icon: str, url_path: str | None = None, **kw) -> st.Page:
+    return st.Page(f"lrviz/ui/pages/{file}", title=title, icon=f":material/{icon}:",
+                   url_path=url_path, **kw)
+
+
 st.navigation(
     {
         "Learn": [
-            st.Page(PAGES + "home.py", title="Home", icon="🏠", default=True),
-            st.Page(PAGES + "lesson.py", title="Lessons", icon="📖", url_path="lesson"),
-            st.Page(PAGES + "glossary.py", title="Glossary", icon="🔤", url_path="glossary"),
+            page("home.py", "Home", "home", default=True),
+            page("lesson.py", "Lessons", "menu_book", "lesson"),
+            page("glossary.py", "Glossary", "sort_by_alpha", "glossary"),
         ],
         "Lab": [
-            st.Page(PAGES + "lab.py", title="Lab", icon="🧪", url_path="lab"),
-            st.Page(PAGES + "schedules.py", title="Schedules", icon="📅", url_path="schedules"),
-            st.Page(PAGES + "race.py", title="Optimizer race", icon="🏁", url_path="race"),
-            st.Page(PAGES + "finder.py", title="LR finder", icon="🔎", url_path="finder"),
+            page("lab.py", "Lab", "science", "lab"),
+            page("schedules.py", "Schedules", "timeline", "schedules"),
+            page("race.py", "Optimizer race", "sports_score", "race"),
+            page("finder.py", "LR finder", "search", "finder"),
         ],
         "Practice": [
-            st.Page(PAGES + "quiz.py", title="Quiz", icon="❓", url_path="quiz"),
-            st.Page(PAGES + "flashcards.py", title="Flashcards", icon="🃏", url_path="flashcards"),
-            st.Page(PAGES + "progress.py", title="Progress", icon="📈", url_path="progress"),
+            page("quiz.py", "Quiz", "quiz", "quiz"),
+            page("flashcards.py", "Flashcards", "style", "flashcards"),
+            page("progress.py", "Progress", "insights", "progress"),
         ],
     }
 ).run()

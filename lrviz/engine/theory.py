@@ -124,9 +124,9 @@ def suggest_lr(
 
     Progress is measured on a log scale, as the gap to the surface's minimum ``floor`` (gaps
     below a millionth of the starting gap count as zero): a run is good when its log-gap got
-    within ``tolerance`` (10%) of the way from the best run's log-gap back to the starting one. Among the runs that neither diverged nor kept oscillating
-    (``usable``), the rule returns the geometric middle of the longest contiguous stretch of
-    good rates.
+    within ``tolerance`` (10%) of the way from the best run's log-gap back to the starting one.
+    Among the runs that neither diverged nor kept oscillating (``usable``), the rule returns
+    the geometric middle of the longest contiguous stretch of good rates.
 
     Why: each point of this curve is a whole run, so low final loss is what we want directly;
     but many rates often tie at the bottom, and the edge of that flat bottom is either slow (left)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from lrviz.engine.config import RunConfig
 from lrviz.engine.simulate import Run
 from lrviz.engine.surfaces import get_surface
-from lrviz.figures.style import PALETTE, base_layout
+from lrviz.figures.style import REGIME_COLORS, base_layout
 
 HERO_SURFACE = "ravine"
 HERO_PARAMS = {"condition": 10.0, "angle": 30.0}
@@ -38,17 +38,23 @@ def hero_figure(runs: list[Run]) -> go.Figure:
                    opacity=0.55)
     )
     (x0, x1), (y0, y1) = surface.domain
-    for k, ((name, lr), run) in enumerate(zip(HERO_RATES, runs, strict=True)):
+    for (name, lr), run in zip(HERO_RATES, runs, strict=True):
         pts = run.points
+        symbol = {"slow": "circle", "converged": "diamond"}.get(run.regime.value, "x")
         fig.add_trace(go.Scatter(
             x=pts[:, 0], y=pts[:, 1], mode="lines+markers",
             name=f"lr {lr:g} — {name}: {run.regime.label}",
-            line=dict(color=PALETTE[k], width=3), marker=dict(size=6),
+            # colour by what happened (and a marker shape too, for colour-blind readers)
+            line=dict(color=REGIME_COLORS[run.regime.value],
+                      width=1.5 if run.diverged_at is not None else 3),
+            marker=dict(size=7, symbol=symbol),
             hovertemplate="step %{customdata}<br>x=%{x:.3f}, y=%{y:.3f}<extra></extra>",
             customdata=np.arange(len(pts)),
         ))
     fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", name="minimum",
                              marker=dict(symbol="star", size=16, color="#000000")))
-    fig.update_xaxes(range=[x0, x1], title="x")
-    fig.update_yaxes(range=[y0, y1], title="y", scaleanchor="x", scaleratio=1)
+    # keep the plot to the surface's square domain; the diverging run leaves it, as it should
+    fig.update_xaxes(range=[x0, x1], title="x", constrain="domain")
+    fig.update_yaxes(range=[y0, y1], title="y", scaleanchor="x", scaleratio=1,
+                     constrain="domain")
     return base_layout(fig, height=520)

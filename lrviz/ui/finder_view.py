@@ -84,8 +84,9 @@ def theory_lines(cfg: RunConfig) -> tuple[dict[str, float], str]:
             same = [k for k, v in lines.items() if abs(v - limit) <= 0.01 * limit]
             if same:  # a quadratic has one curvature everywhere: one line, both names
                 lines[f"{same[0]} and {where}"] = lines.pop(same[0])
-            else:
-                lines[f"{fmt_number(factor)}/λ_max at {where}"] = limit
+                parts[-1] = parts[-1].replace("at the minimum", "at the minimum and the start")
+                continue
+            lines[f"{fmt_number(factor)}/λ_max at {where}"] = limit
             parts.append(f"at the {where} λ_max = {fmt_number(st_.lambda_max)}, so constant "
                          f"rates above {fmt_number(factor)}/λ_max = "
                          f"{fmt_number(st_.max_stable_lr)} are unstable there")

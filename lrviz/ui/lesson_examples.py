@@ -34,7 +34,8 @@ def _claim_check(example: Example, run: Run) -> None:
         st.caption(f"✔ The simulator agrees: this run is **{run.regime.label}**.")
     else:
         st.warning(f"The lesson says this run is {example.expect.label}, but the simulator "
-                   f"shows {run.regime.label}. Please tell your teacher.", icon="⚠️")
+                   f"shows {run.regime.label}. Please tell your teacher.",
+                   icon=":material/warning:")
 
 
 def show_example(lesson: Lesson, k: int, example: Example) -> None:
@@ -43,7 +44,7 @@ def show_example(lesson: Lesson, k: int, example: Example) -> None:
     preset = PRESETS.get(example.preset)
     if preset is None or not 0 <= example.run < len(preset.runs):
         st.warning(f"This example links preset “{example.preset}” (run {example.run}), "
-                   "which the lab does not have.", icon="⚠️")
+                   "which the lab does not have.", icon=":material/warning:")
         st.markdown(example.scenario)
         st.markdown(f"**Takeaway:** {example.takeaway}")
         return

@@ -41,5 +41,6 @@ def show_term(course: Course, term: Term) -> None:
         st.markdown(f"**{term.term}** — {term.definition}")
         for lesson_id in term.lessons:
             lesson = course.get(lesson_id)
-            st.page_link(LESSON_PAGE, label=f"Lesson {lesson.order}: {lesson.title}", icon="📖",
+            st.page_link(LESSON_PAGE, label=f"Lesson {lesson.order}: {lesson.title}",
+                         icon=":material/menu_book:",
                          query_params={LESSON_KEY: lesson_id, "section": "Glossary"})

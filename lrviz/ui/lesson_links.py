@@ -28,7 +28,7 @@ def open_in_lab(preset: str, label: str = "Open in lab") -> None:
     try:
         query = lab_query(preset)
     except ValueError as exc:
-        st.warning(f"This lab link is broken: {exc}", icon="🧪")
+        st.warning(f"This lab link is broken: {exc}", icon=":material/science:")
         return
-    st.page_link(LAB_PAGE, label=label, icon="🧪", query_params=query,
+    st.page_link(LAB_PAGE, label=label, icon=":material/science:", query_params=query,
                  help=f"Loads the “{preset}” preset in the lab")

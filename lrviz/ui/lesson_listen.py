@@ -41,9 +41,9 @@ def _scene(lesson: Lesson, k: int, scene: Scene) -> None:
         _turn(f"{lesson.id}-{k}-{t}", turn.speaker, turn.text)
     ending = scene.ending
     if ending.kind == "memory_aid":
-        st.success(f"**Remember:** {_keep_lines(ending.text)}", icon="💡")
+        st.success(f"**Remember:** {_keep_lines(ending.text)}", icon=":material/lightbulb:")
     else:
-        st.info(f"**Try it in the lab:** {_keep_lines(ending.text)}", icon="🧪")
+        st.info(f"**Try it in the lab:** {_keep_lines(ending.text)}", icon=":material/science:")
         open_in_lab(ending.preset)
     if scene.misconceptions:
         voiced = "; ".join(f"“{MISCONCEPTIONS[m]}”" for m in scene.misconceptions)
@@ -72,8 +72,9 @@ def show_audiobook(lesson: Lesson) -> None:
     for k, chapter in enumerate(lesson.chapters):
         with st.container(border=True):
             st.markdown(f"### Chapter {k + 1}: {chapter.title}")
-            st.info(f"**The analogy:** {chapter.analogy}", icon="💡")
+            st.info(f"**The analogy:** {chapter.analogy}", icon=":material/lightbulb:")
             read_aloud(chapter_lines(k, chapter), title=f"chapter {k + 1}, {chapter.title}",
                        transcript=False)
             st.markdown(chapter.text)
-            st.warning(f"**Where the analogy stops being true:** {chapter.limits}", icon="⚠️")
+            st.warning(f"**Where the analogy stops being true:** {chapter.limits}",
+                       icon=":material/warning:")

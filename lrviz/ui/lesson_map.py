@@ -59,7 +59,7 @@ def lesson_picker(course: Course) -> str | None:
     ids = course.ids
     if requested is not None and requested not in ids:
         st.warning(f"There is no lesson called “{requested}”. Choose one from the course below.",
-                   icon="🔎")
+                   icon=":material/search:")
         requested = None
     if st.session_state.get(_PICKER_KEY) != requested:
         st.session_state[_PICKER_KEY] = requested
@@ -75,7 +75,7 @@ def _lesson_card(lesson: Lesson, read: set[str] | None) -> None:
     st.markdown("\n".join(f"- {objective}" for objective in lesson.objectives))
     if read is not None:
         st.progress(len(read) / len(SECTION_IDS), text=progress_text(read))
-    st.page_link(LESSON_PAGE, label=f"Open lesson {lesson.order}", icon="📖",
+    st.page_link(LESSON_PAGE, label=f"Open lesson {lesson.order}", icon=":material/menu_book:",
                  query_params={LESSON_KEY: lesson.id})
 
 
@@ -87,8 +87,8 @@ def plain(text: str) -> str:
 def _broken_card(course: Course, broken: BrokenLesson) -> None:
     st.markdown(f"#### {lesson_label(course, broken.id).removesuffix(' (has an error)')}")
     st.error(f"This lesson cannot be shown yet: its files have {len(broken.errors)} "
-             f"problem(s). First: {plain(broken.errors[0])}", icon="⚠️")
-    st.page_link(LESSON_PAGE, label="See what is wrong", icon="🛠️",
+             f"problem(s). First: {plain(broken.errors[0])}", icon=":material/warning:")
+    st.page_link(LESSON_PAGE, label="See what is wrong", icon=":material/build:",
                  query_params={LESSON_KEY: broken.id})
 
 
@@ -97,7 +97,7 @@ def course_map(course: Course, progress: dict[str, set[str]] | None, *,
     """Cards for every lesson in course order; ``progress`` maps lesson id -> sections read."""
     if course.errors:
         for error in course.errors:
-            st.error(f"Course problem: {error}", icon="⚠️")
+            st.error(f"Course problem: {error}", icon=":material/warning:")
     ids = course.ids
     if not ids:
         st.info("No lessons are in the course yet.")

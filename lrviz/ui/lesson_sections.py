@@ -65,4 +65,4 @@ def show_glossary(lesson: Lesson) -> None:
     st.caption("The terms this lesson defines. The full glossary collects every lesson's terms.")
     for entry in sorted(lesson.glossary, key=lambda e: e.term.lower()):
         st.markdown(f"**{entry.term}** — {entry.definition}")
-    st.page_link(GLOSSARY_PAGE, label="Search the full glossary", icon="🔤")
+    st.page_link(GLOSSARY_PAGE, label="Search the full glossary", icon=":material/sort_by_alpha:")

@@ -72,7 +72,8 @@ def _navigation(course: Course, lesson_id: str) -> None:
                      on_click=_go_to, args=(following,), type="primary")
     else:
         right.markdown("🎓 **This is the last lesson.**")
-        right.page_link("lrviz/ui/pages/quiz.py", label="Test yourself in the quiz", icon="❓")
+        right.page_link("lrviz/ui/pages/quiz.py", label="Test yourself in the quiz",
+                        icon=":material/quiz:")
 
 
 def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None:
@@ -99,7 +100,7 @@ def show_broken(course: Course, broken: BrokenLesson) -> None:
     """A lesson whose files do not validate: what is wrong, where, and the way around it."""
     st.title(broken.title)
     st.error("This lesson cannot be shown because its files do not match the lesson format. "
-             "The rest of the course works as usual.", icon="⚠️")
+             "The rest of the course works as usual.", icon=":material/warning:")
     st.markdown("**What is wrong** (file: field: problem):\n"
                 + "\n".join(f"- `{e.path}`: `{e.field or '(file)'}`: {plain(e.message)}"
                             for e in broken.errors))

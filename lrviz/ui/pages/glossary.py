@@ -17,7 +17,8 @@ found = search(terms, query or "")
 if not terms:
     st.info("No glossary terms yet: no lesson is in the course.")
 elif not found:
-    st.warning(f"No term or definition contains “{query}”. Try a shorter word.", icon="🔎")
+    st.warning(f"No term or definition contains “{query}”. Try a shorter word.",
+               icon=":material/search:")
 else:
     st.caption(f"{len(found)} of {len(terms)} terms" + (f" matching “{query}”" if query else ""))
     letter = ""

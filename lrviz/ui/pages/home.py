@@ -23,19 +23,23 @@ for (name, lr), run in zip(HERO_RATES, hero_runs, strict=True):
     st.markdown(f"**lr = {lr:g} ({name}) — {run.regime.label}.** {run.explanation}")
 
 left, middle, right = st.columns(3)
-left.page_link("lrviz/ui/pages/lesson.py", label="Start the course", icon="📖")
-middle.page_link("lrviz/ui/pages/lab.py", label="Open the lab", icon="🧪")
-right.page_link("lrviz/ui/pages/flashcards.py", label="Review flashcards", icon="🃏")
+left.page_link("lrviz/ui/pages/lesson.py", label="Start the course", icon=":material/menu_book:")
+middle.page_link("lrviz/ui/pages/lab.py", label="Open the lab", icon=":material/science:")
+right.page_link("lrviz/ui/pages/flashcards.py", label="Review flashcards", icon=":material/style:")
 
 st.header("The course")
 course_map(load_course(), course_progress(learner))
 
 st.header("Try it yourself")
 lab_pages = (
-    ("lab.py", "Lab", "🧪", "Any surface, optimizer, rate and schedule; watch the path."),
-    ("schedules.py", "Schedules", "📅", "See how each schedule shapes the rate over time."),
-    ("race.py", "Optimizer race", "🏁", "Several optimizers from one start, side by side."),
-    ("finder.py", "LR finder", "🔎", "Run a learning-rate range test and read it."),
+    ("lab.py", "Lab", ":material/science:",
+     "Any surface, optimizer, rate and schedule; watch the path."),
+    ("schedules.py", "Schedules", ":material/timeline:",
+     "See how each schedule shapes the rate over time."),
+    ("race.py", "Optimizer race", ":material/sports_score:",
+     "Several optimizers from one start, side by side."),
+    ("finder.py", "LR finder", ":material/search:",
+     "Run a learning-rate range test and read it."),
 )
 for col, (page, label, icon, blurb) in zip(st.columns(len(lab_pages)), lab_pages, strict=True):
     with col.container(border=True):
