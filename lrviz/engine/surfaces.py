@@ -195,38 +195,57 @@ def _gaussian_wells(p, q):
     )
 
 
-@jax.jit
-def _refine_wells(start: jax.Array, params: dict[str, jax.Array]) -> jax.Array:
-    """Damped Newton from ``start`` on the wells surface (falls back to a gradient step)."""
-    grad = jax.grad(lambda p: _gaussian_wells(p, params))
-    hess = jax.hessian(lambda p: _gaussian_wells(p, params))
+def _wells_derivatives(p: np.ndarray, q: Mapping[str, float]) -> tuple[float, np.ndarray,
+                                                                         np.ndarray]:
+    """f, gradient and Hessian of the wells surface in closed form (float64 NumPy).
 
-    def step(_, p):
-        g, H = grad(p), hess(p)
-        pd = (H[0, 0] > 0) & (jnp.linalg.det(H) > 0)
-        safe_H = jnp.where(pd, H, jnp.eye(2))
-        newton = jnp.linalg.solve(safe_H, g)
-        return p - jnp.where(pd, newton, 0.5 * g)
+    With e_i = d_i exp(-|p - c_i|^2 / 2w^2): grad = 2s p + sum e_i (p - c_i) / w^2 and
+    H = 2s I + sum e_i (I / w^2 - (p - c_i)(p - c_i)^T / w^4).
+    """
+    w2 = q["width"] ** 2
+    value = _WELL_BOWL * float(p @ p)
+    grad = 2 * _WELL_BOWL * p
+    hess = 2 * _WELL_BOWL * np.eye(2)
+    for k in ("1", "2"):
+        r = p - np.array([q["x" + k], q["y" + k]])
+        e = q["depth" + k] * math.exp(-float(r @ r) / (2 * w2))
+        value -= e
+        grad = grad + e * r / w2
+        hess = hess + e * (np.eye(2) / w2 - np.outer(r, r) / w2**2)
+    return value, grad, hess
 
-    return jax.lax.fori_loop(0, 200, step, start)
+
+def _refine_wells(start: np.ndarray, q: Mapping[str, float], iterations: int = 200) -> np.ndarray:
+    """Damped Newton from ``start`` (a gradient step wherever the Hessian is not PD).
+
+    Plain NumPy on purpose: it runs once per parameter set, and a jitted version would cost a
+    second of compilation the first time a learner opens this surface.
+    """
+    p = np.asarray(start, float)
+    for _ in range(iterations):
+        _, g, H = _wells_derivatives(p, q)
+        pd = H[0, 0] > 0 and np.linalg.det(H) > 0
+        p = p - (np.linalg.solve(H, g) if pd else 0.5 * g)
+        if np.linalg.norm(g) < 1e-12:
+            break
+    return p
 
 
 @functools.lru_cache(maxsize=256)
 def _wells_minima_cached(items: tuple[tuple[str, float], ...]) -> tuple[Minimum, ...]:
     params = dict(items)
-    q = _as_jax(params)
     found: list[tuple[float, float, float]] = []
     for cx, cy in ((params["x1"], params["y1"]), (params["x2"], params["y2"])):
-        p = np.asarray(_refine_wells(jnp.array([cx, cy], jnp.float32), q), dtype=float)
-        H = np.asarray(jax.hessian(lambda z: _gaussian_wells(z, q))(jnp.asarray(p)))
+        p = _refine_wells(np.array([cx, cy]), params)
+        value, _, H = _wells_derivatives(p, params)
         if not np.all(np.isfinite(p)) or np.linalg.eigvalsh(H).min() <= 0:
             continue
         if any(math.dist(p, (fx, fy)) < 1e-2 for fx, fy, _ in found):
             continue  # the two wells merged into one basin
-        found.append((float(p[0]), float(p[1]), float(_gaussian_wells(jnp.asarray(p), q))))
+        found.append((float(p[0]), float(p[1]), float(value)))
     if not found:  # both wells too shallow: only the bowl's minimum near the origin remains
-        p = np.asarray(_refine_wells(jnp.zeros(2, jnp.float32), q), dtype=float)
-        found.append((float(p[0]), float(p[1]), float(_gaussian_wells(jnp.asarray(p), q))))
+        p = _refine_wells(np.zeros(2), params)
+        found.append((float(p[0]), float(p[1]), _wells_derivatives(p, params)[0]))
     best = min(v for _, _, v in found)
     return tuple(Minimum(x, y, v, is_global=v <= best + 1e-6) for x, y, v in found)
 
