@@ -7,21 +7,13 @@ Every test gets its own progress database (``LRVIZ_DB_URL``) so no test touches 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
+from helpers import APP, free_port, serve_app
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 BROWSER_ARGS = [
     "--no-sandbox",
     "--headless=new",
@@ -68,12 +60,6 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def browser_required() -> None:
     if chromium_path() is None:
@@ -91,40 +77,10 @@ def browser_required() -> None:
 @pytest.fixture(scope="session")
 def app_server(browser_required, tmp_path_factory) -> Iterator[str]:
     """Start ``streamlit run app.py`` on a free loopback port; yield its base URL."""
-    port = _free_port()
     data = tmp_path_factory.mktemp("server")
-    env = {**os.environ, "LRVIZ_DB_URL": f"sqlite:///{data / 'progress.sqlite3'}"}
-    log = open(data / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the app server did not become healthy within 90 s")
-    if proc.poll() is not None:
-        log.close()
-        pytest.fail(f"the app server exited: {(data / 'server.log').read_text()[-2000:]}")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    env = {"LRVIZ_DB_URL": f"sqlite:///{data / 'progress.sqlite3'}"}
+    with serve_app(data / "server.log", free_port(), env) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -6,51 +6,18 @@ texts) and restarts it on the same database file half-way.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import APP, ROOT, _free_port
-from helpers import open_page, wait_idle
+from helpers import free_port, open_page, serve_app, wait_idle
 
 FIXTURE = str(Path(__file__).parent / "fixtures" / "practice_course")
 NAME_BOX = "[data-testid='stSidebar'] input[aria-label='Your display name']"
 
 
-@contextlib.contextmanager
 def serve(db: Path, log: Path, port: int):
-    """``streamlit run app.py`` on the fixture course with progress in ``db``."""
-    env = {**os.environ, "LRVIZ_DB_URL": f"sqlite:///{db}", "LRVIZ_LESSONS_DIR": FIXTURE}
-    with open(log, "a") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 90
-            while time.time() < deadline and proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    time.sleep(0.3)
-            else:
-                pytest.fail(f"the app server did not start: {log.read_text()[-2000:]}")
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    """The app on the fixture course with progress in ``db``."""
+    return serve_app(log, port, {"LRVIZ_DB_URL": f"sqlite:///{db}", "LRVIZ_LESSONS_DIR": FIXTURE})
 
 
 def sign_in(pg, name: str) -> None:
@@ -72,7 +39,7 @@ def no_errors(pg) -> None:
 
 @pytest.mark.browser
 def test_quiz_and_flashcard_progress_survive_reload_and_restart(browser, tmp_path):
-    db, log, port = tmp_path / "progress.sqlite3", tmp_path / "server.log", _free_port()
+    db, log, port = tmp_path / "progress.sqlite3", tmp_path / "server.log", free_port()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     try:
