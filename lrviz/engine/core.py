@@ -115,41 +115,32 @@ def compiled_count() -> int:
     return run_batch._cache_size()
 
 
-class LocalModel(NamedTuple):
-    values: jax.Array  # (k,)
-    grads: jax.Array  # (k, 2)
-    hessians: jax.Array  # (k, 2, 2)
+class Curvature(NamedTuple):
+    """The second-order picture at points (B, M, 2) of B runs."""
+
+    values: jax.Array  # (B, M)
+    grads: jax.Array  # (B, M, 2)
+    hessians: jax.Array  # (B, M, 2, 2)
+    eigs: jax.Array  # (B, M, 2) Hessian eigenvalues, ascending
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def curvature_batch(surface_name: str, points: jax.Array, params: dict[str, jax.Array]
-                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Gradients (B, M, 2), Hessians (B, M, 2, 2) and Hessian eigenvalues (B, M, 2) at points
-    (B, M, 2), each run with its own surface parameters (B,).
+                    ) -> Curvature:
+    """f, its gradient, Hessian and Hessian eigenvalues at points (B, M, 2), each run with its
+    own surface parameters (B,).
 
-    Compiled per surface (not per optimizer), which keeps the trajectory programs small.
-    Non-finite values (far out on steep surfaces) are clamped so none reaches a caller.
+    Compiled per surface (not per optimizer), which keeps the trajectory programs small; the
+    engine's diagnosis and `theory` both read curvature through here. Non-finite values (far
+    out on steep surfaces) are clamped so none reaches a caller.
     """
     fn = SURFACES[surface_name].fn
 
     def one_run(pts, q):
         f = lambda p: fn(p, q)  # noqa: E731
-        grads = jax.vmap(jax.grad(f))(pts)
+        values, grads = jax.vmap(jax.value_and_grad(f))(pts)
         hessians = jax.vmap(jax.hessian(f))(pts)
-        return grads, hessians, jax.vmap(hessian_eigs_2x2)(hessians)
+        return values, grads, hessians, jax.vmap(hessian_eigs_2x2)(hessians)
 
     out = jax.vmap(one_run)(points.astype(jnp.float32), params)
-    return tuple(jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38) for a in out)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def local_models(surface_name: str, points: jax.Array, params: dict[str, jax.Array]) -> LocalModel:
-    """f, its gradient and its Hessian at each of ``points`` (k, 2): the second-order picture."""
-    fn = SURFACES[surface_name].fn
-    f = lambda p: fn(p, params)  # noqa: E731
-
-    def one(p):
-        value, grad = jax.value_and_grad(f)(p)
-        return value, grad, jax.hessian(f)(p)
-
-    return LocalModel(*jax.vmap(one)(points.astype(jnp.float32)))
+    return Curvature(*(jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38) for a in out))

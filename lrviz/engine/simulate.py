@@ -133,11 +133,12 @@ def _execute(cfgs: Sequence[RunConfig], curvature: bool) -> list[dict]:
         out = core.Outputs(*(np.asarray(a) for a in device_out))
         steps = np.asarray(batch.steps)
         if curvature:
-            grads, hessians, eigs = core.curvature_batch(surface, device_out.points,
-                                                         batch.surface_params)
+            _, grads, hessians, eigs = core.curvature_batch(surface, device_out.points,
+                                                            batch.surface_params)
         else:
             finals = out.points[np.arange(len(steps)), steps][:, None]
-            grads, hessians, eigs = core.curvature_batch(surface, finals, batch.surface_params)
+            _, grads, hessians, eigs = core.curvature_batch(surface, finals,
+                                                            batch.surface_params)
         grads, hessians, eigs = np.asarray(grads), np.asarray(hessians), np.asarray(eigs)
         for row, i in enumerate(idx):
             n = cfgs[i].steps
@@ -265,8 +266,8 @@ def _run_grid(cfg: RunConfig, lrs: np.ndarray, kind: str | None = None, name: st
     out = core.run_batch(cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss, batch)
     n = cfg.steps
     out = core.Outputs(*(np.asarray(a) for a in out))
-    grads, hessians, _ = core.curvature_batch(cfg.surface, out.points[:, n : n + 1],
-                                              batch.surface_params)
+    _, grads, hessians, _ = core.curvature_batch(cfg.surface, out.points[:, n : n + 1],
+                                                 batch.surface_params)
     out = core.Outputs(*(a[:B] for a in out))
     final_grad, final_hessian = np.asarray(grads)[:B, 0], np.asarray(hessians)[:B, 0]
     ok = out.ok[:, :n]

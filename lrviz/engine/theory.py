@@ -26,9 +26,10 @@ def local_model(
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """``(f(p), grad f(p), Hessian(p))`` as float64 numpy values."""
     s = get_surface(surface)
-    q = {k: jnp.float32(v) for k, v in s.resolve(params).items()}
-    m = core.local_models(s.name, jnp.asarray([point], jnp.float32), q)
-    return float(m.values[0]), np.asarray(m.grads[0], float), np.asarray(m.hessians[0], float)
+    q = {k: jnp.full((1,), v, jnp.float32) for k, v in s.resolve(params).items()}
+    m = core.curvature_batch(s.name, jnp.asarray([[point]], jnp.float32), q)
+    return (float(m.values[0, 0]), np.asarray(m.grads[0, 0], float),
+            np.asarray(m.hessians[0, 0], float))
 
 
 def hessian_eigenvalues(
