@@ -1,7 +1,8 @@
 """Cached engine calls for the pages: configs go in as JSON, results are bounded in number.
 
-Pages never call the engine directly, so a rerun with unchanged settings costs a cache lookup,
-and the first view of a structure pays its compile once per process (`warm_up`).
+Pages never call the engine directly, so a rerun with unchanged settings costs a cache lookup;
+the first view of a structure pays its compile once (and the persistent compilation cache
+makes that cheap after a restart).
 """
 
 from __future__ import annotations
@@ -36,13 +37,6 @@ def _sweep_json(config: str, lrs: tuple[float, ...]) -> SweepResult:
 
 def sweep(cfg: RunConfig, lrs) -> SweepResult:
     return _sweep_json(cfg.model_dump_json(), tuple(float(x) for x in lrs))
-
-
-@st.cache_resource(show_spinner="Compiling the simulator (first visit only)…")
-def warm_up() -> bool:
-    """Compile the structures the home page and the first lab view need, once per process."""
-    runs([RunConfig(surface="rosenbrock", optimizer="sgd", lr=1e-3, steps=300)])
-    return True
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
