@@ -117,15 +117,14 @@ def classify_batch(
     g = final_grad.astype(np.float64)
     pd = eig[:, 0] > 0
     safe_H = np.where(pd[:, None, None], H, np.eye(2))
-    newton = np.where(pd, np.linalg.norm(np.linalg.solve(safe_H, g[..., None])[..., 0], axis=1),
-                      np.inf)
+    step = np.where(pd[:, None], np.linalg.solve(safe_H, g[..., None])[..., 0], 0.0)
+    newton = np.where(pd, np.linalg.norm(step, axis=1), np.inf)  # Newton step length
     # Newton distance for indefinite Hessians (saddles): |g| / min |lambda|.
     newton_any = np.linalg.norm(g, axis=1) / np.maximum(np.abs(eig).min(axis=1), 1e-12)
 
     near_listed = dmin < tol
     # A positive-definite point whose Newton step is tiny is a minimum even if it is not listed
     # (Rastrigin's dimples, say) — unless that step points at a listed minimum still ahead.
-    step = np.where(pd[:, None], np.linalg.solve(safe_H, g[..., None])[..., 0], 0.0)
     ahead = np.linalg.norm((pT - step)[:, None, :] - M[None], axis=2).min(axis=1) < tol
     unlisted = ~near_listed & pd & (newton < tol) & ~ahead
     near_min = near_listed | unlisted
