@@ -72,8 +72,7 @@ def test_momentum_stability_edges(optimizer, beta, factor):
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_each_optimizer_follows_its_displayed_formula_for_200_steps(name):
     # Beale is non-quadratic; a modest rate keeps float32 rounding from being amplified.
-    lr = {"sgd": 1e-3, "momentum": 5e-4, "nesterov": 5e-4, "adagrad": 0.05, "rmsprop": 5e-3,
-          "adam": 5e-3, "adamw": 5e-3}[name]
+    lr = ref.BEALE_RATES[name]
     start = (1.0, 1.5)
     run = simulate(RunConfig(surface="beale", optimizer=name, lr=lr, start=start, steps=200))
     hp = OPTIMIZERS[name].resolve()

@@ -7,6 +7,7 @@ PyTorch ones. (torch is a test-only dependency.)
 
 import numpy as np
 import pytest
+from reference import BEALE_RATES
 
 import lrviz
 from lrviz import RunConfig, simulate
@@ -42,8 +43,7 @@ def torch_optimizer(name, params, lr, hp):
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_optimizer_matches_torch_optim_with_pytorch_defaults(name):
-    lr = {"sgd": 1e-3, "momentum": 5e-4, "nesterov": 5e-4, "adagrad": 0.05, "rmsprop": 5e-3,
-          "adam": 5e-3, "adamw": 5e-3}[name]
+    lr = BEALE_RATES[name]
     start = (1.0, 1.5)
     run = simulate(RunConfig(surface="beale", optimizer=name, lr=lr, start=start, steps=200))
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
