@@ -9,10 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 from lrviz.engine.diagnose import Regime
+from lrviz.engine.surfaces import get_surface
 from lrviz.learning import grading
 from lrviz.learning.content import load_course
 from lrviz.learning.practice import QuestionState
-from lrviz.learning.schema import MISCONCEPTIONS, QUESTION_TYPES
+from lrviz.learning.schema import MISCONCEPTIONS, QUESTION_TYPES, Predict
 
 FIXTURE = "tests/fixtures/practice_course"
 
@@ -266,3 +267,137 @@ def test_a_wrong_prediction_closes_the_question(quiz):
     assert state.submit(grading.grade(q, "converged"), "converged", final=True)
     assert state.closed and state.revealed and state.credit == 0.0
     assert not state.can_hint(q) and not state.can_reveal(q)
+
+
+# --- predictions that name a broader regime -------------------------------------------------
+
+
+def _predict(run: dict, choices: list[str]) -> Predict:
+    return Predict.model_validate({
+        "id": "p", "type": "predict", "prompt": "What happens?", "hints": ["h"],
+        "explanation": "e", "run": run, "choices": choices,
+        "feedback": {c: f"feedback for {c}" for c in choices}})
+
+
+@pytest.mark.parametrize("actual", list(Regime))
+@pytest.mark.parametrize("guess", list(Regime))
+def test_prediction_relation_is_equality_plus_overshooting_counts_as_converged(guess, actual):
+    expected = guess == actual or (actual, guess) == (Regime.OVERSHOOTING, Regime.CONVERGED)
+    assert grading.prediction_holds(guess, actual) is expected
+
+
+def test_converged_is_a_right_prediction_for_an_overshooting_run():
+    q = _predict({"surface": "bowl", "lr": 1.9, "steps": 50},
+                 ["converged", "overshooting", "diverged"])  # factor -0.9: zig-zags in
+    broad = grading.grade(q, "converged")
+    assert broad.run.regime is Regime.OVERSHOOTING
+    assert broad.valid and broad.correct
+    assert broad.message == "Yes — it converged, zig-zagging on the way (overshooting)."
+    assert "feedback for converged" not in broad.details  # not a "close, but" line
+    assert "feedback for overshooting" in broad.details
+    exact = grading.grade(q, "overshooting")
+    assert exact.correct and exact.message == "Correct: the run overshooting."
+    assert not grading.grade(q, "diverged").correct
+    assert "“converged” counts too" in grading.solution_text(q, broad.run)
+
+
+def test_overshooting_is_wrong_for_a_run_that_slides_straight_in():
+    q = _predict({"surface": "bowl", "lr": 0.5, "steps": 50}, ["converged", "overshooting"])
+    wrong = grading.grade(q, "overshooting")
+    assert wrong.run.regime is Regime.CONVERGED and not wrong.correct
+    assert "you predicted overshooting, the run converged" in wrong.message
+
+
+@pytest.mark.parametrize("question_id", ["basics-predict-bowl-1-9", "optim-predict-heavy-ball"])
+def test_course_questions_accept_converged_for_their_overshooting_runs(course_quiz, question_id):
+    q = course_quiz[question_id]
+    result = grading.grade(q, "converged")
+    assert result.run.regime is Regime.OVERSHOOTING
+    assert result.correct and result.message.startswith("Yes — it converged")
+
+
+@pytest.fixture(scope="module")
+def course_quiz():
+    return {q.id: q for lesson in load_course().lessons for q in lesson.quiz}
+
+
+# --- tune feedback: one verdict, one set of numbers -----------------------------------------
+
+
+def _gap(result) -> float:
+    cfg = result.run.config
+    return result.run.final_loss - get_surface(cfg.surface).global_min_value(
+        cfg.surface_values())
+
+
+@pytest.mark.parametrize("lr", [0.001, 0.02, 0.05, 0.1, 0.11, 0.112, 0.3])
+def test_tune_headline_agrees_with_the_verdict_and_the_run(quiz, lr):
+    q = quiz["q-tune"]
+    result = grading.grade(q, {"lr": lr})
+    gap = _gap(result)
+    assert f"loss ends {gap:.3g} above the minimum" in result.message or (
+        result.run.regime in q.goal.forbid)
+    assert result.message.startswith("Goal reached" if result.correct else "Not yet")
+    assert result.correct is (result.run.regime not in q.goal.forbid
+                              and gap <= q.goal.max_final_loss)
+    if result.correct:
+        assert f"below the goal {q.goal.max_final_loss:g}" in result.message
+    elif result.run.regime not in q.goal.forbid:
+        assert f"the goal is below {q.goal.max_final_loss:g}" in result.message
+    assert result.details == (result.run.explanation,)
+
+
+def test_tune_converged_but_short_of_the_goal_says_so_without_contradiction(course_quiz):
+    q = course_quiz["basics-tune-ravine"]  # lr 0.1: converged, loss 3.23e-06, goal 1e-06
+    result = grading.grade(q, {"lr": "0.1"})
+    assert result.run.regime is Regime.CONVERGED and not result.correct
+    gap = f"{_gap(result):.3g}"
+    assert result.message.startswith(f"Not yet: the run converged, but after 60 steps the loss "
+                                     f"ends {gap} above the minimum, and the goal is below "
+                                     f"1e-06 — ")
+    assert "larger rate" in result.message  # the way on: the flat direction is too slow
+    assert f"final loss {gap}" in result.details[0]  # the explanation quotes the same number
+
+
+def test_tune_forbidden_regime_names_the_step(quiz):
+    result = grading.grade(quiz["q-tune"], {"lr": 0.3})  # lr x lambda_max = 5.4: blows up
+    assert result.run.regime is Regime.DIVERGED and result.run.diverged_at is not None
+    assert result.message.startswith(
+        f"Not yet: the run diverged at step {result.run.diverged_at}, which this challenge "
+        f"rules out")
+
+
+# --- exploring a tune challenge ---------------------------------------------------------------
+
+
+def test_tune_misses_are_exploration_and_the_first_success_scores(quiz):
+    q = quiz["q-tune"]
+    miss, hit = grading.grade(q, {"lr": 0.001}), grading.grade(q, {"lr": 0.05})
+    assert not miss.correct and hit.correct
+
+    explorer = QuestionState()
+    for _ in range(3):
+        assert explorer.submit(miss, {"lr": 0.001}, explore=True) is False
+    assert not explorer.answered and not explorer.closed and explorer.attempted
+    assert explorer.submit(hit, {"lr": 0.05}, explore=True) is True  # this one scores
+    assert explorer.closed and explorer.credit == 1.0
+    assert explorer.first_answer == {"lr": 0.05} and explorer.tries == 4
+
+    hinted = QuestionState()
+    hinted.submit(miss, {"lr": 0.001}, explore=True)
+    hinted.show_hint(q)
+    assert hinted.submit(hit, {"lr": 0.05}, explore=True) is True
+    assert hinted.credit == 0.5
+
+    giving_up = QuestionState()
+    giving_up.submit(miss, {"lr": 0.001}, explore=True)
+    for _ in q.hints:
+        giving_up.show_hint(q)
+    assert giving_up.reveal(q) is True  # the reveal settles it, at 0
+    assert giving_up.credit == 0.0 and giving_up.first_answer == {"revealed": True}
+
+    # Without ``explore`` (every other question type) the first answer decides.
+    strict = QuestionState()
+    assert strict.submit(miss, {"lr": 0.001}) is True
+    strict.submit(hit, {"lr": 0.05})
+    assert strict.credit == 0.0

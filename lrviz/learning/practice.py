@@ -5,6 +5,9 @@ Rules (also shown to learners on the quiz page):
 * a question's credit is decided by the first answer: 1 if right without hints, 0.5 if right
   after hints, 0 otherwise (later tries teach but do not score); an attempt's score is the mean
   credit over its questions;
+* a tune challenge is explored, not guessed: runs that miss the goal are free exploration and
+  settle nothing; the first run that reaches the goal is the answer (1 without hints, 0.5 with
+  hints), and revealing the solution settles it at 0;
 * the hint ladder comes before the solution: the solution unlocks once every hint is shown;
 * a lesson is *mastered* when one of its quiz attempts scores at least 80 %, and *confirmed*
   when a later mixed review gets at least 80 % of that lesson's questions in it;
@@ -104,17 +107,27 @@ class QuestionState:
             return True
         return False
 
-    def submit(self, grade: Grade, answer: Any = None, *, final: bool = False) -> bool:
+    @property
+    def attempted(self) -> bool:
+        """Something was submitted (an exploratory tune run counts): the learner may move on."""
+        return self.answered or self.tries > 0
+
+    def submit(self, grade: Grade, answer: Any = None, *, final: bool = False,
+               explore: bool = False) -> bool:
         """Record a graded answer; True when it is the first one (the one that scores).
 
         ``final``: the feedback gives the answer away (a predict question shows the run), so
         the question closes whatever the verdict.
+        ``explore``: a miss is exploration (a tune challenge): its feedback shows, but it
+        neither scores nor closes the question; the first right answer is the one that scores.
         """
         if not grade.valid or self.closed:
             return False
         self.tries += 1
         self.retrying = False
         self.last_grade = grade.without_run()
+        if explore and not grade.correct:
+            return False
         if grade.correct:
             self.solved = True
         elif final:

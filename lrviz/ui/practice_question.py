@@ -84,7 +84,9 @@ def show_feedback(q: Any, grade: Grade | None, prefix: str) -> None:
         return
     text, figure = st.columns([3, 2]) if grade.config is not None else (st.container(), None)
     with text:
-        (st.success if grade.correct else st.error)(grade.message)
+        # A tune run that misses the goal is exploration, not a wrong answer: a warning, not red.
+        verdict = st.success if grade.correct else st.warning if q.type == "tune" else st.error
+        verdict(grade.message)
         for line in grade.details:
             st.markdown(f"- {line}")
         for statement in grade.misconceptions:

@@ -124,7 +124,7 @@ def _on_submit(quiz_id: str, position: int, prefix: str, order: list[int]) -> No
         st.session_state[f"{prefix}-invalid"] = result.message
         return
     st.session_state.pop(f"{prefix}-invalid", None)
-    if state.submit(result, answer, final=q.type == "predict"):
+    if state.submit(result, answer, final=q.type == "predict", explore=q.type == "tune"):
         _save_now(run)
 
 
@@ -178,6 +178,9 @@ def _question(run: QuizRun, position: int, course: Course) -> None:
         problem = st.session_state.get(f"{try_prefix}-invalid")
         if problem:
             st.warning(problem)
+        if q.type == "tune":
+            st.caption("Explore freely: runs that miss the goal cost nothing. Your first run "
+                       "that reaches the goal is your answer (a hint first halves its credit).")
     show_feedback(q, state.last_grade, prefix)
     for k, hint in enumerate(q.hints[:state.hints_shown]):
         st.info(f"Hint {k + 1} of {len(q.hints)}: {hint}")
@@ -225,7 +228,8 @@ def _intro(quiz_id: str, course: Course, store: ProgressStore | None,
     else:
         questions = lesson_questions(course, quiz_id)
         st.markdown(f"{len(questions)} questions. A question scores 1 if your first answer is "
-                    f"right, ½ if you needed hints first, 0 otherwise; "
+                    f"right, ½ if you needed hints first, 0 otherwise (a tune challenge "
+                    f"scores its first run that reaches the goal: exploring is free); "
                     f"{MASTERY_THRESHOLD:.0%} masters the lesson.")
         if learner is not None and store is not None:
             attempts = store.attempts(learner.id)  # reviews too: they confirm mastery
@@ -304,6 +308,6 @@ def render_quiz_page() -> None:
     if run.index > 0:
         nav[0].button("← Previous", key="quiz-prev", on_click=_on_go,
                       args=(quiz_id, run.index - 1))
-    if run.index + 1 < n and run.state(run.questions[run.index]).answered:
+    if run.index + 1 < n and run.state(run.questions[run.index]).attempted:
         nav[1].button("Next question →", key="quiz-next", on_click=_on_go,
                       args=(quiz_id, run.index + 1), type="primary")
