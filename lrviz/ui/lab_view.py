@@ -84,6 +84,7 @@ def remedy_buttons(run: Run) -> None:
     for col, remedy in zip(cols, options, strict=True):
         col.button(remedy.label, key=f"remedy_{remedy.key}", help=remedy.why,
                    on_click=_apply_remedy, args=(payload, remedy.key), width="stretch")
+        col.caption(f"Tried: {remedy.effect}.")  # measured by the engine before offering
 
 
 # --- pins ------------------------------------------------------------------------------------
