@@ -37,7 +37,7 @@ def payload(doc: str) -> dict:
 
 @pytest.mark.parametrize(("text", "spoken"), [
     (r"stable when $\eta\lambda < 2$", "stable when eta lambda less than 2"),
-    (r"fastest at $\eta = \frac{1}{\lambda}$", "fastest at eta equals 1 over lambda"),
+    (r"fastest at $\eta = \frac{1}{\lambda}$", "fastest at eta equals one over lambda"),
     (r"$\theta_{t+1} = \theta_t - \eta \nabla L$",
      "theta t plus 1 equals theta t minus eta the gradient of L"),
     (r"$\sqrt{\hat v_t} + \epsilon$", "the square root of v hat t plus epsilon"),
@@ -49,6 +49,48 @@ def payload(doc: str) -> dict:
     ("snake_case_name costs \\$5", "snake_case_name costs $5"),
 ])
 def test_speakable_reads_math_and_drops_markup(text, spoken):
+    assert speakable(text) == spoken
+
+
+@pytest.mark.parametrize(("text", "spoken"), [
+    # symbols a speech engine skips or misreads
+    ("lr × λ_max = 2.7 > 2", "lr times lambda max equals 2.7 greater than 2"),
+    ("rate ≈ 0.18", "rate approximately 0.18"),
+    ("μ·b", "mu times b"),
+    ("1 − 1.8 = -0.8", "1 minus 1.8 equals minus 0.8"),
+    ("at (−1.8, 2)", "at (minus 1.8, 2)"),
+    ("η ≤ 2/λ, β ≥ 0", "eta at most two over lambda, beta at least 0"),
+    ("e^(−0.5)", "e to the power minus 0.5"),
+    # scientific notation
+    ("use 1e-3", "use ten to the minus three"),
+    ("1e-4 or 3e-3", "ten to the minus four or three times ten to the minus three"),
+    ("loss 3.23e-06", "loss 3.23 times ten to the minus six"),
+    ("1e6 steps", "ten to the six steps"),
+    ("then 1e-2.", "then ten to the minus two."),
+    ("max_lr / 25", "max_lr over 25"),
+    (r"$10^{-3}$", "ten to the minus three"),
+    (r"$10^6$", "ten to the six"),
+    (r"$\eta = 1e-3$", "eta equals ten to the minus three"),
+    # fractions, plain and LaTeX
+    ("2/λ", "two over lambda"),
+    ("2/λ_max", "two over lambda max"),
+    ("1/2 and 3/4", "one half and three quarters"),
+    ("2/11", "two over eleven"),
+    ("1/t decay", "one over t decay"),
+    ("1/√16", "one over the square root of 16"),
+    ("2/(λ_min+λ_max)", "two over the quantity lambda min plus lambda max"),
+    (r"$\frac{1}{2}$", "one half"),
+    (r"$2/\lambda_{\max}$", "two over lambda max"),
+    (r"$2/(\lambda_{\min}+\lambda_{\max})$",
+     "two over the quantity lambda min plus lambda max"),
+    (r"$(1-\mu)/(1+\mu)$", "the quantity 1 minus mu over the quantity 1 plus mu"),
+    (r"$\frac{\eta}{\sqrt{v}}$", "eta over the square root of v"),
+    # words that only look like math stay as they are
+    ("and/or", "and/or"),
+    ("snake_case_name", "snake_case_name"),
+    ("a well-known 2-D map", "a well-known 2-D map"),
+])
+def test_speakable_says_symbols_numbers_and_fractions_unambiguously(text, spoken):
     assert speakable(text) == spoken
 
 

@@ -73,6 +73,79 @@ _POWERS = {"2": "squared", "3": "cubed", "-1": "to the minus one", "T": "transpo
            "\\top": "transpose", "*": "star"}
 
 
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen"]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_DENOMINATORS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter", "quarters"),
+                 5: ("fifth", "fifths"), 6: ("sixth", "sixths"), 7: ("seventh", "sevenths"),
+                 8: ("eighth", "eighths"), 9: ("ninth", "ninths"), 10: ("tenth", "tenths")}
+_OPERATOR_WORDS = re.compile(r"\b(plus|minus|times|over|equals)\b")
+
+
+def number_words(text: str) -> str:
+    """A whole number below 100 in words ("2" -> "two", "-3" -> "minus three"); else unchanged.
+
+    Larger numbers and decimals stay as digits, which speech engines read well.
+    """
+    m = re.fullmatch(r"\s*([-+−]?)(\d+)\s*", text)
+    if m is None or int(m.group(2)) >= 100 or len(m.group(2)) > 2:
+        return text.strip()
+    n = int(m.group(2))
+    word = _ONES[n] if n < 20 else _TENS[n // 10] + ("" if n % 10 == 0 else f"-{_ONES[n % 10]}")
+    return ("minus " if m.group(1) in ("-", "−") else "") + word
+
+
+def power_of_ten(exponent: str) -> str:
+    """10^exponent in words: "-3" -> "ten to the minus three", "6" -> "ten to the six"."""
+    return f"ten to the {number_words(exponent)}"
+
+
+def scientific_words(mantissa: str, exponent: str) -> str:
+    """``1e-3`` -> "ten to the minus three"; ``3.2e-6`` -> "3.2 times ten to the minus six"."""
+    power = power_of_ten(exponent.replace("+", ""))
+    return power if float(mantissa) == 1 else f"{number_words(mantissa)} times {power}"
+
+
+def fraction_words(num: str, den: str) -> str:
+    """Read num/den (both already words or digits) so the grouping is unambiguous.
+
+    Small whole-number fractions are read as fractions ("1/2" -> "one half", "3/4" -> "three
+    quarters"); a whole-number part is read as a word ("2/λ" -> "two over lambda"); a part that
+    is itself a sum or product is announced as "the quantity" ("2/(a+b)" -> "two over the
+    quantity a plus b").
+    """
+    num, den = num.strip(), den.strip()
+    if re.fullmatch(r"\d{1,2}", num) and re.fullmatch(r"\d{1,2}", den):
+        n, d = int(num), int(den)
+        if d in _DENOMINATORS and 0 < n < d:
+            return f"{number_words(num)} {_DENOMINATORS[d][0 if n == 1 else 1]}"
+    parts = []
+    for part in (num, den):
+        spoken = number_words(part)
+        parts.append(f"the quantity {spoken}" if _OPERATOR_WORDS.search(spoken) else spoken)
+    return f"{parts[0]} over {parts[1]}"
+
+
+_SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+−]?\d+)(?!\w|\.\d)")
+
+
+def _scientific(text: str) -> str:
+    return _SCIENTIFIC.sub(lambda m: scientific_words(m.group(1), m.group(2).replace("−", "-")),
+                           text)
+
+
+# A LaTeX operand of an inline "/": a (group), a {group}, a command with an optional
+# subscript, a number, or one letter with an optional subscript.
+_TEX_OPERAND = (r"(?:\([^()]*\)|\{[^{}]*\}|\\[A-Za-z]+(?:_(?:\{[^{}]*\}|\\?\w+))?|\d+(?:\.\d+)?"
+                r"|[A-Za-z](?:_(?:\{[^{}]*\}|\\?\w+))?)")
+_TEX_SLASH = re.compile(rf"({_TEX_OPERAND})\s*/\s*({_TEX_OPERAND})")
+
+
+def _unwrap(operand: str) -> str:
+    return operand[1:-1] if operand[:1] in "({" and operand[-1:] in ")}" else operand
+
+
 def _braced(text: str, start: int) -> tuple[str, int]:
     """The content of the {...} group starting at ``start`` (or one character) and its end."""
     if start >= len(text):
@@ -94,7 +167,9 @@ def _braced(text: str, start: int) -> tuple[str, int]:
 
 
 def latex_words(tex: str) -> str:
-    """Read a LaTeX formula as words: ``\\frac{2}{\\lambda}`` -> "2 over lambda"."""
+    """Read a LaTeX formula as words: ``\\frac{2}{\\lambda}`` -> "two over lambda"."""
+    tex = _TEX_SLASH.sub(lambda m: f"\\frac{{{_unwrap(m.group(1))}}}{{{_unwrap(m.group(2))}}}",
+                         tex)
     out: list[str] = []
     i = 0
     while i < len(tex):
@@ -108,7 +183,7 @@ def latex_words(tex: str) -> str:
             if name in ("frac", "dfrac", "tfrac"):
                 num, i = _braced(tex, i)
                 den, i = _braced(tex, i)
-                out.append(f" {latex_words(num)} over {latex_words(den)} ")
+                out.append(f" {fraction_words(latex_words(num), latex_words(den))} ")
             elif name == "sqrt":
                 arg, i = _braced(tex, i)
                 out.append(f" the square root of {latex_words(arg)} ")
@@ -129,10 +204,17 @@ def latex_words(tex: str) -> str:
                 out.append(f" {name} ")
         elif ch in "^_":
             arg, i = _braced(tex, i + 1)
-            if ch == "^":
+            base_ten = bool(out) and out[-1].strip() == "10"
+            if ch == "^" and base_ten and re.fullmatch(r"\s*-?\d+\s*", arg):
+                out[-1] = f" {power_of_ten(arg)} "
+            elif ch == "^":
                 out.append(f" {_POWERS.get(arg.strip()) or 'to the power ' + latex_words(arg)} ")
             else:
                 out.append(f" {latex_words(arg)} ")
+        elif ch.isdigit():  # a whole number is one token (so 10^{-3} can be read as a power)
+            number = re.match(r"\d+(\.\d+)?", tex[i:]).group(0)
+            out.append(number)
+            i += len(number)
         elif ch in "{}()[]":
             out.append(" ")
             i += 1
@@ -145,17 +227,71 @@ def latex_words(tex: str) -> str:
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
+_UNICODE_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon",
+                  "η": "eta", "θ": "theta", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+                  "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi",
+                  "ω": "omega", "Δ": "Delta", "Σ": "Sigma", "Λ": "Lambda"}
+_UNICODE_SYMBOLS = {"×": "times", "·": "times", "≈": "approximately", "≤": "at most",
+                    "≥": "at least", "≠": "not equal to", "±": "plus or minus", "∞": "infinity",
+                    "∇": "the gradient of", "→": "to", "²": "squared", "³": "cubed",
+                    "−": "minus"}
+_GREEK_NAMES = "|".join(sorted(set(_UNICODE_GREEK.values()) | set(_LATEX_WORDS) & set(
+    _GREEK.split()), key=len, reverse=True))
+# An operand of a plain-text "/": a number, a (group), a Greek name or one letter, either with
+# an optional subscript ("lambda_max"), or a square root.
+_PLAIN_OPERAND = (rf"(?:\d+(?:\.\d+)?|\([^()]*\)|√\w+|(?:{_GREEK_NAMES}|[A-Za-z])(?![A-Za-z])"
+                  r"(?:_\w+)?)")
+_PLAIN_SLASH = re.compile(rf"(?<![\w/])({_PLAIN_OPERAND})/({_PLAIN_OPERAND})(?![\w/])")
+
+
+def _plain_operand(text: str) -> str:
+    text = text[1:-1] if text.startswith("(") and text.endswith(")") else text
+    return _plain_words(text)
+
+
+def _plain_words(text: str) -> str:
+    """Unicode math in prose read out: "2/λ_max ≈ 0.2" -> "two over lambda max approximately 0.2".
+    """
+    for char, name in _UNICODE_GREEK.items():
+        text = text.replace(char, f" {name} ")
+    text = re.sub(rf"\b({_GREEK_NAMES})\s*_\{{?(\w+)\}}?", r"\1 \2", text)  # lambda_max
+    text = re.sub(rf"\b({_GREEK_NAMES})\s+(?=/)", r"\1", text)
+    text = re.sub(r"(?<=\S/)\s+", "", text)  # "2/ lambda " (a replaced letter) is "2/lambda"
+    text = re.sub(r"\s+/\s+", " over ", text)  # a spaced slash divides: "max_lr / 25"
+    text = _PLAIN_SLASH.sub(lambda m: fraction_words(_plain_operand(m.group(1)),
+                                                     _plain_operand(m.group(2))), text)
+    text = re.sub(r"√\(([^()]*)\)|√(\w+)", lambda m: f" the square root of "
+                  f"{m.group(1) or m.group(2)} ", text)
+    for char, word in _UNICODE_SYMBOLS.items():
+        text = text.replace(char, f" {word} ")
+    text = re.sub(r"\^\(([^()]*)\)|\^(\w+)", lambda m: f" to the power "
+                  f"{m.group(1) or m.group(2)} ", text)
+    text = re.sub(r"(?<=[\w)])\s*\+\s*(?=[\w(])", " plus ", text)
+    text = re.sub(r"(?<!\S)-(?=\d)", "minus ", text)  # a negative number, not a hyphen
+    text = re.sub(r"(?<!\S)~(?=\d)", "about ", text)
+    text = re.sub(r"(?<=\s)=(?=\s)", "equals", text)
+    text = re.sub(r"(?<=\s)<(?=\s)", "less than", text)
+    text = re.sub(r"(?<=\s)>(?=\s)", "greater than", text)
+    text = re.sub(r"\s+([,.;:!?)\]])", r"\1", re.sub(r"\s+", " ", text))
+    return re.sub(r"([(\[])\s+", r"\1", text).strip()
+
+
 def speakable(markdown: str) -> str:
-    """Plain words for speech: math read out, Markdown markup and link targets dropped."""
-    text = re.sub(r"\$\$(.+?)\$\$", lambda m: f" {latex_words(m.group(1))}. ", markdown,
-                  flags=re.S)
+    """Plain words for speech: math read out, Markdown markup and link targets dropped.
+
+    Symbols a speech engine would skip or misread are said in words: × "times", ≈
+    "approximately", λ_max "lambda max", 1e-3 "ten to the minus three", 2/λ "two over
+    lambda", 1/2 "one half".
+    """
+    text = re.sub(r"\$\$(.+?)\$\$", lambda m: f" {latex_words(m.group(1))}. ",
+                  _scientific(markdown), flags=re.S)
     text = re.sub(r"(?<!\\)\$(.+?)(?<!\\)\$", lambda m: latex_words(m.group(1)), text)
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links and images: keep the words
     text = re.sub(r"`([^`]*)`", r"\1", text)
     text = re.sub(r"(\*\*|__|\*|~~)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
     text = re.sub(r"(?<![A-Za-z0-9])_(?=\S)(.+?)(?<=\S)_(?![A-Za-z0-9])", r"\1", text)
     text = re.sub(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)", "", text, flags=re.M)
-    return re.sub(r"\s+", " ", text.replace("\\$", "$")).strip()
+    return _plain_words(text.replace("\\$", "$"))
 
 
 def sentences(text: str) -> list[str]:
