@@ -18,6 +18,7 @@ from lrviz.learning.practice import (
     started_lessons,
 )
 from lrviz.learning.store import Answer, Attempt, ProgressStore
+from lrviz.ui.practice_question import has_math, plain_math
 
 T0 = datetime(2030, 5, 1, 12, tzinfo=UTC)
 
@@ -137,3 +138,22 @@ def test_resume_continues_an_unfinished_attempt(course, store):
     assert run.score == pytest.approx(1 / len(qs))
     review = store.start_attempt(ada.id, "review", None, qs[:2], seed=1)
     assert QuizRun.resume(review, []).quiz_id == REVIEW_ID
+
+
+# --- plain text for dropdowns that cannot render math -------------------------------------
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    (r"$\eta = 1.0$", "η = 1.0"),
+    (r"1/t decay, $\eta_0/(1+0.01\,t)$", "1/t decay, η_0/(1+0.01 t)"),
+    (r"$\frac{2}{\lambda_{\max}}$", "2/λ_max"),
+    (r"$\frac{2}{\lambda_{\min}+\lambda_{\max}}$", "2/(λ_min+λ_max)"),
+    (r"$10^{-3}$", "10^-3"),
+    (r"$\sqrt{\hat v_t} + \epsilon$", "√v_t + ε"),
+    (r"$\eta \times \lambda \approx 2$", "η × λ ≈ 2"),
+    (r"costs \$5, no math", "costs $5, no math"),
+    ("no math at all", "no math at all"),
+])
+def test_plain_math_for_dropdown_labels(text, plain):
+    assert plain_math(text) == plain
+    assert has_math(text) is ("$" in text and "\\$" not in text)

@@ -340,3 +340,40 @@ def test_answers_before_signing_in_are_adopted_and_a_new_name_starts_afresh(quiz
     assert any("quizzes in progress were set aside" in i for i in texts(at.info))
     assert [b for b in at.button if b.key == "start-step-size"]
     assert store.answers(store.find_learner("Gus").id) == []
+
+
+# --- math in options ------------------------------------------------------------------------
+
+
+def test_ordering_options_with_math_render_as_markdown_math(app_test, monkeypatch):
+    """Lesson 1's ordering question lists $\\eta = ...$ items: shown as math, not raw `$`."""
+    lessons = Path(__file__).parent.parent / "lessons"
+    monkeypatch.setenv("LRVIZ_LESSONS_DIR", str(lessons))
+    course = load_course(lessons)
+    lesson = course.get("lr-basics")
+    position, q = next((k, q) for k, q in enumerate(lesson.quiz) if q.type == "ordering"
+                       and any("$" in item for item in q.items))
+    at = app_test(QUIZ, query={"lesson": "lr-basics"})
+    at.button(key="start-lr-basics").click().run()
+    at.session_state["quiz_runs"]["lr-basics"].go(position)
+    at.run()
+    assert not at.exception
+    listed = [m.value for m in at.markdown if all(item in m.value for item in q.items)]
+    assert len(listed) == 1  # every item, its $...$ intact for the Markdown math renderer
+    assert all(f"** {item}" in listed[0] for item in q.items)  # "- **A.** $\eta = 1.0$"
+    boxes = [s for s in at.selectbox if s.key and s.key.startswith("quiz-lr-basics-")]
+    assert len(boxes) == len(q.items)
+    for box in boxes:
+        assert len(box.options) == len(q.items)
+        assert not any("$" in label or "\\" in label for label in box.options)
+        assert any("η = 1.0" in label for label in box.options)
+    # the dropdown letters match the rendered list, and the answer is still the item itself
+    for item in q.items:
+        letter = listed[0].split(f"** {item}")[0].rsplit("**", 1)[-1].rstrip(".")
+        assert any(label.startswith(f"{letter}. ") for label in boxes[0].options)
+    run = at.session_state["quiz_runs"]["lr-basics"]
+    prefix = f"quiz-lr-basics-{position}-t{run.state(run.questions[position]).tries}"
+    for k, item in enumerate(q.items):
+        at.selectbox(key=f"{prefix}-pos{k}").set_value(item)
+    at.button(key=f"{prefix}-submit").click().run()
+    assert texts(at.success)[0].startswith("Correct order.")

@@ -6,6 +6,7 @@ reshuffled form (tune challenges keep theirs: adjusting and re-running is the po
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -17,6 +18,72 @@ from lrviz.learning import grading
 from lrviz.learning.grading import Grade
 from lrviz.learning.schema import Tune
 from lrviz.ui.practice_common import show_run
+
+# --- options that contain math ---------------------------------------------------------------
+# Lesson files are authored content, so their $...$ formulas may render as Markdown math. A
+# selectbox shows plain text only, so where options hold math the rendered list is shown above
+# the widgets with letters, and each dropdown entry shows its letter and a plain-text version.
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MATH = re.compile(r"(?<!\\)\$(.+?)(?<!\\)\$")
+_TEX_SYMBOLS = {
+    **{name: chr(code) for name, code in (
+        ("alpha", 945), ("beta", 946), ("gamma", 947), ("delta", 948), ("epsilon", 949),
+        ("varepsilon", 949), ("eta", 951), ("theta", 952), ("kappa", 954), ("lambda", 955),
+        ("mu", 956), ("nu", 957), ("xi", 958), ("pi", 960), ("rho", 961), ("sigma", 963),
+        ("tau", 964), ("phi", 966), ("omega", 969), ("Delta", 916), ("Lambda", 923),
+        ("Sigma", 931), ("nabla", 8711))},
+    "times": "×", "cdot": "·", "approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
+    "neq": "≠", "ne": "≠", "to": "→", "rightarrow": "→", "infty": "∞", "pm": "±",
+    "max": "max", "min": "min", "log": "log", "exp": "exp", "ln": "ln", "sqrt": "√",
+}
+
+
+def has_math(text: str) -> bool:
+    """Whether ``text`` holds a $...$ formula."""
+    return _MATH.search(text) is not None
+
+
+def _script(mark: str, body: str) -> str:
+    return f"{mark}{body}" if re.fullmatch(r"[\w.√-]+", body) else f"{mark}({body})"
+
+
+def _tex_plain(tex: str) -> str:
+    """A LaTeX formula as plain Unicode text: ``\\frac{2}{\\lambda_{\\max}}`` -> "2/λ_max"."""
+    tex = re.sub(r"\\(?:text|mathrm|mathbf|operatorname|hat|bar|tilde)\s*\{([^{}]*)\}", r"\1",
+                 tex)
+    tex = re.sub(r"\\(?:hat|bar|tilde|vec)\s*", "", tex)  # accents: keep the letter only
+    tex = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_SYMBOLS.get(m.group(1), m.group(1)), tex)
+    tex = re.sub(r"\\[,;! ]", " ", tex)
+    for _ in range(4):  # nested groups: innermost first
+        tex = re.sub(r"([_^])\{([^{}]*)\}", lambda m: _script(m.group(1), m.group(2)), tex)
+        tex = re.sub(r"[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}",
+                     lambda m: f"{_script('', m.group(1))}/{_script('', m.group(2))}", tex)
+        tex = re.sub(r"√\{([^{}]*)\}", lambda m: _script("√", m.group(1)), tex)
+    return re.sub(r"\s+", " ", tex.replace("{", "").replace("}", "")).strip()
+
+
+def plain_math(text: str) -> str:
+    """``text`` with every $...$ formula in plain Unicode (for widgets that show plain text)."""
+    return _MATH.sub(lambda m: _tex_plain(m.group(1)), text).replace("\\$", "$")
+
+
+def lettered_options(items: list[str]) -> dict[str, str]:
+    """Each option's letter in the order shown (A, B, ...), for a rendered list and dropdowns."""
+    return {item: LETTERS[k % len(LETTERS)] for k, item in enumerate(items)}
+
+
+def show_options(items: list[str], what: str) -> dict[str, str]:
+    """The options, rendered as Markdown math, in a lettered list above the dropdowns."""
+    letters = lettered_options(items)
+    st.markdown(f"{what}:\n\n" + "\n".join(f"- **{letters[item]}.** {item}" for item in items))
+    return letters
+
+
+def _dropdown_label(letters: dict[str, str] | None):
+    if letters is None:
+        return str
+    return lambda item: f"{letters[item]}. {plain_math(item)}"
 
 
 def answer_form(q: Any, prefix: str, seed: int) -> list[int]:
@@ -37,14 +104,16 @@ def answer_form(q: Any, prefix: str, seed: int) -> list[int]:
                       placeholder="e.g. 0.1, 1e-3 or 2/20", max_chars=40)
     elif q.type == "ordering":
         items = [q.items[i] for i in grading.option_order(len(q.items), seed)]
+        letters = show_options(items, "The items") if any(map(has_math, items)) else None
         for k in range(len(q.items)):
             st.selectbox(f"Position {k + 1}", items, index=None, key=f"{prefix}-pos{k}",
-                         placeholder="choose an item")
+                         placeholder="choose an item", format_func=_dropdown_label(letters))
     elif q.type == "matching":
         rights = [q.pairs[i].right for i in grading.option_order(len(q.pairs), seed)]
+        letters = show_options(rights, "The choices") if any(map(has_math, rights)) else None
         for j, pair in enumerate(q.pairs):
             st.selectbox(pair.left, rights, index=None, key=f"{prefix}-match{j}",
-                         placeholder="choose a match")
+                         placeholder="choose a match", format_func=_dropdown_label(letters))
     elif q.type == "predict":
         choices = [q.choices[i].value for i in grading.option_order(len(q.choices), seed)]
         st.radio("Your prediction: this run will end…", choices, index=None,
