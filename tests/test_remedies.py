@@ -80,6 +80,11 @@ def test_no_remedy_is_offered_when_every_candidate_stays_in_the_same_minimum():
     assert len(tried) >= 2
     assert all(_improvement(before, t) is None for t in tried)
     assert rem.remedies(before) == []
+    # the lab says what was tried instead of offering a button that would not help
+    vain = rem.tried_in_vain(before)
+    assert [r.key for r in vain] == [c.key for c in rem.candidates(before)]
+    for remedy, after in zip(vain, tried, strict=True):
+        assert remedy.effect == f"{remedy.short}: {rem.outcome(after)}"
 
 
 def test_a_remedy_that_escapes_a_local_minimum_names_the_new_outcome():
@@ -111,3 +116,28 @@ def test_candidates_run_as_one_batched_engine_call(monkeypatch):
     assert len(offered) >= 1
     rem.remedies(before)
     assert len(calls) == 1  # asked again (a rerun): answered from the bounded cache
+
+
+# --- in the lab -----------------------------------------------------------------------------
+
+
+def _lab(app_test, preset: str):
+    at = app_test("lrviz/ui/pages/lab.py", query={"preset": preset})
+    assert not at.exception
+    return at
+
+
+def test_lab_offers_only_measured_remedies_and_says_what_they_did(app_test):
+    at = _lab(app_test, "schedule-rescue")
+    keys = {b.key for b in at.button if b.key and b.key.startswith("remedy_")}
+    assert keys == {"remedy_halve", "remedy_cosine"}  # momentum would diverge: not offered
+    before = simulate(PRESETS["schedule-rescue"].config)
+    for remedy in rem.remedies(before):
+        assert f"Tried: {remedy.effect}." in [c.value for c in at.caption]
+
+
+def test_lab_says_when_no_one_click_fix_helps(app_test):
+    at = _lab(app_test, "local-minimum")
+    assert not [b for b in at.button if b.key and b.key.startswith("remedy_")]
+    note = [c.value for c in at.caption if c.value.startswith("No one-click fix helped")]
+    assert len(note) == 1 and "momentum 0.9: settled in a local minimum" in note[0]

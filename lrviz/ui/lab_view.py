@@ -19,7 +19,7 @@ from lrviz.figures.surface3d import surface_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.ui import export, runs, state
 from lrviz.ui.controls import LabSettings, set_start_from_click
-from lrviz.ui.remedies import remedies
+from lrviz.ui.remedies import outcome, remedies, tried_in_vain
 from lrviz.ui.urlstate import (
     MAX_PINS,
     LabQuery,
@@ -78,6 +78,9 @@ def _apply_remedy(config_json: str, key: str) -> None:
 def remedy_buttons(run: Run) -> None:
     options = remedies(run)
     if not options:
+        if failed := tried_in_vain(run):
+            st.caption(f"No one-click fix helped this run ({outcome(run)}). Tried: "
+                       + "; ".join(r.effect for r in failed) + ".")
         return
     cols = st.columns(len(options))
     payload = run.config.model_dump_json()

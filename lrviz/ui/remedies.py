@@ -197,34 +197,48 @@ def effect(remedy: Remedy, before: Run, after: Run) -> str:
     return f"{remedy.short}: {outcome(after)} instead of {outcome(before, instead=True)}"
 
 
-_CACHE: OrderedDict[str, tuple[Remedy, ...]] = OrderedDict()  # config JSON -> checked remedies
+_CACHE: OrderedDict[str, tuple[tuple[Remedy, ...], tuple[Remedy, ...]]] = OrderedDict()
 _CACHE_SIZE = 64  # bounded: the lab asks again on every rerun
 _LOCK = threading.Lock()
 
 
-def _checked(run: Run) -> tuple[Remedy, ...]:
+def _checked(run: Run) -> tuple[tuple[Remedy, ...], tuple[Remedy, ...]]:
+    """(the candidates that help, the ones that do not), each with its measured effect."""
     options = candidates(run)
     tried = simulate_many([r.apply(run.config) for r in options])  # one batched engine call
-    return tuple(replace(r, effect=effect(r, run, after))
-                 for r, after in zip(options, tried, strict=True) if helps(run, after))
+    helped: list[Remedy] = []
+    failed: list[Remedy] = []
+    for remedy, after in zip(options, tried, strict=True):
+        if helps(run, after):
+            helped.append(replace(remedy, effect=effect(remedy, run, after)))
+        else:
+            failed.append(replace(remedy, effect=f"{remedy.short}: {outcome(after)}"))
+    return tuple(helped), tuple(failed)
 
 
-def remedies(run: Run) -> list[Remedy]:
-    """The remedies worth one click for this run: each was run by the engine and helps.
-
-    A converged run needs none. Results are cached per configuration (the engine is
-    deterministic, so the same settings always give the same verdicts).
-    """
-    if run.regime is Regime.CONVERGED:
-        return []
+def _lookup(run: Run) -> tuple[tuple[Remedy, ...], tuple[Remedy, ...]]:
+    """`_checked`, cached per configuration (the engine is deterministic)."""
     key = run.config.model_dump_json()
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
-            return list(_CACHE[key])
+            return _CACHE[key]
     found = _checked(run)
     with _LOCK:
         _CACHE[key] = found
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return list(found)
+    return found
+
+
+def remedies(run: Run) -> list[Remedy]:
+    """The remedies worth one click for this run: each was run by the engine and helps.
+
+    A converged run needs none.
+    """
+    return [] if run.regime is Regime.CONVERGED else list(_lookup(run)[0])
+
+
+def tried_in_vain(run: Run) -> list[Remedy]:
+    """The usual fixes the engine ran for this run that did not help, with what they did."""
+    return [] if run.regime is Regime.CONVERGED else list(_lookup(run)[1])
