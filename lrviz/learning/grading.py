@@ -14,7 +14,12 @@ tune       ``{"lr": ..., "optimizer": ..., "schedule": ..., "momentum": ...}``
 
 An answer that cannot be read (an empty choice, "banana" as a number, an unknown optimizer)
 gives ``Grade(valid=False)`` with a message; it is not a wrong answer and costs no credit.
-Predict and tune questions are graded by running the engine (`lrviz.learning.simcheck`).
+Predict and tune questions are graded by running the engine (`lrviz.learning.simcheck`):
+
+* a prediction is right when it names the run's regime or a regime the run *counts as*
+  (`COUNTS_AS`: an overshooting run converged, so "converged" is right for it);
+* a tune run's headline (`tune_feedback`) phrases the one verdict of `simcheck.tune_outcome`
+  from the same numbers (final loss gap, goal, regime), so the verdict and its reasons agree.
 """
 
 from __future__ import annotations
