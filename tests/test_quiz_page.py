@@ -377,3 +377,26 @@ def test_ordering_options_with_math_render_as_markdown_math(app_test, monkeypatc
         at.selectbox(key=f"{prefix}-pos{k}").set_value(item)
     at.button(key=f"{prefix}-submit").click().run()
     assert texts(at.success)[0].startswith("Correct order.")
+
+
+def test_an_explored_tune_challenge_keeps_the_attempt_open_until_settled(quiz_page):
+    at = quiz_page("Hal")
+    at.button(key="start-step-size").click().run()
+    run = at.session_state["quiz_runs"]["step-size"]
+    n = len(run.questions)
+    for k in range(n):
+        q = submit(at, "step-size", {"lr": "0.001"} if current(at, "step-size")[2].type ==
+                   "tune" else None)
+        if k + 1 < n:
+            at.button(key="quiz-next").click().run()
+    tune_position = next(i for i, key in enumerate(run.questions) if key[1] == "q-tune")
+    assert at.session_state["quiz_runs"]["step-size"].answered == n - 1
+    assert any(f"settle question {tune_position + 1}:" in t for t in texts(at.info))
+    assert not any("Attempt complete" in t for t in texts(at.success))
+    at.session_state["quiz_runs"]["step-size"].go(tune_position)
+    at.run()
+    q = submit(at, "step-size", {"lr": "0.05"})
+    assert q.id == "q-tune"
+    assert any("Attempt complete: score **100%**" in t for t in texts(at.success))
+    hal = get_store().find_learner("Hal")
+    assert get_store().attempts(hal.id)[0].score == 1.0  # exploring cost nothing

@@ -301,6 +301,11 @@ def render_quiz_page() -> None:
         except StoreError as exc:
             st.error(f"Your quiz history cannot be read right now. {exc}")
     n = len(run.questions)
+    open_ones = [i for i, k in enumerate(run.questions) if not run.state(k).answered]
+    if open_ones and all(run.state(run.questions[i]).attempted for i in open_ones):
+        numbers = ", ".join(str(i + 1) for i in open_ones)
+        st.info(f"To finish this attempt, settle question {numbers}: reach the goal, or climb "
+                f"the hint ladder and reveal the solution.")
     st.progress(run.answered / n, text=f"Question {run.index + 1} of {n} · {run.answered} "
                                        f"answered · score so far {run.score:.0%}")
     _question(run, run.index, course)
