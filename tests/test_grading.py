@@ -279,11 +279,14 @@ def _predict(run: dict, choices: list[str]) -> Predict:
         "feedback": {c: f"feedback for {c}" for c in choices}})
 
 
+@pytest.mark.parametrize("arrived", [True, False])
 @pytest.mark.parametrize("actual", list(Regime))
 @pytest.mark.parametrize("guess", list(Regime))
-def test_prediction_relation_is_equality_plus_overshooting_counts_as_converged(guess, actual):
-    expected = guess == actual or (actual, guess) == (Regime.OVERSHOOTING, Regime.CONVERGED)
-    assert grading.prediction_holds(guess, actual) is expected
+def test_prediction_relation_is_equality_plus_arrived_overshooting_counts_as_converged(
+        guess, actual, arrived):
+    expected = guess == actual or (
+        arrived and (actual, guess) == (Regime.OVERSHOOTING, Regime.CONVERGED))
+    assert grading.prediction_holds(guess, actual, arrived=arrived) is expected
 
 
 def test_converged_is_a_right_prediction_for_an_overshooting_run():
@@ -312,8 +315,18 @@ def test_overshooting_is_wrong_for_a_run_that_slides_straight_in():
 def test_course_questions_accept_converged_for_their_overshooting_runs(course_quiz, question_id):
     q = course_quiz[question_id]
     result = grading.grade(q, "converged")
-    assert result.run.regime is Regime.OVERSHOOTING
+    assert result.run.regime is Regime.OVERSHOOTING and grading.reached_minimum(result.run)
     assert result.correct and result.message.startswith("Yes — it converged")
+
+
+def test_converged_is_wrong_for_a_run_still_zig_zagging_in_when_the_steps_run_out(course_quiz):
+    q = course_quiz["practice-lr-predict-range-test-edge"]  # lr x lambda_max = 1.98, 100 steps
+    result = grading.grade(q, "converged")
+    assert result.run.regime is Regime.OVERSHOOTING
+    assert result.run.facts["arrival_step"] > result.run.config.steps  # never arrived
+    assert not grading.reached_minimum(result.run) and not result.correct
+    assert "you predicted converged, the run overshooting" in result.message
+    assert "counts too" not in grading.solution_text(q, result.run)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from lrviz.engine.diagnose import Regime
 from lrviz.learning import grading
 from lrviz.learning.content import load_course
 from lrviz.learning.practice import find_question
@@ -94,8 +93,10 @@ def wrong_answer(q):
         rights = [p.right for p in q.pairs]
         return {p.left: rights[(k + 1) % len(rights)] for k, p in enumerate(q.pairs)}
     if q.type == "predict":
-        actual = Regime(grading.model_answer(q))
-        return next(c.value for c in q.choices if not grading.prediction_holds(c, actual))
+        run = grading.predict_run(q)
+        arrived = grading.reached_minimum(run)
+        return next(c.value for c in q.choices
+                    if not grading.prediction_holds(c, run.regime, arrived=arrived))
     return {"lr": 1e-6}
 
 

@@ -17,7 +17,8 @@ gives ``Grade(valid=False)`` with a message; it is not a wrong answer and costs 
 Predict and tune questions are graded by running the engine (`lrviz.learning.simcheck`):
 
 * a prediction is right when it names the run's regime or a regime the run *counts as*
-  (`COUNTS_AS`: an overshooting run converged, so "converged" is right for it);
+  (`COUNTS_AS`: an overshooting run that reached the minimum converged, so "converged" is
+  right for it);
 * a tune run's headline (`tune_feedback`) phrases the one verdict of `simcheck.tune_outcome`
   from the same numbers (final loss gap, goal, regime), so the verdict and its reasons agree.
 """
@@ -215,11 +216,12 @@ def grade_matching(q: Matching, answer: Any) -> Grade:
     return Grade(True, False, f"{right_count} of {len(q.pairs)} matches are right.", details)
 
 
-# A prediction may name a broader regime than the engine's: a run that *overshoots* still
-# converges (it zig-zags across the valley on the way in, DESIGN.md), so "converged" is a right
-# prediction for it. The relation is one-way: predicting "overshooting" for a run that slid
-# straight in claims a zig-zag that did not happen. Regimes that end somewhere else (a local
-# minimum, stuck, ...) count only as themselves.
+# A prediction may name a broader regime than the engine's: a run that *overshoots* and reaches
+# the minimum converged (it zig-zagged across the valley on the way in, DESIGN.md), so
+# "converged" is a right prediction for it. The engine also calls a run overshooting while it
+# is still zig-zagging in when the steps run out; that run has not converged, and only
+# "overshooting" is right. The relation is one-way: predicting "overshooting" for a run that
+# slid straight in claims a zig-zag that did not happen. Other regimes count only as themselves.
 COUNTS_AS: Mapping[Regime, frozenset[Regime]] = {
     Regime.OVERSHOOTING: frozenset({Regime.CONVERGED}),
 }
@@ -229,12 +231,19 @@ _ALSO_TRUE = {  # how the feedback says that a broader prediction was right
 }
 
 
-def prediction_holds(guess: Regime, actual: Regime) -> bool:
+def reached_minimum(run: Run) -> bool:
+    """Whether the run arrived at its minimum within its steps (and stayed there)."""
+    arrival = run.facts.get("arrival_step")
+    return isinstance(arrival, int) and arrival <= run.config.steps
+
+
+def prediction_holds(guess: Regime, actual: Regime, *, arrived: bool) -> bool:
     """Whether predicting ``guess`` is right for a run whose regime is ``actual``.
 
-    True when they are equal, or when ``actual`` counts as ``guess`` (`COUNTS_AS`).
+    True when they are equal, or when ``actual`` counts as ``guess`` (`COUNTS_AS`) and the run
+    ``arrived`` at the minimum (`reached_minimum`).
     """
-    return guess == actual or guess in COUNTS_AS.get(actual, frozenset())
+    return guess == actual or (arrived and guess in COUNTS_AS.get(actual, frozenset()))
 
 
 def grade_predict(q: Predict, answer: Any, run: Run | None = None) -> Grade:
@@ -247,7 +256,7 @@ def grade_predict(q: Predict, answer: Any, run: Run | None = None) -> Grade:
         return invalid("That prediction is not one of the choices.")
     run = run if run is not None else predict_run(q)
     actual = run.regime
-    right = prediction_holds(guess, actual)
+    right = prediction_holds(guess, actual, arrived=reached_minimum(run))
     if guess == actual:
         headline = f"Correct: the run {actual.label}."
     elif right:
@@ -392,8 +401,10 @@ def solution_text(question: Any, run: Run | None = None) -> str:
     if isinstance(q, Matching):
         return "The matches: " + "; ".join(f"**{p.left}** → {p.right}" for p in q.pairs)
     if isinstance(q, Predict):
-        actual = (run if run is not None else predict_run(q)).regime
-        also = [c.label for c in q.choices if c != actual and prediction_holds(c, actual)]
+        run = run if run is not None else predict_run(q)
+        actual, arrived = run.regime, reached_minimum(run)
+        also = [c.label for c in q.choices
+                if c != actual and prediction_holds(c, actual, arrived=arrived)]
         broader = f" (“{'”, “'.join(also)}” counts too)" if also else ""
         return f"The run ends **{actual.label}**: that is the right prediction{broader}."
     if isinstance(q, Tune):
