@@ -141,3 +141,10 @@ def test_lab_says_when_no_one_click_fix_helps(app_test):
     assert not [b for b in at.button if b.key and b.key.startswith("remedy_")]
     note = [c.value for c in at.caption if c.value.startswith("No one-click fix helped")]
     assert len(note) == 1 and "momentum 0.9: settled in a local minimum" in note[0]
+
+
+def test_outcome_never_claims_an_arrival_after_the_last_step():
+    cfg = PRESETS["overshoot"].config.with_(lr=0.0995, steps=60)
+    zig = simulate(cfg)  # lr x lambda_max = 1.99 on the ravine: still crossing at step 60
+    assert zig.regime is Regime.OVERSHOOTING and zig.facts["arrival_step"] > 60
+    assert rem.outcome(zig) == f"still zig-zagging in at loss {zig.final_loss:.3g}"

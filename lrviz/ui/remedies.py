@@ -170,6 +170,8 @@ def outcome(run: Run, *, instead: bool = False) -> str:
     ``instead``: the form that follows "instead of" ("diverging at step 7").
     """
     arrival = run.facts.get("arrival_step")
+    if not (isinstance(arrival, int) and arrival <= run.config.steps):
+        arrival = None  # it never settled within the steps (arrival_step is then steps + 1)
     loss = f"loss {run.final_loss:.3g}"
     converged = "converging" if instead else "converged"
     if run.regime is Regime.DIVERGED:
@@ -180,7 +182,7 @@ def outcome(run: Run, *, instead: bool = False) -> str:
         return f"{converged} by step {arrival}" if arrival is not None else f"{converged} ({loss})"
     if run.regime is Regime.OVERSHOOTING:
         return (f"{converged} by step {arrival}, zig-zagging" if arrival is not None
-                else f"{'zig-zagging' if instead else 'zig-zagged'} in to {loss}")
+                else f"still zig-zagging in at {loss}")
     if instead:
         return {Regime.LOCAL_MINIMUM: f"settling in a local minimum at {loss}",
                 Regime.SLOW: f"still descending at {loss}",
