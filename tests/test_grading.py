@@ -414,3 +414,12 @@ def test_tune_misses_are_exploration_and_the_first_success_scores(quiz):
     assert strict.submit(miss, {"lr": 0.001}) is True
     strict.submit(hit, {"lr": 0.05})
     assert strict.credit == 0.0
+
+
+def test_tune_run_still_zig_zagging_in_is_not_called_converged(course_quiz):
+    q = course_quiz["basics-tune-ravine"]  # lr 0.195: lr x lambda_max = 1.95, 60 steps
+    result = grading.grade(q, {"lr": "0.195"})
+    assert result.run.regime is Regime.OVERSHOOTING and not grading.reached_minimum(result.run)
+    assert result.message.startswith("Not yet: the run was still zig-zagging in (overshooting), "
+                                     "but after 60 steps")
+    assert "converged" not in result.message.lower()

@@ -335,6 +335,8 @@ def _ended(run: Run) -> str:
     """How the run ended, in words ("diverged at step 7", "converged", ...)."""
     if run.regime is Regime.DIVERGED and run.diverged_at is not None:
         return f"diverged at step {run.diverged_at}"
+    if run.regime is Regime.OVERSHOOTING and not reached_minimum(run):
+        return "was still zig-zagging in (overshooting)"
     return _ENDED[run.regime]
 
 
