@@ -4,7 +4,7 @@ import streamlit as st
 
 st.set_page_config(page_title="lrviz — the learning rate, visible",
                    page_icon="📉", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 
 
 def page(file: str, title: str, icon: str, url_path: str | None = None, **kw) -> st.Page:
@@ -29,6 +29,7 @@ st.navigation(
             page("quiz.py", "Quiz", "quiz", "quiz"),
             page("flashcards.py", "Flashcards", "style", "flashcards"),
             page("progress.py", "Progress", "insights", "progress"),
+            page("classroom.py", "Class poll", "groups", "class"),
         ],
     }
 ).run()
