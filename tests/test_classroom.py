@@ -145,7 +145,7 @@ def test_dashboard_counts_per_question_and_per_concept(store):
     curvature = per_concept["curvature and the 2/lambda bound"]
     assert (curvature["answered"], curvature["correct"]) == (3, 2)
     assert per_concept["divergence / NaN"]["share_correct"] == pytest.approx(0.5)
-    assert list(per_concept)[0] == "divergence / NaN"  # weakest first
+    assert next(iter(per_concept)) == "divergence / NaN"  # weakest first
     table = list(csv.reader(io.StringIO(poll_csv(rows))))
     assert table[0][:4] == ["poll", "question", "student", "prediction"]
     students = [r[2] for r in table[1:]]
