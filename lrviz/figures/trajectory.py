@@ -76,6 +76,19 @@ def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str],
     )
 
 
+def map_description(runs: Sequence[Run], labels: Sequence[str]) -> str:
+    """The map in words, for screen readers: the surface, then each run's path and outcome."""
+    surface = runs[0].config.surface.replace("_", " ")
+    parts = [f"Map of the {surface} loss surface with {len(runs)} "
+             f"run{'s' if len(runs) != 1 else ''}."]
+    for run, label in zip(runs, labels, strict=True):
+        (x0, y0), (x1, y1) = run.points[0], run.points[-1]
+        parts.append(f"{label}: {run.regime.label}, from ({x0:.3g}, {y0:.3g}) to "
+                     f"({x1:.3g}, {y1:.3g}), loss {run.losses[0]:.3g} to "
+                     f"{run.losses[-1]:.3g}.")
+    return " ".join(parts)
+
+
 def _positions(runs: Sequence[Run], step: int) -> tuple[list[float], list[float]]:
     """Where each run is after ``step`` updates (a finished run stays at its end)."""
     xs, ys = [], []
@@ -152,7 +165,7 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
     data.append(_endpoints_trace(runs, names, cols))
     data.append(surface_grid_trace(first.surface, params, clickable=clickable))
     lay = layout(height=height, images=[surface_image(first.surface, params, grid_points)],
-                 **map_axes(first.surface))
+                 meta=dict(description=map_description(runs, names)), **map_axes(first.surface))
     frames = None
     if animate:
         marker, frames, controls = _animation(runs, len(data), cols)
