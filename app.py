@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from lrviz.ui import a11y
+
 st.set_page_config(page_title="lrviz — the learning rate, visible",
                    page_icon="📉", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 
 
 def page(file: str, title: str, icon: str, url_path: str | None = None, **kw) -> st.Page:
@@ -12,6 +14,7 @@ def page(file: str, title: str, icon: str, url_path: str | None = None, **kw) ->
                    url_path=url_path, **kw)
 
 
+a11y.install()  # chart descriptions and keyboard-operable animation controls on every page
 st.navigation(
     {
         "Learn": [
@@ -29,6 +32,7 @@ st.navigation(
             page("quiz.py", "Quiz", "quiz", "quiz"),
             page("flashcards.py", "Flashcards", "style", "flashcards"),
             page("progress.py", "Progress", "insights", "progress"),
+            page("classroom.py", "Class poll", "groups", "class"),
         ],
     }
 ).run()

@@ -54,8 +54,9 @@ def test_lab_renders_with_map_curves_and_badge(page):
     bad = _track_responses(page)
     open_page(page, "/lab")
     page.wait_for_selector(MAP, timeout=60_000)
-    traces = _map_js(page, "gd.data.map(t => t.type)")
-    assert traces[0] == "contour" and traces.count("scatter") >= 4
+    traces = _map_js(page, "gd.data.map(t => t.name)")
+    assert traces[0] == "loss surface" and len(traces) >= 5
+    assert _surface_drawn(page) == {"image": 1, "lines": 1}
     assert page.locator(".js-plotly-plot").count() >= 2  # map + curves
     assert _badge(page, "SLOW").count() >= 1
     _assert_clean(page, bad)
@@ -73,6 +74,13 @@ def test_divergent_learning_rate_shows_the_diverged_badge(page):
     _assert_clean(page, bad)
 
 
+def _surface_drawn(page) -> dict:
+    """What the map shows of the surface: band images, and contour-line pieces drawn."""
+    return _map_js(page, "({image: gd.querySelectorAll('.imagelayer image').length,"
+                         " lines: gd.querySelectorAll('.scatterlayer .trace')[0]"
+                         ".querySelectorAll('path.js-line').length > 20 ? 1 : 0})")
+
+
 def test_play_moves_the_marker_in_the_browser(page):
     open_page(page, "/lab?preset=overshoot")
     page.wait_for_selector(MAP, timeout=60_000)
@@ -83,11 +91,17 @@ def test_play_moves_the_marker_in_the_browser(page):
     page.wait_for_timeout(1500)
     moved = _map_js(page, "[gd.data[gd.data.length - 1].x[0], gd.data[gd.data.length - 1].y[0]]")
     assert moved != start
+    assert _surface_drawn(page) == {"image": 1, "lines": 1}  # the surface stays while it plays
     # the animation is client-side: no script run was triggered
     assert runs_before == "notRunning"
     assert page.evaluate("document.querySelector(\"[data-testid='stApp']\")"
                          ".getAttribute('data-test-script-state')") == "notRunning"
     page.locator(f"{MAP} .updatemenu-button").filter(has_text="Pause").click()
+    # dragging the step slider jumps frames the same way: the surface must stay too
+    rail = page.locator(f"{MAP} .slider-rail-rect").first.bounding_box()
+    page.mouse.click(rail["x"] + rail["width"] * 0.7, rail["y"] + rail["height"] / 2)
+    page.wait_for_timeout(500)
+    assert _surface_drawn(page) == {"image": 1, "lines": 1}
 
 
 def test_click_on_the_map_sets_the_start(page):

@@ -9,7 +9,15 @@ import pytest
 from lrviz import RunConfig, simulate, simulate_many
 from lrviz.engine.presets import PRESETS
 from lrviz.engine.surfaces import get_surface
-from lrviz.figures.contour import colour_values, contour_trace, surface_grid
+from lrviz.figures.contour import (
+    N_LEVELS,
+    _band_greys,
+    _levels,
+    colorbar_trace,
+    colour_values,
+    surface_grid,
+    surface_image,
+)
 from lrviz.figures.curves import curves_figure, lr_figure, stability_figure
 from lrviz.figures.sampling import frame_steps, keep_indices, odd_stride
 from lrviz.figures.specs import array, trace_named
@@ -48,8 +56,8 @@ def test_trajectory_draws_each_path_exactly(ravine_runs):
 def test_trajectory_contour_uses_the_runs_surface_parameters():
     flat = simulate(RunConfig(lr=0.01, **{**RAVINE, "surface_params": {"condition": 1.0}}))
     steep = simulate(RunConfig(lr=0.01, **RAVINE))
-    z_flat = array(spec(trajectory_figure([flat]))["data"][0]["z"])
-    z_steep = array(spec(trajectory_figure([steep]))["data"][0]["z"])
+    z_flat = array(trace_named(trajectory_figure([flat]), "loss readout")["customdata"])
+    z_steep = array(trace_named(trajectory_figure([steep]), "loss readout")["customdata"])
     # condition 1 is a round bowl (f = r^2/2 = 9 at a corner); condition 20 is much steeper
     assert z_flat.max() == pytest.approx(9.0, rel=1e-3)
     assert z_steep.max() > 5 * z_flat.max()
@@ -73,7 +81,41 @@ def test_log_colour_only_where_the_surface_needs_it():
     bowl = get_surface("bowl")
     _, _, Zb = surface_grid(bowl)
     assert colour_values(bowl, Zb)[1] is False
-    assert contour_trace("rosenbrock")["colorbar"]["ticktext"][0].startswith("1e")
+    assert colorbar_trace("rosenbrock")["marker"]["colorbar"]["ticktext"][0].startswith("1e")
+
+
+def test_surface_image_is_white_at_the_minimum_and_darkest_at_the_top_band():
+    import base64
+    import io
+
+    from PIL import Image
+
+    bowl = get_surface("bowl")
+    _, _, Z = surface_grid(bowl)
+    values, _ = colour_values(bowl, Z)
+    greys = _band_greys(values, _levels(values))
+    assert greys[np.unravel_index(np.argmin(values), values.shape)] == 255
+    assert greys.min() == round(255 * 0.25)  # top band at SURFACE_OPACITY 0.75
+    assert len(np.unique(greys)) == N_LEVELS  # one grey per band
+    image = surface_image("bowl")
+    png = base64.b64decode(image["source"].split(",", 1)[1])
+    pixels = np.asarray(Image.open(io.BytesIO(png)))
+    np.testing.assert_array_equal(pixels, greys[::-1])  # row 0 of the image is the top (max y)
+    (x0, x1), (y0, y1) = bowl.domain
+    assert (image["x"], image["y"], image["sizex"], image["sizey"]) == (x0, y1, x1 - x0, y1 - y0)
+
+
+def test_contour_lines_follow_level_sets_of_the_surface():
+    fig = trajectory_figure([simulate(RunConfig(lr=0.1, **RAVINE))])
+    lines = trace_named(fig, "loss surface")
+    x, y = array(lines["x"]), array(lines["y"])
+    ok = np.isfinite(x)
+    assert ok.sum() > 200 and (~ok).sum() >= N_LEVELS - 2  # many vertices, one gap per piece
+    ravine, params = get_surface("ravine"), {"condition": 20.0, "angle": 30.0}
+    loss = np.asarray(ravine(x[ok], y[ok], **params))  # linear colouring: values are the loss
+    edges = _levels(colour_values(ravine, surface_grid(ravine, params)[2])[0])
+    distance = np.min(np.abs(loss[:, None] - edges[None, 1:-1]), axis=1)
+    assert np.quantile(distance, 0.99) < 0.02 * (edges[-1] - edges[0])  # on a band edge
 
 
 def test_animation_frames_move_the_marker_along_the_path(ravine_runs):

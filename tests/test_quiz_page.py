@@ -208,7 +208,8 @@ def test_predict_shows_the_run_next_to_the_feedback(quiz_page):
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # trajectory map and loss curve
     spec = json.loads(charts[0].proto.spec)
-    assert any(t.get("type") == "contour" for t in spec["data"])
+    assert any(t.get("name") == "loss surface" for t in spec["data"])
+    assert spec["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
 
 
 def test_tune_is_graded_by_running_the_engine(quiz_page):

@@ -1,6 +1,6 @@
 """The trajectory map: contours of the surface with each run's path, and its animation.
 
-``trajectory_figure`` draws the contour of the first run's surface (with that run's surface
+``trajectory_figure`` draws the contours of the first run's surface (with that run's surface
 parameters), the known minima and every run's path in the colour-blind-safe `PALETTE`. With
 ``animate=True`` it adds one marker per run that a Play/Pause button and a step slider move in
 the browser: the frames are computed here once and Plotly plays them without any rerun.
@@ -16,10 +16,12 @@ import plotly.graph_objects as go
 from lrviz.engine.simulate import Run
 from lrviz.figures.contour import (
     GRID_POINTS,
-    click_grid_trace,
-    contour_trace,
+    colorbar_trace,
+    contour_lines_trace,
     map_axes,
     minima_trace,
+    surface_grid_trace,
+    surface_image,
 )
 from lrviz.figures.curves import loss_figure
 from lrviz.figures.labels import run_labels
@@ -72,6 +74,19 @@ def _endpoints_trace(runs: Sequence[Run], labels: Sequence[str],
         marker=dict(symbol=symbols, size=15, color=colours, line=dict(width=3, color=colours)),
         unselected=dict(marker=dict(opacity=1)), hovertemplate="%{text}<extra></extra>",
     )
+
+
+def map_description(runs: Sequence[Run], labels: Sequence[str]) -> str:
+    """The map in words, for screen readers: the surface, then each run's path and outcome."""
+    surface = runs[0].config.surface.replace("_", " ")
+    parts = [f"Map of the {surface} loss surface with {len(runs)} "
+             f"run{'s' if len(runs) != 1 else ''}."]
+    for run, label in zip(runs, labels, strict=True):
+        (x0, y0), (x1, y1) = run.points[0], run.points[-1]
+        parts.append(f"{label}: {run.regime.label}, from ({x0:.3g}, {y0:.3g}) to "
+                     f"({x1:.3g}, {y1:.3g}), loss {run.losses[0]:.3g} to "
+                     f"{run.losses[-1]:.3g}.")
+    return " ".join(parts)
 
 
 def _positions(runs: Sequence[Run], step: int) -> tuple[list[float], list[float]]:
@@ -127,12 +142,13 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
                       colorbar: bool = True, clickable: bool = False) -> go.Figure:
     """Contour map of the first run's surface with every run's path (and optional animation).
 
-    Trace order: contour, minima, one path per run, start/blow-up markers, then (animated) the
-    moving-marker trace that the frames update. ``colours`` overrides the PALETTE order (so a
-    run keeps its colour when a page splits runs over several maps); ``colorbar=False`` leaves
-    the width to the map. Minima and start/blow-up markers explain themselves on hover.
-    ``clickable=True`` adds an invisible grid of points (before the moving marker) so that a
-    click anywhere selects a point, e.g. to set a new start.
+    The surface is a layout image of filled bands under a trace of contour lines (a contour
+    trace would vanish while the animation plays, see `surface_image`). Trace order: contour
+    lines, colour bar (unless ``colorbar=False``, which leaves the width to the map), minima,
+    one path per run, start/blow-up markers, an invisible grid that reads out the loss on hover,
+    then (animated) the moving-marker trace that the frames update. ``colours`` overrides the
+    PALETTE order (so a run keeps its colour when a page splits runs over several maps).
+    ``clickable=True`` lets a click on that grid select a point, e.g. to set a new start.
     """
     if not runs:
         raise ValueError("trajectory_figure needs at least one run")
@@ -140,14 +156,16 @@ def trajectory_figure(runs: Sequence[Run], *, labels: Sequence[str] | None = Non
     cols = list(colours) if colours is not None else [colour(k) for k in range(len(runs))]
     first = runs[0].config
     params = first.surface_values()
-    data = [contour_trace(first.surface, params, grid_points, showscale=colorbar),
-            minima_trace(first.surface, params)]
+    data = [contour_lines_trace(first.surface, params, grid_points)]
+    if colorbar:
+        data.append(colorbar_trace(first.surface, params, grid_points))
+    data.append(minima_trace(first.surface, params))
     data += [_path_trace(run, label, k, cols[k])
              for k, (run, label) in enumerate(zip(runs, names, strict=True))]
     data.append(_endpoints_trace(runs, names, cols))
-    if clickable:
-        data.append(click_grid_trace(first.surface, params))
-    lay = layout(height=height, **map_axes(first.surface))
+    data.append(surface_grid_trace(first.surface, params, clickable=clickable))
+    lay = layout(height=height, images=[surface_image(first.surface, params, grid_points)],
+                 meta=dict(description=map_description(runs, names)), **map_axes(first.surface))
     frames = None
     if animate:
         marker, frames, controls = _animation(runs, len(data), cols)
