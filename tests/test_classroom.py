@@ -27,6 +27,7 @@ from lrviz.learning.classroom import (
     clean_code,
 )
 from lrviz.learning.content import load_course
+from lrviz.learning.grading import grade_predict
 
 
 @pytest.fixture
@@ -118,7 +119,11 @@ def test_the_answer_of_a_poll_is_what_the_engine_does():
         spec = build_poll(course, kind, ref)
         lesson_id, qid = ref.split("/")
         question = next(q for q in course.get(lesson_id).quiz if q.id == qid)
-        assert spec.answer == simulate(question.run.to_config()).regime.value
+        run = simulate(question.run.to_config())
+        assert spec.answer == run.regime.value
+        # exactly the choices the quiz itself grades right
+        assert set(spec.accepted) == {c for c in spec.choices
+                                      if grade_predict(question, c, run).correct}
         assert spec.answer in spec.choices and spec.concepts == tuple(
             course.get(lesson_id).concepts)
     preset = build_poll(course, "preset", "divergence")
@@ -132,18 +137,20 @@ def test_dashboard_counts_per_question_and_per_concept(store):
     room = store.open_class("A", "pass")
     first = _poll(store, room.code, answer="diverged")
     second = store.launch(room.code, kind="preset", ref="overshoot", prompt="?",
-                          choices=("converged", "overshooting"), answer="overshooting",
+                          choices=("converged", "overshooting", "diverged"),
+                          answer="overshooting", accepted=("overshooting", "converged"),
                           concepts=("overshoot", "curvature"))
     ada, bob = store.join(room.code, "Ada"), store.join(room.code, "=HYPERLINK(\"x\")")
     store.submit(ada, first.id, "diverged")
     store.submit(bob, first.id, "converged")
     store.submit(ada, second.id, "overshooting")
+    store.submit(bob, second.id, "converged")  # also right: it converged, zig-zagging
     rows = store.answer_rows(room.code)
     per_question = question_results(store.polls(room.code), rows)
-    assert [(r["answered"], r["correct"]) for r in per_question] == [(2, 1), (1, 1)]
+    assert [(r["answered"], r["correct"]) for r in per_question] == [(2, 1), (2, 2)]
     per_concept = {r["concept"]: r for r in concept_results(store.polls(room.code), rows)}
     curvature = per_concept["curvature and the 2/lambda bound"]
-    assert (curvature["answered"], curvature["correct"]) == (3, 2)
+    assert (curvature["answered"], curvature["correct"]) == (4, 3)
     assert per_concept["divergence / NaN"]["share_correct"] == pytest.approx(0.5)
     assert next(iter(per_concept)) == "divergence / NaN"  # weakest first
     table = list(csv.reader(io.StringIO(poll_csv(rows))))

@@ -19,6 +19,7 @@ from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import simulate
 from lrviz.learning.classroom import Poll
 from lrviz.learning.content import Course
+from lrviz.learning.grading import prediction_holds, reached_minimum
 from lrviz.learning.schema import COURSE_CONCEPTS, Predict
 
 __all__ = ["PollSpec", "concept_results", "csv_cell", "poll_csv", "poll_options",
@@ -35,6 +36,7 @@ class PollSpec:
     prompt: str
     choices: tuple[str, ...]
     answer: str
+    accepted: tuple[str, ...]  # choices graded right: the answer and any that also hold
     concepts: tuple[str, ...]
 
 
@@ -53,11 +55,17 @@ def question_poll(course: Course, lesson_id: str, question: Predict) -> PollSpec
     lesson = course.get(lesson_id)
     concepts = tuple(lesson.concepts) if lesson is not None else ()
     run = simulate(question.run.to_config())
+    choices = tuple(Regime(c).value for c in question.choices)
     return PollSpec("question", f"{lesson_id}/{question.id}",
                     f"{lesson.title if lesson else lesson_id}: {question.id}",
-                    " ".join(question.prompt.split()),
-                    tuple(Regime(c).value for c in question.choices), run.regime.value,
-                    concepts)
+                    " ".join(question.prompt.split()), choices, run.regime.value,
+                    _accepted(choices, run), concepts)
+
+
+def _accepted(choices: Sequence[str], run) -> tuple[str, ...]:
+    """The choices the quiz would grade right for this run (the same rule as the quiz)."""
+    arrived = reached_minimum(run)
+    return tuple(c for c in choices if prediction_holds(Regime(c), run.regime, arrived=arrived))
 
 
 def preset_poll(course: Course, preset_id: str) -> PollSpec:
@@ -65,8 +73,9 @@ def preset_poll(course: Course, preset_id: str) -> PollSpec:
     preset = PRESETS[preset_id]
     lesson = course.get(preset.lesson)
     run = simulate(preset.config)
+    choices = tuple(r.value for r in Regime)
     return PollSpec("preset", preset.id, f"Preset: {preset.title}", describe_run(preset.config),
-                    tuple(r.value for r in Regime), run.regime.value,
+                    choices, run.regime.value, _accepted(choices, run),
                     tuple(lesson.concepts) if lesson is not None else ())
 
 

@@ -82,6 +82,7 @@ class_polls = Table(
     Column("prompt", Text, nullable=False),
     Column("choices", Text, nullable=False),  # regime values, comma-separated, in order
     Column("answer", String(32), nullable=False),  # the regime the engine produced
+    Column("accepted", Text, nullable=False),  # choices graded right (grading.prediction_holds)
     Column("concepts", Text, nullable=False),  # course concept ids, comma-separated
     Column("state", String(16), nullable=False),  # "open" | "revealed"
     Column("opened_at", DateTime(timezone=True), nullable=False),
@@ -137,6 +138,7 @@ class Poll:
     prompt: str
     choices: tuple[str, ...]
     answer: str
+    accepted: tuple[str, ...]  # the answer, and any broader prediction that also holds
     concepts: tuple[str, ...]
     state: str
 
@@ -286,17 +288,22 @@ class ClassroomStore:
         return ClassRoom(row.code, row.title, row.active_poll)
 
     def launch(self, code: str, *, kind: str, ref: str, prompt: str, choices: Sequence[str],
-               answer: str, concepts: Sequence[str] = ()) -> Poll:
-        """Open a poll and make it the class's active one (the previous one stays recorded)."""
+               answer: str, accepted: Sequence[str] = (), concepts: Sequence[str] = ()) -> Poll:
+        """Open a poll and make it the class's active one (the previous one stays recorded).
+
+        ``accepted`` lists the choices graded right (default: just ``answer``).
+        """
         if kind not in ("question", "preset"):
             raise ClassError(f"unknown poll kind {kind!r}")
-        if answer not in choices:
+        accepted = tuple(accepted) or (answer,)
+        if answer not in choices or not set(accepted) <= set(choices):
             raise ClassError(f"the answer {answer!r} is not among the choices")
 
         def work(conn: Connection) -> int:
             poll_id = conn.execute(insert(class_polls).values(
                 code=code, kind=kind, ref=ref, prompt=prompt, choices=",".join(choices),
-                answer=answer, concepts=",".join(concepts), state="open",
+                answer=answer, accepted=",".join(accepted), concepts=",".join(concepts),
+                state="open",
                 opened_at=_now())).inserted_primary_key[0]
             conn.execute(update(class_rooms).where(class_rooms.c.code == code)
                          .values(active_poll=poll_id))
@@ -333,7 +340,7 @@ class ClassroomStore:
     def answer_rows(self, code: str) -> list[dict[str, object]]:
         """One row per (poll, student) answer: for the dashboard and the CSV export."""
         query = (select(class_polls.c.id, class_polls.c.ref, class_polls.c.answer,
-                        class_members.c.name, class_answers.c.choice,
+                        class_polls.c.accepted, class_members.c.name, class_answers.c.choice,
                         class_answers.c.answered_at)
                  .join(class_answers, class_answers.c.poll_id == class_polls.c.id)
                  .join(class_members, class_members.c.id == class_answers.c.member_id)
@@ -341,7 +348,7 @@ class ClassroomStore:
                  .order_by(class_polls.c.id, class_members.c.name))
         rows = self._read(lambda conn: conn.execute(query).all())
         return [dict(poll=r.id, question=r.ref, student=r.name, prediction=r.choice,
-                     answer=r.answer, correct=r.choice == r.answer,
+                     answer=r.answer, correct=r.choice in r.accepted.split(","),
                      answered_at=r.answered_at.isoformat(timespec="seconds"))
                 for r in rows]
 
@@ -421,7 +428,7 @@ class ClassroomStore:
 
 def _poll(row) -> Poll:
     return Poll(row.id, row.code, row.kind, row.ref, row.prompt,
-                tuple(row.choices.split(",")), row.answer,
+                tuple(row.choices.split(",")), row.answer, tuple(row.accepted.split(",")),
                 tuple(c for c in row.concepts.split(",") if c), row.state)
 
 

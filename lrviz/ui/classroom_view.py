@@ -115,7 +115,7 @@ def _student_poll(store: ClassroomStore, member: Member) -> None:
     st.markdown(poll.prompt)  # written by the course authors or built from a preset
     labels = {c: _regime_label(c) for c in poll.choices}
     if poll.revealed:
-        verdict = ("right" if mine == poll.answer else "not this time") if mine else "no answer"
+        verdict = ("right" if mine in poll.accepted else "not this time") if mine else "no answer"
         st.success(f"The run: {labels[poll.answer]}. Your prediction: "
                    f"{labels.get(mine, 'none')} ({verdict}).", icon=":material/visibility:")
         return
@@ -197,7 +197,8 @@ def _launcher(store: ClassroomStore, course: Course, code: str) -> None:
         with st.spinner("Running the simulation for the answer…"):
             spec = build_poll(course, *picked)
             store.launch(code, kind=spec.kind, ref=spec.ref, prompt=spec.prompt,
-                         choices=spec.choices, answer=spec.answer, concepts=spec.concepts)
+                         choices=spec.choices, answer=spec.answer, accepted=spec.accepted,
+                         concepts=spec.concepts)
         st.success("Launched: students see it within two seconds. Open “Live results”.")
 
 
