@@ -11,10 +11,11 @@ T = TypeVar("T")
 
 
 def show_number(x: float) -> str:
-    """A number for a message: whole numbers in full (``5000``), others in ``%g`` form."""
-    if math.isfinite(x) and x == math.floor(x) and abs(x) < 1e10:
+    """A number for a message: whole numbers in full (``5000``), others in the shortest form
+    that reads back exactly (``0.05``, ``1e-30``, ``1.0000000000000002``)."""
+    if math.isfinite(x) and x == math.floor(x) and abs(x) < 1e16:
         return str(int(x))
-    return f"{x:g}"
+    return repr(float(x))
 
 
 @dataclass(frozen=True)

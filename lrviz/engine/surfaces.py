@@ -92,9 +92,11 @@ class Surface:
             raise ValueError(f"{what} must be two numbers (x, y), got {point!r:.60}")
         x, y = (as_number(v, what) for v in items)
         (x0, x1), (y0, y1) = self.start_box
-        if not (math.isfinite(x) and math.isfinite(y) and x0 <= x <= x1 and y0 <= y <= y1):
+        if not (x0 <= x <= x1 and y0 <= y <= y1):  # False for nan too
+            problem = ("is outside" if math.isfinite(x) and math.isfinite(y)
+                       else "must be finite and inside")
             raise ValueError(
-                f"{what} ({x:g}, {y:g}) is outside the allowed box x in [{x0:g}, {x1:g}], "
+                f"{what} ({x:g}, {y:g}) {problem} the allowed box x in [{x0:g}, {x1:g}], "
                 f"y in [{y0:g}, {y1:g}] for surface {self.name!r} (up to {START_REACH:g} "
                 f"plot widths from the centre of its plotted domain)"
             )
