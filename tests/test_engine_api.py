@@ -122,8 +122,10 @@ def test_phase_map_shows_momentum_widening_the_stable_range():
 
 
 def test_sweep_rejects_bad_rates():
-    with pytest.raises(ValueError, match="positive finite"):
+    with pytest.raises(ValueError, match=re.escape("lr = -1 is outside its valid range (0, 1000]")):
         lr_sweep(RunConfig(), [0.1, -1.0])
+    with pytest.raises(ValueError, match=re.escape("lr = nan is outside")):
+        lr_sweep(RunConfig(), [0.1, float("nan")])
 
 
 def test_schedule_values_needs_losses_only_for_plateau():

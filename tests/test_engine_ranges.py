@@ -337,3 +337,22 @@ def test_any_start_runs_finite_or_is_a_value_error(surface, x, y):
     run = simulate(cfg)
     assert np.all(np.isfinite(run.points)) and np.all(np.isfinite(run.losses))
     assert np.all(np.isfinite(run.lambda_max))
+
+
+def test_sweeps_and_phase_maps_check_their_grid_values():
+    cfg = RunConfig(surface="bowl", optimizer="momentum", steps=50)
+    with pytest.raises(ValueError, match=re.escape("lr = 5000 is outside its valid range")):
+        lrviz.lr_sweep(cfg, [0.1, 5000.0])
+    with pytest.raises(ValueError, match=re.escape(
+            "optimizer 'momentum' parameter 'momentum' = 1 is outside its valid range [0, 1)")):
+        lrviz.phase_map(cfg, [0.1], "optimizer", "momentum", [0.5, 1.0])
+    with pytest.raises(ValueError, match=re.escape(
+            "surface 'bowl' parameter 'a' = 0 is outside its valid range (0, 10000]")):
+        lrviz.phase_map(cfg, [0.1], "surface", "a", [0.0])
+
+
+def test_switching_optimizer_drops_a_carried_value_the_new_one_rejects():
+    heavy = RunConfig(optimizer="momentum", optimizer_params={"momentum": 0.0})
+    assert heavy.with_(optimizer="nesterov").optimizer_values() == {"momentum": 0.9}
+    kept = RunConfig(optimizer="momentum", optimizer_params={"momentum": 0.5})
+    assert kept.with_(optimizer="nesterov").optimizer_values() == {"momentum": 0.5}

@@ -18,6 +18,7 @@ from lrviz.engine.schedules import get_schedule
 from lrviz.engine.spec import (
     NOISE_VALID,
     SEED_VALID,
+    Param,
     as_number,
     check_lr,
     check_range,
@@ -82,6 +83,17 @@ class RunConfig(BaseModel):
     def _valid_seed(cls, v: Any) -> int:
         return int(check_range("seed", v, SEED_VALID, integer=True))
 
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_numbers(cls, v: Any) -> Any:
+        # Two numbers (huge integers as inf); the box check needs the surface, so it runs in
+        # _known_params.
+        if v is None:
+            return v
+        if isinstance(v, str | bytes) or not hasattr(v, "__len__") or len(v) != 2:
+            raise ValueError(f"start must be two numbers (x, y), got {v!r:.60}")
+        return tuple(as_number(c, "start") for c in v)
+
     @field_validator("surface_params", "optimizer_params", "schedule_params", mode="before")
     @classmethod
     def _huge_ints_as_inf(cls, v: Any) -> Any:
@@ -119,13 +131,24 @@ class RunConfig(BaseModel):
         """A validated copy with some fields changed.
 
         Changing the surface, optimizer or schedule keeps only the old parameters that the new
-        one also has (so ``cfg.with_(optimizer="sgd")`` works after Adam's ``beta1``).
+        one also has and that are valid for it (so ``cfg.with_(optimizer="sgd")`` works after
+        Adam's ``beta1``, and a heavy-ball momentum of 0 gives way to Nesterov's default, since
+        Nesterov needs momentum > 0).
         """
         data = {**self.model_dump(), **changes}
         for kind, getter in (("surface", get_surface), ("optimizer", get_optimizer),
                              ("schedule", get_schedule)):
             key = f"{kind}_params"
             if kind in changes and key not in changes:
-                names = {p.name for p in getter(data[kind]).params}
-                data[key] = {k: v for k, v in data[key].items() if k in names}
+                params = {p.name: p for p in getter(data[kind]).params}
+                data[key] = {k: v for k, v in data[key].items()
+                             if k in params and _is_valid(params[k], v)}
         return RunConfig(**data)
+
+
+def _is_valid(param: Param, value: float) -> bool:
+    try:
+        param.check(value)
+    except ValueError:
+        return False
+    return True
