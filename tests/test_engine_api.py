@@ -32,7 +32,7 @@ def test_design_example_runs_with_the_documented_fields():
     (dict(steps=0), "steps = 0 is outside its valid range [1, 5000]"),
     (dict(steps=10**6), "steps = 1000000 is outside its valid range [1, 5000]"),
     (dict(optimizer="adam", optimizer_params={"momentum": 0.9}), "has no parameter 'momentum'"),
-    (dict(start=(float("inf"), 0.0)), "start (inf, 0) is outside the allowed box"),
+    (dict(start=(float("inf"), 0.0)), "start (inf, 0) must be finite and inside the allowed box"),
 ])
 def test_bad_configurations_are_rejected_with_a_message_naming_the_problem(bad, message):
     with pytest.raises(ValueError, match=re.escape(message)):
