@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import lrviz
 from lrviz import RunConfig, schedule_values, simulate, stability
+from lrviz.engine import core
 from lrviz.engine.spec import LR_VALID, MAX_STEPS, Interval, Param, show_number
 from lrviz.engine.surfaces import START_REACH
 from lrviz.learning.schema import RunSpec, Tune
@@ -234,6 +235,7 @@ def test_far_or_non_finite_starts_are_rejected_naming_start_and_box(start):
 @pytest.mark.parametrize("surface", sorted(lrviz.SURFACES))
 def test_starts_at_the_corners_of_the_box_give_finite_runs(surface):
     s = lrviz.SURFACES[surface]
+    assert START_REACH < core.ESCAPE  # every allowed start has room before the escape box
     assert s.start_box == tuple((c - START_REACH * s.scale, c + START_REACH * s.scale)
                                 for c in s.center)
     (x0, x1), (y0, y1) = s.start_box
