@@ -221,7 +221,7 @@ def test_stability_rejects_non_finite_and_far_points_naming_the_box(point):
 
 
 @pytest.mark.parametrize("start", [(1e38, 0.0), (math.nan, 1.0), (2.0, -math.inf),
-                                   (0.0, 31.0)])
+                                   (0.0, 31.0), (10**400, 0)])
 def test_far_or_non_finite_starts_are_rejected_naming_start_and_box(start):
     box = "the allowed box x in [-30, 30], y in [-30, 30] for surface 'bowl'"
     with pytest.raises(ValueError, match=re.escape("start (") + ".*" + re.escape(box)):

@@ -246,9 +246,15 @@ class RunSpec(_Strict):
         # pydantic's bare "not a valid number / integer".
         if not isinstance(data, dict):
             return data
-        fix = lambda v: as_number(v, "") if isinstance(v, int) else v  # noqa: E731
-        out = {k: {n: fix(x) for n, x in v.items()} if isinstance(v, dict) else fix(v)
-               for k, v in data.items()}
+
+        def fix(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {n: fix(x) for n, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [fix(x) for x in v]
+            return as_number(v, "") if isinstance(v, int) and abs(v) > 2**1023 else v
+
+        out = {k: fix(v) for k, v in data.items()}
         for key, valid in (("steps", STEPS_VALID), ("seed", SEED_VALID)):
             if key in data:
                 out[key] = int(check_range(key, data[key], valid, integer=True))
