@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lrviz.engine.spec import Param, lookup, resolve_params
+from lrviz.engine.spec import Interval, Param, lookup, resolve_params
 
 
 class SumOfSquaresState(NamedTuple):
@@ -133,14 +133,31 @@ class OptimizerSpec:
         return 2.0
 
 
+# Valid ranges (see `Param.valid`), from the math and never looser than torch.optim:
+# - averaging coefficients (betas, RMSprop's alpha, momentum) lie in [0, 1): torch rejects
+#   negative ones and betas >= 1; at 1 nothing is ever averaged in (Adam's bias correction
+#   divides by 1 - beta^t = 0) and momentum >= 1 lets the velocity grow without bound;
+# - eps > 0 (torch allows 0, but then a zero gradient history divides 0 by 0): at least
+#   1e-30, since the engine computes in float32, where much smaller numbers round to 0; at
+#   most 1, beyond which the denominator no longer adapts to anything;
+# - Nesterov needs momentum > 0 (torch: "Nesterov momentum requires a momentum").
+_AVERAGING = Interval(0.0, 1.0, hi_open=True)
+_EPS_VALID = Interval(1e-30, 1.0)
+
 _EPS = Param("eps", 1e-8, 1e-10, 1e-1, "epsilon", log=True,
-             help="added to the denominator so a zero gradient history never divides by zero")
+             help="added to the denominator so a zero gradient history never divides by zero",
+             valid=_EPS_VALID)
 _BETA1 = Param("beta1", 0.9, 0.0, 0.999, "beta1 (first moment)",
-               help="how much of the running average of gradients carries over each step")
+               help="how much of the running average of gradients carries over each step",
+               valid=_AVERAGING)
 _BETA2 = Param("beta2", 0.999, 0.5, 0.9999, "beta2 (second moment)",
-               help="how much of the running average of squared gradients carries over")
+               help="how much of the running average of squared gradients carries over",
+               valid=_AVERAGING)
 _MU = Param("momentum", 0.9, 0.0, 0.99, "momentum mu",
-            help="fraction of the previous velocity kept each step")
+            help="fraction of the previous velocity kept each step", valid=_AVERAGING)
+_NESTEROV_MU = Param("momentum", 0.9, 0.01, 0.99, "momentum mu",
+                     help="fraction of the previous velocity kept each step",
+                     valid=Interval(0.0, 1.0, lo_open=True, hi_open=True))
 
 _ALL: tuple[OptimizerSpec, ...] = (
     OptimizerSpec(
@@ -166,7 +183,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         title="Nesterov momentum",
         latex=r"b_t = \mu\, b_{t-1} + g_t,\quad "
         r"\theta_{t+1} = \theta_t - \eta_t\,(g_t + \mu\, b_t)",
-        params=(_MU,),
+        params=(_NESTEROV_MU,),
         torch_name="torch.optim.SGD(params, lr, momentum=mu, nesterov=True)",
         summary="Momentum with a look-ahead correction that brakes earlier.",
         factory=_nesterov,
@@ -177,7 +194,8 @@ _ALL: tuple[OptimizerSpec, ...] = (
         latex=r"G_t = G_{t-1} + g_t^2,\quad "
         r"\theta_{t+1} = \theta_t - \eta_t\,\frac{g_t}{\sqrt{G_t} + \epsilon}",
         params=(Param("eps", 1e-10, 1e-12, 1e-1, "epsilon", log=True,
-                      help="added after the square root (PyTorch's placement)"),),
+                      help="added after the square root (PyTorch's placement)",
+                      valid=_EPS_VALID),),
         torch_name="torch.optim.Adagrad(params, lr, eps=1e-10)",
         summary="Divides each coordinate by the root of its summed squared gradients, so "
         "steps shrink for good.",
@@ -191,7 +209,8 @@ _ALL: tuple[OptimizerSpec, ...] = (
         r"\theta_{t+1} = \theta_t - \eta_t\,\frac{g_t}{\sqrt{v_t} + \epsilon}",
         params=(
             Param("alpha", 0.99, 0.5, 0.9999, "alpha (smoothing)",
-                  help="how much of the running average of squared gradients carries over"),
+                  help="how much of the running average of squared gradients carries over",
+                  valid=_AVERAGING),
             _EPS,
         ),
         torch_name="torch.optim.RMSprop(params, lr, alpha=0.99, eps=1e-8)",
@@ -222,8 +241,11 @@ _ALL: tuple[OptimizerSpec, ...] = (
             _BETA1,
             _BETA2,
             _EPS,
+            # torch requires weight_decay >= 0; each step multiplies theta by 1 - lr*lambda,
+            # so far beyond 1 it only flips the sign of theta back and forth.
             Param("weight_decay", 1e-2, 0.0, 1.0, "weight decay lambda",
-                  help="pulls every parameter toward zero, separately from the gradient"),
+                  help="pulls every parameter toward zero, separately from the gradient",
+                  valid=Interval(0.0, 10.0)),
         ),
         torch_name="torch.optim.AdamW(params, lr, betas=(beta1, beta2), eps=1e-8, "
         "weight_decay=0.01)",

@@ -12,7 +12,6 @@ recompiles. ``reduce_on_plateau`` depends on the losses, so it runs inside the s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,7 +21,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lrviz.engine.spec import Param, lookup, resolve_params, step_bucket
+from lrviz.engine.spec import (
+    LR_VALID,
+    MAX_STEPS,
+    Interval,
+    Param,
+    check_lr,
+    check_steps,
+    lookup,
+    resolve_params,
+    step_bucket,
+)
 
 ScheduleFn = Callable[[jax.Array], jax.Array]
 
@@ -94,12 +103,17 @@ def _cyclic(lr, steps, q) -> ScheduleFn:
 
 def _cosine_restarts(lr, steps, q) -> ScheduleFn:
     # CosineAnnealingWarmRestarts: cycles of T_0, T_0*T_mult, ... as optax SGDR pieces.
-    cycles, length, covered = [], int(q["T_0"]), 0
-    while covered < steps:
+    # Every cycle lasts at least one step (T_0 >= 1, T_mult >= 1 are validated, and the max()
+    # below holds whatever reaches here), so at most `steps` cycles cover the run: the loop
+    # is bounded by the step count, never by the parameters.
+    cycles, length, covered = [], max(int(q["T_0"]), 1), 0
+    for _ in range(steps):
+        if covered >= steps:
+            break
         cycles.append(dict(init_value=lr, peak_value=lr, warmup_steps=0,
                            decay_steps=length, end_value=q["eta_min"]))
         covered += length
-        length = int(length * q["T_mult"])
+        length = max(int(length * q["T_mult"]), 1)
     return optax.sgdr_schedule(cycles)
 
 
@@ -121,11 +135,21 @@ class ScheduleSpec:
 
     def build(self, lr: float, steps: int, params: Mapping[str, float] | None = None) -> ScheduleFn:
         """The optax schedule ``t -> eta_t`` for a run of ``steps`` updates."""
-        return self.factory(float(lr), int(steps), self.resolve(params))
+        return self.factory(check_lr(lr), check_steps(steps), self.resolve(params))
 
+
+# Valid ranges (see `Param.valid`), from the math and never looser than torch.optim.lr_scheduler:
+# - periods and step counts are whole numbers; a period is at least one step (StepLR,
+#   CyclicLR and CosineAnnealingWarmRestarts divide by it) and at most the longest run;
+# - decay factors lie in (0, 1] (a factor 0 would zero the rate for good, above 1 it grows);
+# - absolute rates (eta_min, min_lr) lie in [0, lr's own upper bound].
+_PERIOD = Interval(1, MAX_STEPS)
+_COUNT = Interval(0, MAX_STEPS)
+_DECAY = Interval(0.0, 1.0, lo_open=True)
+_ABS_RATE = Interval(0.0, LR_VALID.hi)
 
 _ETA_MIN = Param("eta_min", 0.0, 0.0, 1.0, "eta_min (floor)", log=False,
-                 help="the smallest learning rate, in absolute units")
+                 help="the smallest learning rate, in absolute units", valid=_ABS_RATE)
 
 _ALL: tuple[ScheduleSpec, ...] = (
     ScheduleSpec(
@@ -142,8 +166,8 @@ _ALL: tuple[ScheduleSpec, ...] = (
         title="Step decay",
         latex=r"\eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor}",
         params=(
-            Param("step_size", 100, 1, 2000, "step size s (steps)", integer=True),
-            Param("gamma", 0.1, 0.01, 0.99, "gamma (factor per drop)"),
+            Param("step_size", 100, 1, 2000, "step size s (steps)", integer=True, valid=_PERIOD),
+            Param("gamma", 0.1, 0.01, 0.99, "gamma (factor per drop)", valid=_DECAY),
         ),
         torch_name="StepLR(step_size, gamma)",
         summary="Drops the rate by a factor gamma every s steps: a staircase.",
@@ -153,7 +177,7 @@ _ALL: tuple[ScheduleSpec, ...] = (
         name="exponential",
         title="Exponential decay",
         latex=r"\eta_t = \eta_0\, \gamma^{t}",
-        params=(Param("gamma", 0.99, 0.9, 0.9999, "gamma (factor per step)"),),
+        params=(Param("gamma", 0.99, 0.9, 0.9999, "gamma (factor per step)", valid=_DECAY),),
         torch_name="ExponentialLR(gamma)",
         summary="Multiplies the rate by gamma after every step.",
         factory=_exponential,
@@ -162,7 +186,9 @@ _ALL: tuple[ScheduleSpec, ...] = (
         name="inverse_time",
         title="Inverse-time (1/t) decay",
         latex=r"\eta_t = \frac{\eta_0}{1 + k\,t}",
-        params=(Param("decay", 0.01, 1e-4, 1.0, "decay rate k", log=True),),
+        params=(Param("decay", 0.01, 1e-4, 1.0, "decay rate k", log=True,
+                      # k < 0 would make 1 + k t cross zero: negative, then infinite rates
+                      valid=Interval(0.0, 1e3)),),
         torch_name="LambdaLR(lambda t: 1 / (1 + k * t))",
         summary="Shrinks like 1/t: the classic choice of stochastic-approximation theory.",
         factory=_inverse_time,
@@ -173,7 +199,7 @@ _ALL: tuple[ScheduleSpec, ...] = (
         latex=r"\eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})"
         r"\left(1 + \cos\frac{\pi \min(t, T_{max})}{T_{max}}\right)",
         params=(
-            Param("T_max", 0, 0, 5000, "T_max (0 = whole run)", integer=True),
+            Param("T_max", 0, 0, 5000, "T_max (0 = whole run)", integer=True, valid=_COUNT),
             _ETA_MIN,
         ),
         torch_name="CosineAnnealingLR(T_max, eta_min)",
@@ -188,9 +214,10 @@ _ALL: tuple[ScheduleSpec, ...] = (
         r"\eta_{min} + \tfrac12(\eta_0-\eta_{min})\left(1+\cos\frac{\pi (t-W)}{T-W}\right)"
         r" & t \ge W\end{cases}",
         params=(
-            Param("warmup_steps", 30, 0, 2000, "warmup steps W", integer=True),
-            Param("start_factor", 0.01, 0.0, 1.0, "start factor f",
-                  help="the first step uses f times the peak rate"),
+            Param("warmup_steps", 30, 0, 2000, "warmup steps W", integer=True, valid=_COUNT),
+            # LinearLR requires 0 < start_factor <= 1.
+            Param("start_factor", 0.01, 0.001, 1.0, "start factor f",
+                  help="the first step uses f times the peak rate", valid=_DECAY),
             _ETA_MIN,
         ),
         torch_name="SequentialLR([LinearLR(start_factor, total_iters=W), "
@@ -205,9 +232,13 @@ _ALL: tuple[ScheduleSpec, ...] = (
         r"\mathrm{cos}(\eta_0,\ \eta_0/(d\,d_f),\ (t-P)/(T-1-P)) & t > P\end{cases},\ "
         r"P = pT - 1,\ \mathrm{cos}(a,b,u) = b + \tfrac{a-b}{2}(1 + \cos \pi u)",
         params=(
-            Param("pct_start", 0.3, 0.05, 0.95, "pct_start p"),
-            Param("div_factor", 25.0, 1.0, 1000.0, "div_factor d", log=True),
-            Param("final_div_factor", 1e4, 1.0, 1e6, "final_div_factor d_f", log=True),
+            # OneCycleLR requires 0 <= pct_start <= 1. The divisors must be positive; at least 1
+            # keeps the start below the peak and the end below the start, as the name says.
+            Param("pct_start", 0.3, 0.05, 0.95, "pct_start p", valid=Interval(0.0, 1.0)),
+            Param("div_factor", 25.0, 1.0, 1000.0, "div_factor d", log=True,
+                  valid=Interval(1.0, 1e6)),
+            Param("final_div_factor", 1e4, 1.0, 1e6, "final_div_factor d_f", log=True,
+                  valid=Interval(1.0, 1e8)),
         ),
         torch_name="OneCycleLR(max_lr=lr, total_steps=T, pct_start, div_factor, "
         "final_div_factor, cycle_momentum=False)",
@@ -221,8 +252,10 @@ _ALL: tuple[ScheduleSpec, ...] = (
         r"2c + 1\right|\right),\ c = \left\lfloor 1 + \frac{t}{2s}\right\rfloor,\ "
         r"\eta_b = r\,\eta_0",
         params=(
-            Param("step_size_up", 50, 1, 2000, "half-cycle s (steps)", integer=True),
-            Param("base_factor", 0.1, 0.0, 1.0, "base rate / peak rate r"),
+            Param("step_size_up", 50, 1, 2000, "half-cycle s (steps)", integer=True,
+                  valid=_PERIOD),
+            Param("base_factor", 0.1, 0.0, 1.0, "base rate / peak rate r",
+                  valid=Interval(0.0, 1.0)),
         ),
         torch_name="CyclicLR(base_lr=r*lr, max_lr=lr, step_size_up=s, mode='triangular', "
         "cycle_momentum=False)",
@@ -235,8 +268,10 @@ _ALL: tuple[ScheduleSpec, ...] = (
         latex=r"\eta_t = \eta_{min} + \tfrac12(\eta_0-\eta_{min})\left(1+\cos\frac{\pi\, "
         r"T_{cur}}{T_i}\right),\ T_i = T_0\, T_{mult}^{\,i}",
         params=(
-            Param("T_0", 50, 1, 2000, "first cycle T_0 (steps)", integer=True),
-            Param("T_mult", 1, 1, 4, "cycle growth T_mult", integer=True),
+            # CosineAnnealingWarmRestarts requires whole numbers T_0 >= 1 and T_mult >= 1.
+            Param("T_0", 50, 1, 2000, "first cycle T_0 (steps)", integer=True, valid=_PERIOD),
+            Param("T_mult", 1, 1, 4, "cycle growth T_mult", integer=True,
+                  valid=Interval(1, 100)),
             _ETA_MIN,
         ),
         torch_name="CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)",
@@ -250,11 +285,15 @@ _ALL: tuple[ScheduleSpec, ...] = (
         r"times the best loss did not improve by a factor } (1-\tau)\text{ for more than "
         r"}P\text{ steps}",
         params=(
-            Param("factor", 0.1, 0.01, 0.99, "factor phi"),
-            Param("patience", 10, 0, 200, "patience P (steps)", integer=True),
-            Param("threshold", 1e-4, 0.0, 0.5, "threshold tau (relative)"),
-            Param("cooldown", 0, 0, 200, "cooldown (steps)", integer=True),
-            Param("min_lr", 0.0, 0.0, 1.0, "min_lr"),
+            # ReduceLROnPlateau requires factor < 1; a relative threshold of 1 or more would
+            # make every improvement impossible.
+            Param("factor", 0.1, 0.01, 0.99, "factor phi",
+                  valid=Interval(0.0, 1.0, lo_open=True, hi_open=True)),
+            Param("patience", 10, 0, 200, "patience P (steps)", integer=True, valid=_COUNT),
+            Param("threshold", 1e-4, 0.0, 0.5, "threshold tau (relative)",
+                  valid=Interval(0.0, 1.0, hi_open=True)),
+            Param("cooldown", 0, 0, 200, "cooldown (steps)", integer=True, valid=_COUNT),
+            Param("min_lr", 0.0, 0.0, 1.0, "min_lr", valid=_ABS_RATE),
         ),
         torch_name="ReduceLROnPlateau(mode='min', factor, patience, threshold, "
         "threshold_mode='rel', cooldown, min_lr)",
@@ -373,9 +412,4 @@ def schedule_values(
 
 
 def _check_lr_steps(lr: float, steps: int) -> tuple[float, int]:
-    lr, steps = float(lr), int(steps)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"the learning rate must be a positive number, got {lr}")
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    return lr, steps
+    return check_lr(lr), check_steps(steps)

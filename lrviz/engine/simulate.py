@@ -19,7 +19,7 @@ from lrviz.engine import core, diagnose
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.schedules import base_values, get_schedule
-from lrviz.engine.spec import batch_bucket, step_bucket
+from lrviz.engine.spec import batch_bucket, check_lr, step_bucket
 from lrviz.engine.surfaces import get_surface
 from lrviz.engine.theory import suggest_lr
 
@@ -250,6 +250,9 @@ def _run_grid(cfg: RunConfig, lrs: np.ndarray, kind: str | None = None, name: st
         if name not in owner:
             raise ValueError(f"{kind} {getattr(cfg, kind)!r} has no parameter {name!r}; "
                              f"its parameters are: {', '.join(owner) or 'none'}")
+        key = f"{kind}_params"
+        for value in np.unique(values):  # every grid value must be valid, as in a RunConfig
+            cfg.with_(**{key: {**getattr(cfg, key), name: float(value)}})
         column = np.full(size, owner[name], np.float32)
         column[:B] = values
         if kind == "optimizer":
@@ -352,6 +355,6 @@ def _check_lrs(lrs) -> np.ndarray:
     lrs = np.asarray(lrs, dtype=float).ravel()
     if lrs.size == 0:
         raise ValueError("a sweep needs at least one learning rate")
-    if not np.all(np.isfinite(lrs) & (lrs > 0)):
-        raise ValueError("every learning rate in a sweep must be a positive finite number")
+    for lr in np.unique(lrs):  # the same range as a RunConfig's lr (spec.LR_VALID)
+        check_lr(lr, "every learning rate in a sweep must be valid: lr")
     return lrs

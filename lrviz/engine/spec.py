@@ -10,6 +10,34 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def show_number(x: float) -> str:
+    """A number for a message: whole numbers in full (``5000``), others in the shortest form
+    that reads back exactly (``0.05``, ``1e-30``, ``1.0000000000000002``)."""
+    if math.isfinite(x) and x == math.floor(x) and abs(x) < 1e16:
+        return str(int(x))
+    return repr(float(x))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A range of real numbers, each end closed or open: ``Interval(0, 1, hi_open=True)`` is
+    ``[0, 1)``. Infinite ends are allowed (``Interval(0, math.inf, lo_open=True)`` is x > 0)."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.lo if self.lo_open else value >= self.lo
+        below = value < self.hi if self.hi_open else value <= self.hi
+        return bool(above and below)
+
+    def __str__(self) -> str:
+        return (f"{'(' if self.lo_open else '['}{show_number(self.lo)}, "
+                f"{show_number(self.hi)}{')' if self.hi_open else ']'}")
+
+
 @dataclass(frozen=True)
 class Param:
     """One tunable number of a surface, optimizer or schedule.
@@ -17,6 +45,11 @@ class Param:
     ``name`` is the stable key used in `RunConfig` dicts and in the URL, ``low``/``high`` the
     range a slider offers, ``log`` whether that slider is logarithmic and ``integer`` whether
     the value counts something (steps, a period).
+
+    ``valid`` is the range the engine accepts at all (every entry point rejects values outside
+    it with a ValueError). It comes from the math (betas in [0, 1), eps > 0, periods >= 1) and
+    is never looser than PyTorch's own checks; it is wider than the slider range, which must lie
+    inside it, so that notebooks can explore beyond the UI. Every parameter must declare it.
     """
 
     name: str
@@ -27,43 +60,82 @@ class Param:
     help: str = ""
     log: bool = False
     integer: bool = False
+    valid: Interval | None = None
+
+    def __post_init__(self) -> None:
+        if self.valid is None:
+            raise TypeError(f"parameter {self.name!r} must declare its valid range (valid=...)")
+        for what, value in (("default", self.default), ("slider low", self.low),
+                            ("slider high", self.high)):
+            if value not in self.valid:
+                raise ValueError(f"parameter {self.name!r}: {what} {show_number(value)} is "
+                                 f"outside its valid range {self.valid}")
 
     def clamp(self, value: float) -> float:
         """The value moved into ``[low, high]`` (rounded when the parameter is an integer)."""
         value = min(max(float(value), self.low), self.high)
         return float(round(value)) if self.integer else value
 
+    def check(self, value: object, owner: str = "") -> float:
+        """``value`` as a float if it is a valid setting of this parameter; otherwise a
+        ValueError naming the parameter, the value and the valid range.
+
+        ``owner`` (e.g. ``"schedule 'cosine'"``) prefixes the message.
+        """
+        who = f"{owner} parameter {self.name!r}" if owner else f"parameter {self.name!r}"
+        assert self.valid is not None  # __post_init__ guarantees it
+        return check_range(who, value, self.valid, integer=self.integer)
+
+
+def as_number(value: object, who: str) -> float:
+    """``float(value)``, with a ValueError naming ``who`` for anything that is not a number.
+
+    An integer too large for a float becomes +-inf (so a range check reports it) instead of
+    raising OverflowError.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:
+        return math.inf if value > 0 else -math.inf
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"{who} must be a number, got {shown}") from None
+
+
+def check_range(who: str, value: object, valid: Interval, integer: bool = False) -> float:
+    """``value`` as a float inside ``valid`` (and whole when ``integer``), else a ValueError
+    such as ``"steps = 0 is outside its valid range [1, 5000]"``."""
+    number = as_number(value, who)
+    if not (math.isfinite(number) and number in valid):
+        shown = show_number(number)
+        if math.isinf(number) and isinstance(value, int):
+            # str() of a huge int can itself fail (Python caps it at 4300 digits)
+            digits = int(abs(value).bit_length() * math.log10(2)) + 1
+            shown = f"{'-' if number < 0 else ''}(an integer of about {digits} digits)"
+        raise ValueError(f"{who} = {shown} is outside its valid range {valid}")
+    if integer and number != math.floor(number):
+        raise ValueError(f"{who} = {show_number(number)} must be a whole number in {valid}")
+    return number
+
 
 def resolve_params(
     kind: str, name: str, specs: tuple[Param, ...], given: Mapping[str, float] | None
 ) -> dict[str, float]:
-    """Defaults overridden by ``given``; unknown names and non-finite values raise ValueError.
+    """Defaults overridden by ``given``; unknown names and invalid values raise ValueError.
 
-    Values outside a parameter's slider range are accepted (the engine handles them); only names
-    and finiteness are checked so that notebooks can explore beyond the UI's ranges.
+    Each value must lie in its parameter's ``valid`` range (wider than the slider range, so
+    notebooks can explore beyond the UI); integer parameters must be whole numbers.
     """
     given = dict(given or {})
     known = {p.name for p in specs}
-    unknown = sorted(set(given) - known)
+    unknown = sorted(set(given) - known, key=str)
     if unknown:
         expected = ", ".join(sorted(known)) or "none"
         raise ValueError(
             f"{kind} {name!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"its parameters are: {expected}"
         )
-    out: dict[str, float] = {}
-    for p in specs:
-        value = given.get(p.name, p.default)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{kind} {name!r} parameter {p.name!r} must be a number, got {value!r}"
-            ) from None
-        if not math.isfinite(value):
-            raise ValueError(f"{kind} {name!r} parameter {p.name!r} must be finite, got {value}")
-        out[p.name] = float(round(value)) if p.integer else value
-    return out
+    return {p.name: p.check(given.get(p.name, p.default), f"{kind} {name!r}") for p in specs}
 
 
 # Step counts are padded up to one of these lengths, so a few compiled shapes serve every run.
@@ -77,6 +149,27 @@ def step_bucket(steps: int) -> int:
         if steps <= bucket:
             return bucket
     raise ValueError(f"steps must be at most {MAX_STEPS}, got {steps}")
+
+
+# Valid ranges of the run-level numbers (the UI's sliders offer a narrower part of each).
+# lr: positive (PyTorch rejects lr < 0; a zero rate never moves) and at most 1000, far above
+# any rate that is stable on these surfaces, so rates stay ordinary float32 numbers.
+LR_VALID = Interval(0.0, 1e3, lo_open=True)
+STEPS_VALID = Interval(1, MAX_STEPS)
+# noise: the standard deviation of the Gaussian added to each gradient.
+NOISE_VALID = Interval(0.0, 100.0)
+SEED_VALID = Interval(0, 2**31 - 1)
+
+
+def check_lr(lr: object, who: str = "the learning rate lr") -> float:
+    """``lr`` as a float in `LR_VALID`, else a ValueError naming it and the range."""
+    return check_range(who, lr, LR_VALID)
+
+
+def check_steps(steps: object) -> int:
+    """``steps`` as an int in ``[1, MAX_STEPS]``; non-integers, inf and huge values raise
+    ValueError (never OverflowError)."""
+    return int(check_range("steps", steps, STEPS_VALID, integer=True))
 
 
 def batch_bucket(size: int) -> int:

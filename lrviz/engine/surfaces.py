@@ -17,9 +17,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lrviz.engine.spec import Param, lookup, resolve_params
+from lrviz.engine.spec import Interval, Param, as_number, lookup, resolve_params
 
 SurfaceFn = Callable[[jax.Array, Mapping[str, jax.Array]], jax.Array]
+
+# Start points (and points asked about in `theory.stability`) must lie within this many domain
+# sizes of the plotted domain's centre, in each coordinate: generous (five plot widths away),
+# yet half of the engine's escape radius (`core.ESCAPE` = 10), so a run always starts where
+# its loss is an ordinary float32 number and has room to move before it counts as escaped.
+START_REACH = 5.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,33 @@ class Surface:
     def center(self) -> tuple[float, float]:
         (x0, x1), (y0, y1) = self.domain
         return ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+
+    @property
+    def start_box(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """``((x_lo, x_hi), (y_lo, y_hi))``: where a start point may lie (see `START_REACH`)."""
+        (cx, cy), reach = self.center, START_REACH * self.scale
+        return ((cx - reach, cx + reach), (cy - reach, cy + reach))
+
+    def check_point(self, point: object, what: str = "start") -> tuple[float, float]:
+        """``point`` as two floats inside `start_box`, else a ValueError that names ``what``,
+        the point and the allowed box."""
+        try:
+            items = list(point)  # type: ignore[call-overload]
+        except TypeError:
+            items = []
+        if len(items) != 2:
+            raise ValueError(f"{what} must be two numbers (x, y), got {point!r:.60}")
+        x, y = (as_number(v, what) for v in items)
+        (x0, x1), (y0, y1) = self.start_box
+        if not (x0 <= x <= x1 and y0 <= y <= y1):  # False for nan too
+            problem = ("is outside" if math.isfinite(x) and math.isfinite(y)
+                       else "must be finite and inside")
+            raise ValueError(
+                f"{what} ({x:g}, {y:g}) {problem} the allowed box x in [{x0:g}, {x1:g}], "
+                f"y in [{y0:g}, {y1:g}] for surface {self.name!r} (up to {START_REACH:g} "
+                f"plot widths from the centre of its plotted domain)"
+            )
+        return (x, y)
 
     def resolve(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
         """Default parameters overridden by ``params`` (unknown names raise ValueError)."""
@@ -280,6 +313,13 @@ _STYBLINSKI_TANG_MINIMA = (
     Minimum(_ST_B, _ST_B, -50.058893, False),
 )
 
+# Valid parameter ranges (see `Param.valid`). Curvatures are positive (zero or negative would
+# make the bowl flat or unbounded below, and the listed minimum wrong); the upper bounds keep
+# f finite in float32 everywhere in the start box.
+_CURVATURE = Interval(0.0, 1e4, lo_open=True)
+_WELL_CENTRE = Interval(-10.0, 10.0)
+_WELL_DEPTH = Interval(0.0, 100.0)
+
 
 _ALL: tuple[Surface, ...] = (
     Surface(
@@ -293,8 +333,8 @@ _ALL: tuple[Surface, ...] = (
         teaches="With curvature lambda, gradient descent is stable only for lr < 2/lambda "
         "and lands in one step at lr = 1/lambda.",
         params=(
-            Param("a", 1.0, 0.1, 10.0, "curvature along x (a)", log=True),
-            Param("b", 1.0, 0.1, 10.0, "curvature along y (b)", log=True),
+            Param("a", 1.0, 0.1, 10.0, "curvature along x (a)", log=True, valid=_CURVATURE),
+            Param("b", 1.0, 0.1, 10.0, "curvature along y (b)", log=True, valid=_CURVATURE),
         ),
         fixed_minima=_origin(),
     ),
@@ -310,10 +350,13 @@ _ALL: tuple[Surface, ...] = (
         teaches="When one direction is kappa times steeper than the other, the steep one caps "
         "the learning rate and the flat one then crawls: the zig-zag of a ravine.",
         params=(
+            # kappa is a ratio of largest to smallest curvature: at least 1 by definition.
             Param("condition", 20.0, 1.0, 1000.0, "condition number kappa", log=True,
-                  help="ratio of the steepest to the flattest curvature"),
+                  help="ratio of the steepest to the flattest curvature",
+                  valid=Interval(1.0, 1e6)),
             Param("angle", 30.0, -90.0, 90.0, "rotation angle (degrees)",
-                  help="how the ravine is turned against the axes"),
+                  help="how the ravine is turned against the axes",
+                  valid=Interval(-180.0, 180.0)),
         ),
         fixed_minima=_origin(),
     ),
@@ -350,7 +393,7 @@ _ALL: tuple[Surface, ...] = (
         log_scale=True,
         teaches="A curved banana valley: steep walls force a small learning rate, and the "
         "flat valley floor then takes a long time to follow.",
-        params=(Param("b", 100.0, 1.0, 200.0, "wall steepness b"),),
+        params=(Param("b", 100.0, 1.0, 200.0, "wall steepness b", valid=_CURVATURE),),
         fixed_minima=(Minimum(1.0, 1.0, 0.0, True),),
     ),
     Surface(
@@ -411,7 +454,9 @@ _ALL: tuple[Surface, ...] = (
         log_scale=False,
         teaches="A bumpy landscape with a local minimum near every integer point: small steps "
         "get caught in the nearest dimple, noise and large steps hop between them.",
-        params=(Param("amplitude", 10.0, 0.0, 20.0, "bump amplitude A"),),
+        # A < 0 would turn the dimples into bumps and move the global minimum off (0, 0).
+        params=(Param("amplitude", 10.0, 0.0, 20.0, "bump amplitude A",
+                      valid=Interval(0.0, 1e3)),),
         fixed_minima=_origin(),
     ),
     Surface(
@@ -439,7 +484,8 @@ _ALL: tuple[Surface, ...] = (
         log_scale=False,
         teaches="On a near-flat plain the gradient is tiny, so plain gradient descent barely "
         "moves; methods that rescale the gradient (Adam, RMSProp) walk out.",
-        params=(Param("width", 1.0, 0.3, 2.0, "basin width w"),),
+        # w > 0 (f divides by w^2); 0.01 keeps w^2 a normal float32 number.
+        params=(Param("width", 1.0, 0.3, 2.0, "basin width w", valid=Interval(0.01, 100.0)),),
         fixed_minima=_origin(),
     ),
     Surface(
@@ -454,13 +500,15 @@ _ALL: tuple[Surface, ...] = (
         teaches="Place your own minima: the deeper well is the global minimum, the other a "
         "trap; the start point and the step size decide which one you land in.",
         params=(
-            Param("x1", -1.5, -2.5, 2.5, "well 1 x"),
-            Param("y1", -1.0, -2.5, 2.5, "well 1 y"),
-            Param("depth1", 1.0, 0.0, 3.0, "well 1 depth"),
-            Param("x2", 1.5, -2.5, 2.5, "well 2 x"),
-            Param("y2", 1.0, -2.5, 2.5, "well 2 y"),
-            Param("depth2", 0.6, 0.0, 3.0, "well 2 depth"),
-            Param("width", 0.7, 0.2, 1.5, "well width w"),
+            # Centres within 10 of the origin; a negative depth would be a bump, not a well;
+            # w > 0 because f divides by w^2 (0.05 keeps the wells resolvable in float32).
+            Param("x1", -1.5, -2.5, 2.5, "well 1 x", valid=_WELL_CENTRE),
+            Param("y1", -1.0, -2.5, 2.5, "well 1 y", valid=_WELL_CENTRE),
+            Param("depth1", 1.0, 0.0, 3.0, "well 1 depth", valid=_WELL_DEPTH),
+            Param("x2", 1.5, -2.5, 2.5, "well 2 x", valid=_WELL_CENTRE),
+            Param("y2", 1.0, -2.5, 2.5, "well 2 y", valid=_WELL_CENTRE),
+            Param("depth2", 0.6, 0.0, 3.0, "well 2 depth", valid=_WELL_DEPTH),
+            Param("width", 0.7, 0.2, 1.5, "well width w", valid=Interval(0.05, 10.0)),
         ),
         minima_fn=_wells_minima,
     ),

@@ -24,8 +24,13 @@ from lrviz.engine.surfaces import Surface, get_surface
 def local_model(
     surface: str | Surface, point: Sequence[float], params: Mapping[str, float] | None = None
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """``(f(p), grad f(p), Hessian(p))`` as float64 numpy values."""
+    """``(f(p), grad f(p), Hessian(p))`` as float64 numpy values.
+
+    ``point`` must be finite and inside the surface's `start_box` (ValueError otherwise), so
+    every number returned is an ordinary finite float.
+    """
     s = get_surface(surface)
+    point = s.check_point(point, "point")
     q = {k: jnp.full((1,), v, jnp.float32) for k, v in s.resolve(params).items()}
     m = core.curvature_batch(s.name, jnp.asarray([[point]], jnp.float32), q)
     return (float(m.values[0, 0]), np.asarray(m.grads[0, 0], float),
@@ -95,7 +100,12 @@ def stability(
     surface_params: Mapping[str, float] | None = None,
     **optimizer_params: float,
 ) -> Stability:
-    """Hessian eigenvalues at ``point``, the largest stable constant lr and the best one."""
+    """Hessian eigenvalues at ``point``, the largest stable constant lr and the best one.
+
+    Raises ValueError (naming what is wrong and its valid range) for a point that is not
+    finite or lies outside the surface's `start_box`, and for any surface or optimizer
+    parameter outside its ``Param.valid`` range.
+    """
     spec = get_optimizer(optimizer)
     values = spec.resolve(optimizer_params)
     lo, hi = (float(v) for v in hessian_eigenvalues(surface, point, surface_params))

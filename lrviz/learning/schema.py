@@ -8,11 +8,12 @@ validates the result as a `Lesson`. The Markdown body of ``lesson.md`` becomes t
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lrviz.engine.diagnose import Regime
+from lrviz.engine.spec import SEED_VALID, STEPS_VALID, as_number, check_range
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -237,8 +238,32 @@ class RunSpec(_Strict):
     noise: float = 0.0
     seed: int = 0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _huge_ints_as_inf(cls, data: Any) -> Any:
+        # YAML may hold integers too large for a float, or inf/fractions for counts: checked
+        # here with the engine's messages (naming the field and its valid range) rather than
+        # pydantic's bare "not a valid number / integer".
+        if not isinstance(data, dict):
+            return data
+
+        def fix(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {n: fix(x) for n, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [fix(x) for x in v]
+            return as_number(v, "") if isinstance(v, int) and abs(v) > 2**1023 else v
+
+        out = {k: fix(v) for k, v in data.items()}
+        for key, valid in (("steps", STEPS_VALID), ("seed", SEED_VALID)):
+            if key in data:
+                out[key] = int(check_range(key, data[key], valid, integer=True))
+        return out
+
     @model_validator(mode="after")
     def _valid_config(self) -> RunSpec:
+        # RunConfig checks every number against its valid range (Param.valid, LR_VALID,
+        # the start box ...) and raises a ValueError naming it.
         self.to_config()
         return self
 
@@ -277,6 +302,16 @@ class Tune(_Question):
     adjustable: list[Literal["lr", "optimizer", "schedule", "momentum"]] = Field(min_length=1)
     goal: Goal
     solution: dict[str, float | str]  # a known answer (tests check it reaches the goal)
+
+    @model_validator(mode="after")
+    def _valid_solution(self) -> Tune:
+        # The solution applied to the base must itself be a valid run (lr, momentum ... in
+        # their valid ranges); simcheck builds that run, and needs this module, hence the
+        # late import.
+        from lrviz.learning.simcheck import tune_config
+
+        tune_config(self, self.solution)
+        return self
 
 
 Question = Annotated[
