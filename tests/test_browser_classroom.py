@@ -36,7 +36,7 @@ def _student_joins_and_predicts(browser, base: str, code: str, name: str, choice
     page = context.new_page()
     page.base_url = base
     open_page(page, f"/class?code={code}", SLOW)
-    expect(page.get_by_label("Class code")).to_have_value(code)  # the link prefills it
+    expect(page.get_by_label("Class code")).to_have_value(code, timeout=SLOW)  # prefilled
     page.get_by_label("Your name (your teacher sees it; classmates do not)").fill(name)
     page.get_by_role("button", name="Join").click()
     page.get_by_text(choice, exact=True).first.wait_for(timeout=SLOW)

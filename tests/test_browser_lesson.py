@@ -89,8 +89,12 @@ def assert_clean(pg, failed: list[str]) -> None:
 
 
 def player(pg, index: int = 0):
-    """The read-aloud player's frame (the ``index``-th iframe on the page), once loaded."""
-    handle = pg.locator("iframe").nth(index).element_handle(timeout=30_000)
+    """The read-aloud player's frame (the ``index``-th player iframe on the page), once loaded.
+
+    The page's first iframe is the accessibility helper (lrviz.ui.a11y), not a player.
+    """
+    players = pg.locator("iframe:not([title^='accessibility helper'])")
+    handle = players.nth(index).element_handle(timeout=30_000)
     frame = handle.content_frame()
     frame.wait_for_selector("#player button[data-action='play']")
     return frame
