@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS
+from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import (
     DEFAULT_CONFIG,
     MAX_PINS,
@@ -25,6 +27,7 @@ from lrviz.ui.urlstate import (
     Pin,
     Scope,
     check_page_query,
+    check_plain_query,
     component_defaults,
     encode_pin,
     parse_lab_query,
@@ -46,29 +49,76 @@ def nearest_lr_option(lr: float) -> float:
 
 
 def query_dict(repeated: tuple[str, ...] = ("pins",)) -> dict[str, str | list[str]]:
-    """``st.query_params`` as a dict; keys in ``repeated`` keep every value."""
+    """``st.query_params`` as a dict; keys in ``repeated``, and any key given more than once,
+    keep every value (the parser says which one it uses)."""
     out: dict[str, str | list[str]] = {}
     for key in st.query_params:
-        out[key] = st.query_params.get_all(key) if key in repeated else st.query_params[key]
+        values = st.query_params.get_all(key)
+        out[key] = values if key in repeated or len(values) > 1 else st.query_params[key]
     return out
 
 
+def _forget_url_seed(key: str) -> None:
+    """Stop a widget from being seeded with the URL value of ``key`` on this run.
+
+    Streamlit seeds a bound widget from its snapshot of the URL taken when the run started,
+    not from ``st.query_params``, and its integer inputs raise OverflowError on ``inf`` or
+    ``1e309`` (it catches only ValueError). The value was rejected by the parser, so the
+    snapshot must not hand it to the widget either. There is no public API for the snapshot;
+    if Streamlit renames it, this does nothing and the URL fuzz test fails loudly.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with ctx.session_state.query_params() as qp:
+        snapshot = getattr(qp, "_initial_query_params", None)
+        if isinstance(snapshot, dict):
+            snapshot.pop(key, None)
+
+
 def _drop(keys) -> None:
+    """Remove unusable values from the URL and from the widgets' seed."""
     for key in keys:
-        # A bound key cannot be deleted: Streamlit itself clears its invalid value.
+        _forget_url_seed(key)
+        # A key already bound to a widget cannot be deleted: the widget rewrites it.
         with contextlib.suppress(KeyError, StreamlitAPIException):
             del st.query_params[key]
+
+
+def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins",)) -> None:
+    """A key given several times keeps only the value the page uses (the last) in the URL."""
+    for key, value in params.items():
+        if isinstance(value, list) and len(value) > 1 and key not in keep and key not in rejected:
+            with contextlib.suppress(KeyError, StreamlitAPIException):
+                st.query_params[key] = value[-1]
+
+
+def live_keys() -> set[str]:
+    """URL keys whose controls already hold a value in this session (see `parse_lab_query`)."""
+    return {key for key in st.query_params if key in st.session_state}
 
 
 def check_url(page: str, base: RunConfig, scope: Scope, checks: dict,
               lists: dict | None = None) -> None:
     """Validate a (non-lab) page's URL; unusable values are dropped and their notices kept
     for the page (see `notices`)."""
-    notices_, rejected = check_page_query(query_dict(tuple(lists or ())), base, scope, checks,
-                                          lists)
+    params = query_dict(tuple(lists or ()))
+    notices_, rejected = check_page_query(params, base, scope, checks, lists, live_keys())
     _drop(rejected)
+    _collapse_repeated(params, rejected, keep=tuple(lists or ()))
     if notices_:
         st.session_state[notices_key(page)] = list(notices_)
+
+
+def check_plain_url(known: Sequence[str], checks: dict | None = None) -> None:
+    """Validate the URL of a page without lab settings and show its notices at once (the
+    unusable keys are dropped, so they show once)."""
+    params = query_dict()
+    notices_, rejected = check_plain_query(params, known, checks, live_keys())
+    _drop(rejected)
+    _collapse_repeated(params, rejected)
+    if notices_:
+        st.warning("\n\n".join(md(n) for n in notices_), icon=":material/link_off:")
 
 
 def notices_key(page: str = "lab") -> str:
@@ -81,8 +131,10 @@ def load_lab_query() -> LabQuery:
     Streamlit ignores invalid values of bound widgets by itself; unknown keys, bad presets and
     bad pins are dropped here so the URL only keeps what the page shows.
     """
-    query = parse_lab_query(query_dict())
+    params = query_dict()
+    query = parse_lab_query(params, live_keys())
     _drop(query.rejected)
+    _collapse_repeated(params, query.rejected)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     if query.notices:
