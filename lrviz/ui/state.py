@@ -110,13 +110,16 @@ def check_url(page: str, base: RunConfig, scope: Scope, checks: dict,
         st.session_state[notices_key(page)] = list(notices_)
 
 
-def check_plain_url(known: Sequence[str], checks: dict | None = None) -> None:
+def check_plain_url(known: Sequence[str], checks: dict | None = None, *,
+                    drop: bool = True) -> None:
     """Validate the URL of a page without lab settings and show its notices at once (the
-    unusable keys are dropped, so they show once)."""
+    unusable keys are dropped, so they show once, unless ``drop`` is False: the home page,
+    which reads no parameter, leaves the URL alone)."""
     params = query_dict()
     notices_, rejected = check_plain_query(params, known, checks, live_keys())
-    _drop(rejected)
-    _collapse_repeated(params, rejected)
+    if drop:
+        _drop(rejected)
+        _collapse_repeated(params, rejected)
     if notices_:
         st.warning("\n\n".join(md(n) for n in notices_), icon=":material/link_off:")
 
