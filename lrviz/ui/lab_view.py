@@ -44,12 +44,12 @@ MAP_KEY = "lab_map"
 
 
 def show_notices(page: str = "lab") -> None:
-    """Problems found in the link, until the learner dismisses them (plain text: they quote
-    URL values, so every character is shown as typed)."""
+    """Problems found in the link, until the learner dismisses them (every URL value in them
+    is escaped by `urlstate`, so it shows as typed)."""
     items = state.notices(page)
     if not items:
         return
-    st.warning("\n\n".join(md(item) for item in items), icon=":material/link_off:")
+    st.warning("\n\n".join(items), icon=":material/link_off:")
     st.button("Dismiss", key=f"{page}_dismiss", on_click=state.dismiss_notices, args=(page,))
 
 

@@ -7,8 +7,8 @@ before it is placed in a Markdown body, and through `html_text` before it is pla
 No streamlit import: the helpers are pure and unit-tested.
 
 - `md(text)`: Markdown source that displays ``text`` literally, on one line.
-- `shown(value)`: a value quoted for a notice, cut to a readable length, with control and
-  direction-changing characters written as escapes (plain text; pass it through `md`).
+- `shown(value)`: a value quoted for a notice (Markdown), cut to a readable length, with
+  control and direction-changing characters written as escapes.
 - `clean_label(text)`: a label from a link with control/bidi characters removed, cut short.
 - `swatch_line(colour, text)`: the one piece of app-authored HTML the pages use (a coloured
   square before a label), with the label escaped for both Markdown and HTML.
@@ -22,8 +22,9 @@ import unicodedata
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them
 # also breaks GFM autolinks (``http\://``, ``www\.``), emoji shortcodes and Streamlit's
-# ``:colour[...]``/``:material/...:`` directives and ``$...$`` maths.
-_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+# ``:colour[...]``/``:material/...:`` directives and ``$...$`` maths. Quotes are left alone:
+# they only mean something inside a link, and ``[``/``(`` are escaped.
+_MD_SPECIAL = re.compile(r"([!#-&(-/:-@\[-`{-~])")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|rgba?\([0-9., ]+\)")
 LABEL_LIMIT = 80
 SHOWN_LIMIT = 60
@@ -55,9 +56,9 @@ def cut(text: str, limit: int) -> str:
 
 
 def shown(value: object, limit: int = SHOWN_LIMIT) -> str:
-    """A URL value as a notice quotes it: ``'abc'``, hidden characters escaped, cut to
-    ``limit`` characters. Plain text: render it with `md`."""
-    return "'" + cut(visible(str(value)), limit) + "'"
+    """A URL value as a notice quotes it: ``'abc'`` as Markdown source (`md`), hidden characters
+    escaped, cut to ``limit`` characters."""
+    return md("'" + cut(visible(str(value)), limit) + "'")
 
 
 def clean_label(text: str, limit: int = LABEL_LIMIT) -> str:

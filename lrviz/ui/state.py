@@ -18,7 +18,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS
-from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import (
     DEFAULT_CONFIG,
     MAX_PINS,
@@ -121,7 +120,7 @@ def check_plain_url(known: Sequence[str], checks: dict | None = None, *,
         _drop(rejected)
         _collapse_repeated(params, rejected)
     if notices_:
-        st.warning("\n\n".join(md(n) for n in notices_), icon=":material/link_off:")
+        st.warning("\n\n".join(notices_), icon=":material/link_off:")
 
 
 def notices_key(page: str = "lab") -> str:

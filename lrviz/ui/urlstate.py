@@ -10,9 +10,9 @@ preset and no ``pins`` the preset's other runs are pinned.
 parameter) and listed in ``rejected`` so that the page can drop it and show the default instead.
 Every number is range-checked here, before any widget sees it (Streamlit's own URL seeding of an
 integer input raises OverflowError on ``inf``). A key given several times keeps its last value
-(as Streamlit's widgets do) and says so. Notices are plain text: the page renders them with
-`lrviz.ui.safe_text.md`, and URL values in them are quoted with `shown` (cut, hidden characters
-escaped).
+(as Streamlit's widgets do) and says so. Notices are Markdown written by the app; every URL
+value or key in them is quoted with `lrviz.ui.safe_text.shown` (escaped, cut), so none of it
+can become markup.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.engine.spec import Param
 from lrviz.engine.surfaces import SURFACES, get_surface
 from lrviz.figures.labels import describe
-from lrviz.ui.safe_text import clean_label, shown
+from lrviz.ui.safe_text import clean_label, md, shown
 
 LR_RANGE = (1e-5, 10.0)
 STEPS_RANGE = (10, 2000)
@@ -279,7 +279,7 @@ def _settings(params: Mapping[str, str], base: RunConfig, where: str,
         ))
     except ValueError as why:  # each value is in range, but the engine refuses the combination
         dropped = [*general, *changes["surface"], *changes["optimizer"], *changes["schedule"]]
-        notices.append(f"{where}: these settings cannot run together ({why}); using the "
+        notices.append(f"{where}: these settings cannot run together ({md(str(why))}); using the "
                        f"defaults for {', '.join(dropped)}.")
         rejected.extend(dropped)
         return normalized(cfg)
@@ -445,7 +445,8 @@ def check_page_query(params: Mapping[str, str | Sequence[str]], base: RunConfig,
             if bad:
                 notices.append(f"Link: ignored {key}={', '.join(map(shown, bad[:5]))} (choose "
                                f"from {', '.join(allowed)}).")
-                rejected.append(key)
+                if len(bad) == len(values):  # else the widget keeps the valid choices itself
+                    rejected.append(key)
             elif len(set(values)) < len(values):
                 notices.append(f"Link: {key} lists the same choice twice; each is used once.")
     return tuple(notices), tuple(dict.fromkeys(rejected))
