@@ -248,3 +248,22 @@ def test_flashcard_csv_neutralises_formulas():
     fronts = [r[2][1:] if c.front.startswith(FORMULA) else r[2]
               for r, c in zip(rows, cards, strict=True)]
     assert fronts == [c.front for c in cards]  # only the quote was added
+
+
+# --- in a real browser: the injection from the issue does not run ------------------------------
+
+
+@pytest.mark.browser
+def test_pinned_iframe_label_stays_text_in_the_browser(page):
+    from helpers import open_page
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    label = '<iframe srcdoc="<script>parent.alert(1)</script>"></iframe><b id=bold>x</b>'
+    open_page(page, "/lab?pins=surface:bowl,optimizer:sgd,lr:0.1,label:" + label)
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    assert page.locator("iframe[srcdoc]").count() == 0
+    assert page.locator("#bold").count() == 0
+    assert page.get_by_text("<iframe srcdoc=", exact=False).count() >= 1  # shown as text
+    page.wait_for_timeout(500)
+    assert dialogs == []

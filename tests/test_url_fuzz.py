@@ -341,3 +341,23 @@ def test_other_pages_fuzz(page, params):
     if page == "home.py":
         bad = {k for k in bad if k in params}  # reported, not dropped
     assert_page_ok(at, bad)
+
+
+# --- in a real browser: no notice about the previous surface's start --------------------------
+
+
+@pytest.mark.browser
+def test_switching_surface_gives_no_stale_start_notice(page):
+    from helpers import open_page, wait_idle
+
+    open_page(page, "/lab?surface=himmelblau&x0=-4.5&y0=4.5")  # outside bowl's [-3, 3]
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    assert page.locator("[data-testid='stAlert']").count() == 0
+    page.get_by_label("Loss surface").click()
+    page.get_by_role("option", name="bowl", exact=True).click()
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('surface=bowl')", timeout=30_000)
+    wait_idle(page)
+    alerts = " ".join(page.locator("[data-testid='stAlert']").all_inner_texts())
+    assert "x0" not in alerts and "y0" not in alerts, alerts
+    assert page.locator("[data-testid='stException']").count() == 0
