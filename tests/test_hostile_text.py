@@ -117,9 +117,10 @@ def test_md_escapes_every_markup_character(text):
     out = md(text)
     assert_inert_markdown(out)
     assert "\n" not in out and "\x00" not in out and "\u202e" not in out
-    # every ASCII punctuation character but quotes is escaped: nothing else can start markup
+    # every character that can start inline markup is escaped, and - + = at the start
     unescaped = re.sub(r"\\[!-/:-@\[-`{-~]", "", out)
-    assert not set(unescaped) & set("!#$%&()*+,-./:;<=>?@[\\]^_`{|}~"), out
+    assert not set(unescaped) & set("\\`*_{}[]<>()#!|~$:&.@"), out
+    assert not re.match(r"\s*[-+=]", out), out
 
 
 def test_shown_and_labels_are_short_and_visible():

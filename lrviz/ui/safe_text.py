@@ -20,11 +20,14 @@ import html
 import re
 import unicodedata
 
-# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them
-# also breaks GFM autolinks (``http\://``, ``www\.``), emoji shortcodes and Streamlit's
-# ``:colour[...]``/``:material/...:`` directives and ``$...$`` maths. Quotes are left alone:
-# they only mean something inside a link, and ``[``/``(`` are escaped.
-_MD_SPECIAL = re.compile(r"([!#-&(-/:-@\[-`{-~])")
+# Characters that start inline markup anywhere in a line: emphasis, code, links and images,
+# raw HTML and entities, tables, strikethrough, maths, Streamlit's ``:colour[...]`` and
+# ``:material/...:`` directives and emoji shortcodes; escaping ``:``, ``.`` and ``@`` also
+# breaks GFM autolinks (``http\://``, ``www\.``, ``a@b\.c``). CommonMark lets any ASCII
+# punctuation be backslash-escaped.
+_MD_INLINE = re.compile(r"([\\`*_{}\[\]<>()#!|~$:&.@])")
+# These only mean something at the start of a line (list item, thematic break, setext heading).
+_MD_LINE_START = re.compile(r"^(\s*)([-+=])")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|rgba?\([0-9., ]+\)")
 LABEL_LIMIT = 80
 SHOWN_LIMIT = 60
@@ -47,7 +50,7 @@ def md(text: object) -> str:
     Hidden characters (newlines, NUL, bidi overrides) are written as visible escapes, so a value
     can neither start a new block nor reorder the sentence around it.
     """
-    return _MD_SPECIAL.sub(r"\\\1", visible(str(text)))
+    return _MD_LINE_START.sub(r"\1\\\2", _MD_INLINE.sub(r"\\\1", visible(str(text))))
 
 
 def cut(text: str, limit: int) -> str:
