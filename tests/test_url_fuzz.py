@@ -26,7 +26,7 @@ from lrviz.engine.optimizers import OPTIMIZERS
 from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.engine.surfaces import SURFACES
 from lrviz.learning.content import LESSON_SECTIONS
-from lrviz.ui.safe_text import md, visible
+from lrviz.ui.safe_text import shown
 from lrviz.ui.urlstate import (
     GENERAL_NUMERIC,
     LR_RANGE,
@@ -122,7 +122,7 @@ def lab_query(draw, general=GENERAL_NUMERIC, components=("surface", "optimizer",
 
 def named(key: str, text: str) -> bool:
     """Whether a notice names ``key`` (known keys as ``key=``, any key quoted)."""
-    return f"{key}=" in text or f"'{md(visible(key)[:20])}" in text
+    return f"{key}=" in text or shown(key)[:20] in text
 
 
 def widget_safe(key: str, value: str, cfg) -> bool:
@@ -256,6 +256,15 @@ def test_lab_integer_inputs_from_the_issue(schedule):
     assert_page_ok(at, set(keys))
     assert at.number_input(key="seed").value == 0  # the default, shown
     assert at.selectbox(key="schedule").value == schedule
+
+
+def test_repeated_key_uses_the_last_value_and_says_so():
+    at = run_page("lab.py", {"steps": ["100", "200"], "surface": ["nope", "bowl"]})
+    assert_page_ok(at, {"steps", "surface"})
+    assert at.slider(key="steps").value == 200
+    assert at.selectbox(key="surface").value == "bowl"
+    text = " ".join(w.value for w in at.warning)
+    assert "'steps' was given 2 times; using the last value, '200'" in text
 
 
 @FUZZ

@@ -57,14 +57,15 @@ def query_dict(repeated: tuple[str, ...] = ("pins",)) -> dict[str, str | list[st
     return out
 
 
-def _forget_url_seed(key: str) -> None:
-    """Stop a widget from being seeded with the URL value of ``key`` on this run.
+def _set_url_seed(key: str, value: str | None) -> None:
+    """Seed the widget of ``key`` on this run with ``value`` (None: with nothing).
 
     Streamlit seeds a bound widget from its snapshot of the URL taken when the run started,
-    not from ``st.query_params``, and its integer inputs raise OverflowError on ``inf`` or
-    ``1e309`` (it catches only ValueError). The value was rejected by the parser, so the
-    snapshot must not hand it to the widget either. There is no public API for the snapshot;
-    if Streamlit renames it, this does nothing and the URL fuzz test fails loudly.
+    not from ``st.query_params``: its integer inputs raise OverflowError on ``inf`` or ``1e309``
+    (it catches only ValueError), and a slider reads a repeated key as a range. The parser has
+    decided what each key means, so the snapshot must hand the widget exactly that. There is no
+    public API for the snapshot; if Streamlit renames it, this does nothing and the URL fuzz
+    tests fail loudly.
     """
     ctx = get_script_run_ctx()
     if ctx is None:
@@ -72,13 +73,16 @@ def _forget_url_seed(key: str) -> None:
     with ctx.session_state.query_params() as qp:
         snapshot = getattr(qp, "_initial_query_params", None)
         if isinstance(snapshot, dict):
-            snapshot.pop(key, None)
+            if value is None:
+                snapshot.pop(key, None)
+            elif key in snapshot:
+                snapshot[key] = [value]
 
 
 def _drop(keys) -> None:
     """Remove unusable values from the URL and from the widgets' seed."""
     for key in keys:
-        _forget_url_seed(key)
+        _set_url_seed(key, None)
         # A key already bound to a widget cannot be deleted: the widget rewrites it.
         with contextlib.suppress(KeyError, StreamlitAPIException):
             del st.query_params[key]
@@ -88,6 +92,7 @@ def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins
     """A key given several times keeps only the value the page uses (the last) in the URL."""
     for key, value in params.items():
         if isinstance(value, list) and len(value) > 1 and key not in keep and key not in rejected:
+            _set_url_seed(key, value[-1])
             with contextlib.suppress(KeyError, StreamlitAPIException):
                 st.query_params[key] = value[-1]
 
