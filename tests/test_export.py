@@ -67,8 +67,9 @@ def test_csv_round_trips_awkward_text(lessons):
     ]})
     rows = list(csv.reader(io.StringIO(export.cards_csv([tricky, lessons[1]]))))
     assert rows[0] == list(export.CSV_COLUMNS)
+    # a leading "=" would make a spreadsheet evaluate the cell: it is kept as text with "'"
     assert rows[1] == ["tricky", "step-size", 'Commas, "quotes" and\nnew lines',
-                       "=1+1, not a formula"]
+                       "'=1+1, not a formula"]
     assert len(rows) == 1 + 1 + 8
 
 

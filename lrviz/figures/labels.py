@@ -28,10 +28,23 @@ def describe(cfg: RunConfig) -> str:
     return " · ".join(parts)
 
 
+# Plotly reads trace names, hover text and annotations as a small HTML dialect (<a href>, <b>,
+# <br>, <span style>), as templates (%{...}) and, between $...$, as LaTeX. Entities are decoded
+# once, so writing these characters as entities shows them exactly as typed.
+_PLOTLY_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "{": "&#123;",
+                                  "}": "&#125;", "$": "&#36;"})
+
+
+def plotly_text(text: str) -> str:
+    """``text`` as Plotly displays it literally (no tags, no template fields, no LaTeX)."""
+    return str(text).translate(_PLOTLY_ENTITIES)
+
+
 def run_labels(runs: Sequence[Run], labels: Sequence[str] | None) -> list[str]:
-    """The given labels, or ``describe`` of each run; the lengths must match."""
+    """The given labels, or ``describe`` of each run, ready for Plotly (`plotly_text`); the
+    lengths must match."""
     if labels is None:
-        return [describe(r.config) for r in runs]
+        return [plotly_text(describe(r.config)) for r in runs]
     if len(labels) != len(runs):
         raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
-    return [str(label) for label in labels]
+    return [plotly_text(label) for label in labels]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from lrviz.figures.labels import plotly_text
 from lrviz.figures.sampling import keep_indices
 from lrviz.figures.style import PALETTE, layout, make_figure
 
@@ -26,7 +27,8 @@ def schedule_figure(curves: Sequence[tuple[str, np.ndarray]], *,
                                                        for k in range(len(curves))]
     dots = list(dotted) if dotted is not None else [False] * len(curves)
     data = []
-    for (label, rates), col, dot in zip(curves, cols, dots, strict=True):
+    for (text, rates), col, dot in zip(curves, cols, dots, strict=True):
+        label = plotly_text(text)
         keep = keep_indices(len(rates), MAX_POINTS)
         data.append(dict(
             type="scatter", x=keep, y=np.asarray(rates)[keep].astype(np.float32), mode="lines",

@@ -26,6 +26,9 @@ from lrviz.learning.schema import Flashcard, Lesson
 MODEL_ID = 1_431_872_407  # fixed forever: Anki matches notes to their note type by it
 DECK_ROOT = "lrviz"
 CSV_COLUMNS = ("id", "lesson", "front", "back")
+# A spreadsheet reads a cell that starts with one of these as a formula (=HYPERLINK(...),
+# +cmd|..., @SUM(...)); tab and carriage return hide such a start behind whitespace.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 MODEL = genanki.Model(
     MODEL_ID,
@@ -74,7 +77,8 @@ def anki_package(lessons: Sequence[Lesson], timestamp: float | None = None) -> b
     decks = []
     for lesson in lessons:
         deck = genanki.Deck(deck_id(lesson.id), deck_name(lesson),
-                            description=f"Flashcards of the lrviz lesson “{lesson.title}”.")
+                            description=f"Flashcards of the lrviz lesson "
+                                        f"“{html.escape(lesson.title)}”.")
         for card in lesson.flashcards:
             deck.add_note(_note(lesson, card))
         decks.append(deck)
@@ -97,6 +101,13 @@ def anki_package(lessons: Sequence[Lesson], timestamp: float | None = None) -> b
     return buffer.getvalue()
 
 
+def csv_text(value: object) -> str:
+    """A text cell a spreadsheet shows as text: a leading formula character gets a ``'``
+    prefix (the OWASP "CSV injection" defence), everything else is unchanged."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def cards_csv(lessons: Sequence[Lesson]) -> str:
     """All flashcards of ``lessons`` as CSV with a header row: id, lesson, front, back."""
     buffer = io.StringIO()
@@ -104,7 +115,7 @@ def cards_csv(lessons: Sequence[Lesson]) -> str:
     writer.writerow(CSV_COLUMNS)
     for lesson in lessons:
         for card in lesson.flashcards:
-            writer.writerow((card.id, lesson.id, card.front, card.back))
+            writer.writerow(tuple(map(csv_text, (card.id, lesson.id, card.front, card.back))))
     return buffer.getvalue()
 
 

@@ -20,6 +20,7 @@ from lrviz.engine.schedules import SCHEDULES
 from lrviz.engine.spec import Param
 from lrviz.engine.surfaces import SURFACES
 from lrviz.ui import state
+from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import (
     LR_RANGE,
     NOISE_RANGE,
@@ -159,11 +160,22 @@ def lab_controls(query: LabQuery) -> LabSettings:
         seed = int(sb.number_input("Noise seed", SEED_RANGE[0], SEED_RANGE[1], seed,
                                    key="seed", bind=BIND))
     view3d = sb.toggle("3D surface view", value=False, key="view3d", bind=BIND)
-    config = RunConfig(surface=surface, optimizer=optimizer, schedule=schedule, lr=lr,
-                       steps=steps, start=start, noise=float(noise), seed=seed,
-                       surface_params=surface_params, optimizer_params=optimizer_params,
-                       schedule_params=schedule_params)
+    config = runnable(base, surface=surface, optimizer=optimizer, schedule=schedule, lr=lr,
+                      steps=steps, start=start, noise=float(noise), seed=seed,
+                      surface_params=surface_params, optimizer_params=optimizer_params,
+                      schedule_params=schedule_params)
     return LabSettings(config, bool(view3d))
+
+
+def runnable(fallback: RunConfig, **settings) -> RunConfig:
+    """``RunConfig(**settings)``, or ``fallback`` with a visible reason when the engine refuses
+    the combination (each control keeps its range, but some settings exclude each other)."""
+    try:
+        return RunConfig(**settings)
+    except ValueError as exc:
+        st.warning(f"These settings cannot run: {md(str(exc))}. Showing the default run "
+                   "instead until you change them.", icon=":material/error:")
+        return fallback
 
 
 def set_start_from_click(chart_key: str, surface: str) -> None:

@@ -10,14 +10,20 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from html import escape
 
 import plotly.graph_objects as go
 
 from lrviz.engine.simulate import Run
+from lrviz.learning.export import csv_text
 
 
 def runs_csv(runs: Sequence[Run], labels: Sequence[str]) -> str:
-    """One row per (run, step): label, step, x, y, loss, and the lr of the update from there."""
+    """One row per (run, step): label, step, x, y, loss, and the lr of the update from there.
+
+    The label may come from a link: `csv_text` keeps a spreadsheet from reading it as a
+    formula. The numbers are written by us (``repr`` of floats), so a leading ``-`` is a sign.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["run", "step", "x", "y", "loss", "lr", "lr_times_lambda_max"])
@@ -26,7 +32,8 @@ def runs_csv(runs: Sequence[Run], labels: Sequence[str]) -> str:
         for t, ((x, y), loss) in enumerate(zip(run.points, run.losses, strict=True)):
             lr = run.lrs[t] if t < len(run.lrs) else ""
             r = ratio[t] if ratio is not None and t < len(ratio) else ""
-            writer.writerow([label, t, repr(float(x)), repr(float(y)), repr(float(loss)),
+            writer.writerow([csv_text(label), t, repr(float(x)), repr(float(y)),
+                             repr(float(loss)),
                              lr if lr == "" else repr(float(lr)),
                              r if r == "" else repr(float(r))])
     return out.getvalue()
@@ -63,4 +70,4 @@ def figure_html(fig: go.Figure, *, title: str = "lrviz") -> str:
     full.update_layout(template="plotly_white")
     html = full.to_html(include_plotlyjs=True, full_html=True, config={"responsive": True},
                         div_id="lrviz-figure", auto_play=False)
-    return html.replace("<head>", f"<head><title>{title}</title>", 1)
+    return html.replace("<head>", f"<head><title>{escape(title)}</title>", 1)

@@ -20,7 +20,7 @@ from lrviz.engine.theory import stability
 from lrviz.figures.finder import phase_map_figure, range_test_figure, regime_counts
 from lrviz.figures.labels import fmt_number
 from lrviz.ui import runs, state
-from lrviz.ui.controls import BIND, component, start_inputs, steps_slider
+from lrviz.ui.controls import BIND, component, runnable, start_inputs, steps_slider
 from lrviz.ui.lab_view import show_notices
 from lrviz.ui.links import lab_query, query_params_dict
 from lrviz.ui.urlstate import LR_RANGE, NAMES, Scope, choice, number, start_default
@@ -55,9 +55,9 @@ def controls() -> tuple[RunConfig, np.ndarray]:
     if hi <= lo:
         sb.warning("The highest rate must exceed the lowest; using 10× the lowest.")
         hi = min(lo * 10, LR_RANGE[1])
-    cfg = RunConfig(surface=surface, surface_params=surface_params, start=start,
-                    optimizer=optimizer, optimizer_params=optimizer_params, schedule=schedule,
-                    schedule_params=schedule_params, steps=steps, lr=math.sqrt(lo * hi))
+    cfg = runnable(BASE, surface=surface, surface_params=surface_params, start=start,
+                   optimizer=optimizer, optimizer_params=optimizer_params, schedule=schedule,
+                   schedule_params=schedule_params, steps=steps, lr=math.sqrt(lo * hi))
     return cfg, np.logspace(math.log10(lo), math.log10(hi), int(points))
 
 

@@ -20,6 +20,7 @@ from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.ui import export, runs, state
 from lrviz.ui.controls import LabSettings, set_start_from_click
 from lrviz.ui.remedies import outcome, remedies, tried_in_vain
+from lrviz.ui.safe_text import md, swatch_line
 from lrviz.ui.urlstate import (
     MAX_PINS,
     LabQuery,
@@ -43,7 +44,8 @@ MAP_KEY = "lab_map"
 
 
 def show_notices(page: str = "lab") -> None:
-    """Problems found in the link, until the learner dismisses them."""
+    """Problems found in the link, until the learner dismisses them (every URL value in them
+    is escaped by `urlstate`, so it shows as typed)."""
     items = state.notices(page)
     if not items:
         return
@@ -65,7 +67,7 @@ def regime_badge(run: Run, label: str = "") -> None:
     """The regime as a coloured badge with an icon, followed by the engine's explanation."""
     colour_name, icon = BADGE[run.regime]
     st.badge(run.regime.label.upper(), icon=icon, color=colour_name)
-    st.markdown(f"{label}{run.explanation}")
+    st.markdown(f"{md(label)}{run.explanation}")
 
 
 def _apply_remedy(config_json: str, key: str) -> None:
@@ -130,10 +132,11 @@ def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
               help=f"Keep this run on the charts (up to {MAX_PINS}) while you change settings.",
               on_click=_pin, args=(encoded, live.model_dump_json()))
     for i, pin in enumerate(pins):
-        swatch = f"<span style='color:{colour(i + 1)};font-size:1.3em'>■</span>"
         row = st.columns([6, 1.3, 1.3])
         note = "" if same_map(pin.config, live) else " — *on its own map below*"
-        row[0].markdown(f"{swatch} **{pin.label}** · {describe(pin.config)}{note}",
+        # The label comes from the link: swatch_line escapes it for Markdown and HTML alike.
+        row[0].markdown(swatch_line(colour(i + 1), pin.label,
+                                    suffix_md=f" · {md(describe(pin.config))}{note}"),
                         unsafe_allow_html=True)
         row[1].button("Load", key=f"pin_load_{i}", on_click=_load_pin, args=(encoded, i),
                       help="Put this run's settings into the controls.")
@@ -179,6 +182,7 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
     """
     shown = [live, *pinned]
     labels = [f"now: {describe(live.config)}", *pin_labels]
+    texts = [md(label) for label in labels]  # the labels as captions (Markdown) show them
     colours = [colour(k) for k in range(len(shown))]
     groups = map_groups(shown)
     main = groups[0]
@@ -191,21 +195,21 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
                         on_select=functools.partial(set_start_from_click, MAP_KEY,
                                                     live.config.surface))
         st.caption(f"Map of {_map_title(live)}: "
-                   f"{map_caption([shown[k] for k in main], [labels[k] for k in main])} "
+                   f"{map_caption([shown[k] for k in main], [texts[k] for k in main])} "
                    "Darker grey is higher loss; stars are minima (hollow: local). "
                    "Press Play or drag the step slider; click the map to start from there.")
     with right:
         fig_curves = curves_figure(shown, labels=labels, height=640, colours=colours)
         st.plotly_chart(fig_curves, key="lab_curves", width="stretch")
         st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
-                   f"{curves_caption(shown, labels)}")
+                   f"{curves_caption(shown, texts)}")
     for g, group in enumerate(groups[1:], start=1):
         runs_g = [shown[k] for k in group]
         st.plotly_chart(trajectory_figure(runs_g, labels=[labels[k] for k in group],
                                           colours=[colours[k] for k in group], height=460,
                                           animate=True), key=f"lab_map_{g}", width="stretch")
         st.caption(f"Pinned runs on their own map, {_map_title(runs_g[0])}: "
-                   f"{map_caption(runs_g, [labels[k] for k in group])}")
+                   f"{map_caption(runs_g, [texts[k] for k in group])}")
     if settings.view3d:
         main_runs = [shown[k] for k in main]
         st.plotly_chart(surface_figure(main_runs, labels=[labels[k] for k in main]),
@@ -213,7 +217,7 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
         log = get_surface(live.config.surface).log_scale
         st.caption("3D view of the same runs: height is the loss"
                    + (" gap to the minimum on a log scale." if log else ".")
-                   + f" {map_caption(main_runs, [labels[k] for k in main])}")
+                   + f" {map_caption(main_runs, [texts[k] for k in main])}")
     return shown, labels, fig_map, fig_curves
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 from lrviz.learning.content import BrokenLesson, Course
 from lrviz.learning.schema import Lesson
 from lrviz.ui.lesson_progress import SECTION_IDS, progress_text
+from lrviz.ui.safe_text import cut, md, visible
 
 LESSON_PAGE = "lrviz/ui/pages/lesson.py"
 LESSON_KEY = "lesson"  # the URL parameter: /lesson?lesson=<id>
@@ -58,8 +59,8 @@ def lesson_picker(course: Course) -> str | None:
     requested = st.query_params.get(LESSON_KEY)
     ids = course.ids
     if requested is not None and requested not in ids:
-        st.warning(f"There is no lesson called “{requested}”. Choose one from the course below.",
-                   icon=":material/search:")
+        st.warning(f"There is no lesson called “{md(cut(visible(requested), 60))}”. Choose one "
+                   "from the course below.", icon=":material/search:")
         requested = None
     if st.session_state.get(_PICKER_KEY) != requested:
         st.session_state[_PICKER_KEY] = requested

@@ -11,6 +11,7 @@ from lrviz.figures.trajectory import loss_figure, trajectory_figure
 from lrviz.learning.content import Course, load_course
 from lrviz.learning.store import ProgressStore, StoreError, get_store
 from lrviz.ui import runs
+from lrviz.ui.safe_text import cut, md, visible
 
 
 def course_or_stop() -> Course:
@@ -45,8 +46,8 @@ def pick(label: str, options: Sequence[str], labels: dict[str, str], param: str,
     """
     requested = st.query_params.get(param)
     if requested is not None and requested not in options:
-        st.warning(f"The link asks for {param} “{requested[:60]}”, which does not exist; "
-                   f"showing “{labels[options[0]]}” instead.")
+        st.warning(f"The link asks for {param} “{md(cut(visible(requested), 60))}”, which does "
+                   f"not exist; showing “{labels[options[0]]}” instead.")
         requested = None
     if requested is not None:
         st.session_state[key] = requested

@@ -20,8 +20,16 @@ from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.ui import runs, state
-from lrviz.ui.controls import BIND, component, lr_controls, start_inputs, steps_slider
+from lrviz.ui.controls import (
+    BIND,
+    component,
+    lr_controls,
+    runnable,
+    start_inputs,
+    steps_slider,
+)
 from lrviz.ui.lab_view import show_notices
+from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import Scope, choice, start_default
 
 BASE = RunConfig(surface="rosenbrock", optimizer="sgd", lr=0.001, steps=500)
@@ -47,8 +55,8 @@ def controls() -> tuple[RunConfig, list[str], str]:
                     key="mode", bind=BIND)
     lr = lr_controls(sb, BASE.lr, label="Shared learning rate")
     steps = steps_slider(sb, BASE.steps)
-    setup = RunConfig(surface=surface, surface_params=surface_params, start=start, lr=lr,
-                      steps=steps, optimizer="sgd")
+    setup = runnable(BASE, surface=surface, surface_params=surface_params, start=start, lr=lr,
+                     steps=steps, optimizer="sgd")
     return setup, list(racers), str(mode)
 
 
@@ -83,7 +91,7 @@ def standings(results: list[Run], labels: list[str]) -> str:
             "|---|---|---|---|---|"]
     for run, label in zip(results, labels, strict=True):
         step = arrival(run)
-        rows.append(f"| {label} | {fmt_number(run.config.lr)} | {run.regime.label} | "
+        rows.append(f"| {md(label)} | {fmt_number(run.config.lr)} | {run.regime.label} | "
                     f"{fmt_number(run.final_loss)} | {'—' if step is None else step} |")
     return "\n".join(rows)
 
@@ -95,7 +103,7 @@ def winner(results: list[Run], labels: list[str]) -> str:
     if not arrived:
         return "Nobody reached the minimum within the budget."
     step, label = min(arrived)
-    return f"First at the minimum: **{label}**, at step {step}."
+    return f"First at the minimum: **{md(label)}**, at step {step}."
 
 
 SCOPE = Scope(components=("surface",), general=("lr", "steps", "x0", "y0"), extra=())

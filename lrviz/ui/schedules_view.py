@@ -18,9 +18,17 @@ from lrviz.figures.curves import curves_figure
 from lrviz.figures.schedules import schedule_caption, schedule_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.ui import runs, state
-from lrviz.ui.controls import BIND, component, lr_controls, start_inputs, steps_slider
+from lrviz.ui.controls import (
+    BIND,
+    component,
+    lr_controls,
+    runnable,
+    start_inputs,
+    steps_slider,
+)
 from lrviz.ui.lab_view import regime_badge, show_notices
 from lrviz.ui.links import lab_query, query_params_dict
+from lrviz.ui.safe_text import swatch_line
 from lrviz.ui.urlstate import Scope, choice, param_check, start_default
 
 SCOPE = Scope(components=("surface", "optimizer"), general=("lr", "steps", "x0", "y0"), extra=())
@@ -51,7 +59,7 @@ def setup_controls() -> RunConfig:
                                             base_json=BASE_JSON)
     lr = lr_controls(sb, BASE.lr, label="Base learning rate η₀")
     steps = steps_slider(sb, BASE.steps)
-    return RunConfig(surface=surface, optimizer=optimizer, lr=lr, steps=steps, start=start,
+    return runnable(BASE, surface=surface, optimizer=optimizer, lr=lr, steps=steps, start=start,
                      surface_params=surface_params, optimizer_params=optimizer_params)
 
 
@@ -111,8 +119,7 @@ def run_all(setup: RunConfig, slots: list[Slot]) -> None:
         st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
                    f"{curves_caption(results, labels)}")
     for k, (run, label) in enumerate(zip(results, labels, strict=True)):
-        swatch = f"<span style='color:{colours[k]}'>■</span>"
-        st.markdown(f"{swatch} **{label}**", unsafe_allow_html=True)
+        st.markdown(swatch_line(colours[k], label), unsafe_allow_html=True)
         regime_badge(run)
         st.page_link("lrviz/ui/pages/lab.py", label="Open this run in the lab",
                      icon=":material/science:",

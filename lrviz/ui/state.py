@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS
@@ -25,6 +26,7 @@ from lrviz.ui.urlstate import (
     Pin,
     Scope,
     check_page_query,
+    check_plain_query,
     component_defaults,
     encode_pin,
     parse_lab_query,
@@ -46,29 +48,84 @@ def nearest_lr_option(lr: float) -> float:
 
 
 def query_dict(repeated: tuple[str, ...] = ("pins",)) -> dict[str, str | list[str]]:
-    """``st.query_params`` as a dict; keys in ``repeated`` keep every value."""
+    """``st.query_params`` as a dict; keys in ``repeated``, and any key given more than once,
+    keep every value (the parser says which one it uses)."""
     out: dict[str, str | list[str]] = {}
     for key in st.query_params:
-        out[key] = st.query_params.get_all(key) if key in repeated else st.query_params[key]
+        values = st.query_params.get_all(key)
+        out[key] = values if key in repeated or len(values) > 1 else st.query_params[key]
     return out
 
 
+def _set_url_seed(key: str, value: str | None) -> None:
+    """Seed the widget of ``key`` on this run with ``value`` (None: with nothing).
+
+    Streamlit seeds a bound widget from its snapshot of the URL taken when the run started,
+    not from ``st.query_params``: its integer inputs raise OverflowError on ``inf`` or ``1e309``
+    (it catches only ValueError), and a slider reads a repeated key as a range. The parser has
+    decided what each key means, so the snapshot must hand the widget exactly that. There is no
+    public API for the snapshot; if Streamlit renames it, this does nothing and the URL fuzz
+    tests fail loudly.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with ctx.session_state.query_params() as qp:
+        snapshot = getattr(qp, "_initial_query_params", None)
+        if isinstance(snapshot, dict):
+            if value is None:
+                snapshot.pop(key, None)
+            elif key in snapshot:
+                snapshot[key] = [value]
+
+
 def _drop(keys) -> None:
+    """Remove unusable values from the URL and from the widgets' seed."""
     for key in keys:
-        # A bound key cannot be deleted: Streamlit itself clears its invalid value.
+        _set_url_seed(key, None)
+        # A key already bound to a widget cannot be deleted: the widget rewrites it.
         with contextlib.suppress(KeyError, StreamlitAPIException):
             del st.query_params[key]
+
+
+def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins",)) -> None:
+    """A key given several times keeps only the value the page uses (the last) in the URL."""
+    for key, value in params.items():
+        if isinstance(value, list) and len(value) > 1 and key not in keep and key not in rejected:
+            _set_url_seed(key, value[-1])
+            with contextlib.suppress(KeyError, StreamlitAPIException):
+                st.query_params[key] = value[-1]
+
+
+def live_keys() -> set[str]:
+    """URL keys whose controls already hold a value in this session (see `parse_lab_query`)."""
+    return {key for key in st.query_params if key in st.session_state}
 
 
 def check_url(page: str, base: RunConfig, scope: Scope, checks: dict,
               lists: dict | None = None) -> None:
     """Validate a (non-lab) page's URL; unusable values are dropped and their notices kept
     for the page (see `notices`)."""
-    notices_, rejected = check_page_query(query_dict(tuple(lists or ())), base, scope, checks,
-                                          lists)
+    params = query_dict(tuple(lists or ()))
+    notices_, rejected = check_page_query(params, base, scope, checks, lists, live_keys())
     _drop(rejected)
+    _collapse_repeated(params, rejected, keep=tuple(lists or ()))
     if notices_:
         st.session_state[notices_key(page)] = list(notices_)
+
+
+def check_plain_url(known: Sequence[str], checks: dict | None = None, *,
+                    drop: bool = True) -> None:
+    """Validate the URL of a page without lab settings and show its notices at once (the
+    unusable keys are dropped, so they show once, unless ``drop`` is False: the home page,
+    which reads no parameter, leaves the URL alone)."""
+    params = query_dict()
+    notices_, rejected = check_plain_query(params, known, checks, live_keys())
+    if drop:
+        _drop(rejected)
+        _collapse_repeated(params, rejected)
+    if notices_:
+        st.warning("\n\n".join(notices_), icon=":material/link_off:")
 
 
 def notices_key(page: str = "lab") -> str:
@@ -81,8 +138,10 @@ def load_lab_query() -> LabQuery:
     Streamlit ignores invalid values of bound widgets by itself; unknown keys, bad presets and
     bad pins are dropped here so the URL only keeps what the page shows.
     """
-    query = parse_lab_query(query_dict())
+    params = query_dict()
+    query = parse_lab_query(params, live_keys())
     _drop(query.rejected)
+    _collapse_repeated(params, query.rejected)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     if query.notices:

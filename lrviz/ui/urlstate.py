@@ -8,12 +8,17 @@ preset and no ``pins`` the preset's other runs are pinned.
 
 `parse_lab_query` never raises: a value it cannot use is reported in ``notices`` (naming the
 parameter) and listed in ``rejected`` so that the page can drop it and show the default instead.
+Every number is range-checked here, before any widget sees it (Streamlit's own URL seeding of an
+integer input raises OverflowError on ``inf``). A key given several times keeps its last value
+(as Streamlit's widgets do) and says so. Notices are Markdown written by the app; every URL
+value or key in them is quoted with `lrviz.ui.safe_text.shown` (escaped, cut), so none of it
+can become markup.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -24,6 +29,7 @@ from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.engine.spec import Param
 from lrviz.engine.surfaces import SURFACES, get_surface
 from lrviz.figures.labels import describe
+from lrviz.ui.safe_text import clean_label, md, shown
 
 LR_RANGE = (1e-5, 10.0)
 STEPS_RANGE = (10, 2000)
@@ -101,7 +107,22 @@ class LabQuery:
 
 
 def _last(value: str | Sequence[str]) -> str:
-    return value if isinstance(value, str) else (value[-1] if len(value) else "")
+    return value if isinstance(value, str) else (str(value[-1]) if len(value) else "")
+
+
+def single_values(params: Mapping[str, str | Sequence[str]], notices: list[str],
+                  repeatable: Collection[str] = ()) -> dict[str, str]:
+    """One value per key (the last, as Streamlit's widgets read it); a key given several times
+    outside ``repeatable`` gets a notice saying which value is used."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if key in repeatable:
+            continue
+        out[key] = _last(value)
+        if not isinstance(value, str) and len(value) > 1:
+            notices.append(f"Link: {shown(key)} was given {len(value)} times; using the last "
+                           f"value, {shown(out[key])}.")
+    return out
 
 
 def _all(value: str | Sequence[str]) -> list[str]:
@@ -113,9 +134,11 @@ class _BadValueError(ValueError):
 
 
 def _float(text: str, low: float, high: float) -> float:
+    if not text.strip():
+        raise _BadValueError("empty")
     try:
         value = float(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _BadValueError("not a number") from None
     if not math.isfinite(value):
         raise _BadValueError("not a finite number")
@@ -190,12 +213,19 @@ LAB_SCOPE = Scope()
 
 
 def _settings(params: Mapping[str, str], base: RunConfig, where: str,
-              notices: list[str], rejected: list[str], scope: Scope = LAB_SCOPE) -> RunConfig:
-    """``base`` overridden by the usable values of ``params`` (each problem noted)."""
+              notices: list[str], rejected: list[str], scope: Scope = LAB_SCOPE,
+              live: Collection[str] = ()) -> RunConfig:
+    """``base`` overridden by the usable values of ``params`` (each problem noted).
+
+    Keys in ``live`` belong to controls that already hold a value in this session: the control
+    rewrites the URL after this rerun, so an unusable URL value of theirs (a stale ``x0`` from
+    the previous surface, say) is dropped without a notice.
+    """
 
     def bad(key: str, text: str, why: str, fallback: str) -> None:
-        notices.append(f"{where}: ignored {key}={text!r} ({why}); using {fallback}.")
         rejected.append(key)
+        if key not in live:
+            notices.append(f"{where}: ignored {key}={shown(text)} ({why}); using {fallback}.")
 
     names = {}
     for kind, registry in NAMES.items():
@@ -233,18 +263,26 @@ def _settings(params: Mapping[str, str], base: RunConfig, where: str,
     chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in scope.components)
     for key in params:
         if key not in known:
-            notices.append(f"{where}: ignored unknown parameter {key!r} — this page has no such "
-                           f"setting (chosen: {chosen}).")
+            notices.append(f"{where}: ignored unknown parameter {shown(key)} — this page has no "
+                           f"such setting (chosen: {chosen}).")
             rejected.append(key)
     start = cfg.start_point
     start = (general.get("x0", start[0]), general.get("y0", start[1]))
-    return normalized(cfg.with_(
-        lr=general.get("lr", cfg.lr), steps=int(general.get("steps", cfg.steps)), start=start,
-        noise=general.get("noise", cfg.noise), seed=int(general.get("seed", cfg.seed)),
-        surface_params={**cfg.surface_params, **changes["surface"]},
-        optimizer_params={**cfg.optimizer_params, **changes["optimizer"]},
-        schedule_params={**cfg.schedule_params, **changes["schedule"]},
-    ))
+    try:
+        return normalized(cfg.with_(
+            lr=general.get("lr", cfg.lr), steps=int(general.get("steps", cfg.steps)),
+            start=start, noise=general.get("noise", cfg.noise),
+            seed=int(general.get("seed", cfg.seed)),
+            surface_params={**cfg.surface_params, **changes["surface"]},
+            optimizer_params={**cfg.optimizer_params, **changes["optimizer"]},
+            schedule_params={**cfg.schedule_params, **changes["schedule"]},
+        ))
+    except ValueError as why:  # each value is in range, but the engine refuses the combination
+        dropped = [*general, *changes["surface"], *changes["optimizer"], *changes["schedule"]]
+        notices.append(f"{where}: these settings cannot run together ({md(str(why))}); using the "
+                       f"defaults for {', '.join(dropped)}.")
+        rejected.extend(dropped)
+        return normalized(cfg)
 
 
 def decode_pin(text: str, index: int, notices: list[str]) -> Pin | None:
@@ -253,11 +291,11 @@ def decode_pin(text: str, index: int, notices: list[str]) -> Pin | None:
     for part in text.split(","):
         key, sep, value = part.partition(":")
         if not sep or not key:
-            notices.append(f"Link: ignored pinned run {index + 1} ({text!r}): expected "
+            notices.append(f"Link: ignored pinned run {index + 1} ({shown(text)}): expected "
                            f"key:value pairs separated by commas.")
             return None
         fields[key.strip()] = value.strip()
-    label = fields.pop("label", "")
+    label = clean_label(fields.pop("label", ""))
     problems: list[str] = []
     cfg = _settings(fields, DEFAULT_CONFIG, f"Pinned run {index + 1}", problems, [])
     notices.extend(problems)
@@ -268,23 +306,29 @@ def preset_pins(preset: Preset) -> tuple[Pin, ...]:
     return tuple(Pin(r.label, r.config) for r in preset.runs[1:])
 
 
-def parse_lab_query(params: Mapping[str, str | Sequence[str]]) -> LabQuery:
-    """Validate a lab URL's parameters (``st.query_params.to_dict()``-like, lists allowed)."""
+def parse_lab_query(params: Mapping[str, str | Sequence[str]],
+                    live: Collection[str] = ()) -> LabQuery:
+    """Validate a lab URL's parameters (``st.query_params.to_dict()``-like, lists allowed).
+
+    ``live``: keys whose controls already hold a value this session (see `_settings`).
+    """
     notices: list[str] = []
     rejected: list[str] = []
-    single = {k: _last(v) for k, v in params.items() if k != "pins"}
+    single = single_values(params, notices, repeatable=("pins",))
     preset = None
     if "preset" in single:
         preset = PRESETS.get(single["preset"])
         if preset is None:
-            notices.append(f"Link: ignored preset={single['preset']!r} (unknown preset; "
+            notices.append(f"Link: ignored preset={shown(single['preset'])} (unknown preset; "
                            f"available: {', '.join(PRESETS)}); showing the default settings.")
             rejected.append("preset")
     base = preset.config if preset is not None else DEFAULT_CONFIG
-    config = _settings(single, base, "Link", notices, rejected)
+    config = _settings(single, base, "Link", notices, rejected, live=live)
     view3d = single.get("view3d", "false").lower() == "true"
     if "view3d" in single and single["view3d"].lower() not in ("true", "false"):
-        notices.append(f"Link: ignored view3d={single['view3d']!r} (expected true or false).")
+        if "view3d" not in live:
+            notices.append(f"Link: ignored view3d={shown(single['view3d'])} (expected true or "
+                           f"false).")
         rejected.append("view3d")
     pins_explicit = "pins" in params
     before = len(notices)
@@ -374,29 +418,59 @@ def param_check(p: Param):
 def check_page_query(params: Mapping[str, str | Sequence[str]], base: RunConfig, scope: Scope,
                      checks: Mapping[str, object],
                      lists: Mapping[str, Sequence[str]] | None = None,
+                     live: Collection[str] = (),
                      ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Notices and rejected keys for a page's URL: the shared settings in ``scope`` are checked
     as on the lab, ``checks`` maps each extra key to a check, ``lists`` maps repeatable keys to
-    their allowed values."""
+    their allowed values; ``live`` as in `parse_lab_query`."""
     notices: list[str] = []
     rejected: list[str] = []
     lists = dict(lists or {})
-    single = {k: _last(v) for k, v in params.items() if k not in lists}
+    single = single_values(params, notices, repeatable=lists)
     _settings(single, base, "Link", notices, rejected,
-              Scope(scope.components, scope.general, (*scope.extra, *checks, *lists)))
+              Scope(scope.components, scope.general, (*scope.extra, *checks, *lists)), live)
     for key, check in checks.items():
         if key in single:
             try:
                 check(single[key])
             except _BadValueError as why:
-                notices.append(f"Link: ignored {key}={single[key]!r} ({why}); using the "
-                               f"default.")
+                if key not in live:
+                    notices.append(f"Link: ignored {key}={shown(single[key])} ({why}); using "
+                                   f"the default.")
                 rejected.append(key)
     for key, allowed in lists.items():
-        if key in params:
-            bad = [v for v in _all(params[key]) if v not in allowed]
+        if key in params and key not in live:
+            values = _all(params[key])
+            bad = [v for v in values if v not in allowed]
             if bad:
-                notices.append(f"Link: ignored {key}={', '.join(map(repr, bad))} (choose from "
-                               f"{', '.join(allowed)}).")
+                notices.append(f"Link: ignored {key}={', '.join(map(shown, bad[:5]))} (choose "
+                               f"from {', '.join(allowed)}).")
+                if len(bad) == len(values):  # else the widget keeps the valid choices itself
+                    rejected.append(key)
+            elif len(set(values)) < len(values):
+                notices.append(f"Link: {key} lists the same choice twice; each is used once.")
+    return tuple(notices), tuple(dict.fromkeys(rejected))
+
+
+def check_plain_query(params: Mapping[str, str | Sequence[str]], known: Collection[str],
+                      checks: Mapping[str, object] | None = None,
+                      live: Collection[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Notices and rejected keys for a page without lab settings (home, lessons, glossary,
+    quiz, flashcards, progress): ``known`` are its URL keys (their own widgets or pickers check
+    the values, unless ``checks`` maps a key to a check here); anything else is reported."""
+    notices: list[str] = []
+    rejected: list[str] = []
+    single = single_values(params, notices)
+    for key, text in single.items():
+        if key not in known and key not in IGNORED_KEYS:
+            notices.append(f"Link: ignored unknown parameter {shown(key)} — this page has no "
+                           f"such setting.")
+            rejected.append(key)
+        elif key in (checks or {}) and key not in live:
+            try:
+                checks[key](text)
+            except _BadValueError as why:
+                notices.append(f"Link: ignored {key}={shown(text)} ({why}); using the "
+                               f"default.")
                 rejected.append(key)
     return tuple(notices), tuple(dict.fromkeys(rejected))

@@ -3,8 +3,11 @@
 import streamlit as st
 
 from lrviz.learning.content import load_course
+from lrviz.ui import state
 from lrviz.ui.lesson_glossary import course_terms, search, show_term
+from lrviz.ui.safe_text import cut, md, visible
 
+state.check_plain_url(("q",))
 course = load_course()
 terms = course_terms(course)
 
@@ -17,10 +20,11 @@ found = search(terms, query or "")
 if not terms:
     st.info("No glossary terms yet: no lesson is in the course.")
 elif not found:
-    st.warning(f"No term or definition contains “{query}”. Try a shorter word.",
-               icon=":material/search:")
+    st.warning(f"No term or definition contains “{md(cut(visible(query), 60))}”. Try a "
+               "shorter word.", icon=":material/search:")
 else:
-    st.caption(f"{len(found)} of {len(terms)} terms" + (f" matching “{query}”" if query else ""))
+    st.caption(f"{len(found)} of {len(terms)} terms"
+               + (f" matching “{md(cut(visible(query), 60))}”" if query else ""))
     letter = ""
     for term in found:
         initial = term.term[:1].upper()

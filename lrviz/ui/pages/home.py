@@ -4,11 +4,12 @@ import streamlit as st
 
 from lrviz.figures.hero import HERO_RATES, hero_configs, hero_figure
 from lrviz.learning.content import load_course
-from lrviz.ui import runs
+from lrviz.ui import runs, state
 from lrviz.ui.learner import learner_sidebar
 from lrviz.ui.lesson_map import course_map
 from lrviz.ui.lesson_progress import course_progress
 
+state.check_plain_url((), drop=False)
 learner = learner_sidebar()
 
 st.title("lrviz — see what the learning rate does")
