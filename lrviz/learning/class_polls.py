@@ -19,10 +19,11 @@ from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import simulate
 from lrviz.learning.classroom import Poll
 from lrviz.learning.content import Course
+from lrviz.learning.export import csv_text
 from lrviz.learning.grading import prediction_holds, reached_minimum
 from lrviz.learning.schema import COURSE_CONCEPTS, Predict
 
-__all__ = ["PollSpec", "concept_results", "csv_cell", "poll_csv", "poll_options",
+__all__ = ["PollSpec", "concept_results", "poll_csv", "poll_options",
            "poll_run_config", "question_results"]
 
 
@@ -141,12 +142,6 @@ def concept_results(polls: Sequence[Poll], rows: Iterable[dict]) -> list[dict[st
     return sorted(out, key=lambda r: (r["share_correct"], r["concept"]))
 
 
-def csv_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: leading ``= + - @`` (or tab/CR) get a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def poll_csv(rows: Sequence[dict]) -> str:
     """The class's answers as CSV (one row per student per poll), safe to open in a sheet."""
     fields = ["poll", "question", "student", "prediction", "answer", "correct", "answered_at"]
@@ -154,5 +149,5 @@ def poll_csv(rows: Sequence[dict]) -> str:
     writer = csv.writer(out)
     writer.writerow(fields)
     for row in rows:
-        writer.writerow([csv_cell(row[f]) for f in fields])
+        writer.writerow([csv_text(row[f]) for f in fields])
     return out.getvalue()
