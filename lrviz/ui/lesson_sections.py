@@ -62,7 +62,7 @@ def show_memory_aids(lesson: Lesson) -> None:
 
 
 def show_glossary(lesson: Lesson) -> None:
-    st.caption("The terms this lesson defines. The full glossary collects every lesson's terms.")
+    st.caption("The terms this lesson uses, from the course glossary (each defined once there).")
     for entry in sorted(lesson.glossary, key=lambda e: e.term.lower()):
         st.markdown(f"**{entry.term}** — {entry.definition}")
     st.page_link(GLOSSARY_PAGE, label="Search the full glossary", icon=":material/sort_by_alpha:")
