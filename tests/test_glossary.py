@@ -117,8 +117,9 @@ def test_a_term_defined_twice_is_a_course_error(tmp_path):
     root = tmp_path / "course"
     shutil.copytree(FIXTURE, root)
     glossary = root / "glossary.md"
-    glossary.write_text(glossary.read_text().replace(
-        "---\nThe fixture", "  - {id: lr, term: learning rate, definition: Again.}\n---\nThe fixture"))
+    again = "  - {id: lr, term: learning rate, definition: Again.}\n"
+    tail = "---\nThe fixture"
+    glossary.write_text(glossary.read_text().replace(tail, again + tail))
     errors = [str(e) for e in load_course(root).errors]
     assert any("'learning rate' is already defined (as 'learning-rate')" in e for e in errors)
 
