@@ -259,10 +259,12 @@ CLAIM_QUANTITIES: dict[str, str] = {
     "steps_to_gap": "the first step whose loss is within `at` of the global minimum",
     "max_edge_ratio": "the largest lr_t x lambda_max(theta_t) over the run",
     "steps_over_edge": "how many updates have lr_t x lambda_max(theta_t) above `at` (default 2)",
+    "edge_ratio_at_step": "lr_t x lambda_max(theta_t) at update `at`",
     "loss_at_step": "the loss after `at` steps",
 }
 ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap",
-                        "max_edge_ratio", "steps_over_edge", "loss_at_step"]
+                        "max_edge_ratio", "steps_over_edge", "edge_ratio_at_step",
+                        "loss_at_step"]
 CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
 
 
@@ -290,7 +292,8 @@ class Claim(_Strict):
     def _one_source(self) -> Claim:
         if (self.run is None) == (self.preset is None):
             raise ValueError("a claim needs exactly one of 'run' or 'preset'")
-        if self.quantity in ("steps_to_gap", "loss_at_step") and self.at is None:
+        if self.quantity in ("steps_to_gap", "loss_at_step", "edge_ratio_at_step") \
+                and self.at is None:
             raise ValueError(f"quantity {self.quantity!r} needs 'at'")
         try:
             self.shown()

@@ -78,6 +78,8 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
     ratio = run.stability_ratio
     if ratio is None:
         return float("nan")
+    if quantity == "edge_ratio_at_step":
+        return float(ratio[int(at)])
     ratio = ratio[np.isfinite(ratio)]
     if quantity == "max_edge_ratio":
         return float(ratio.max())
