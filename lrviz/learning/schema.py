@@ -260,11 +260,18 @@ CLAIM_QUANTITIES: dict[str, str] = {
     "max_edge_ratio": "the largest lr_t x lambda_max(theta_t) over the run",
     "steps_over_edge": "how many updates have lr_t x lambda_max(theta_t) above `at` (default 2)",
     "edge_ratio_at_step": "lr_t x lambda_max(theta_t) at update `at`",
+    "lambda_at_step": "the largest Hessian eigenvalue at the point before update `at`",
+    "mean_loss_tail": "the mean loss over the last `at` steps (the level a noisy run hovers at)",
+    "settles_at": "the step from which the loss stays within `at` of the global minimum",
+    "lr_at_step": "the learning rate update `at` uses",
+    "first_lr_cut": "the first update whose learning rate is below the previous update's",
+    "lr_cuts": "how many times the learning rate goes down during the run",
     "loss_at_step": "the loss after `at` steps",
 }
 ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap",
                         "max_edge_ratio", "steps_over_edge", "edge_ratio_at_step",
-                        "loss_at_step"]
+                        "lambda_at_step", "mean_loss_tail", "loss_at_step", "settles_at",
+                        "lr_at_step", "first_lr_cut", "lr_cuts"]
 CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
 
 
@@ -292,8 +299,9 @@ class Claim(_Strict):
     def _one_source(self) -> Claim:
         if (self.run is None) == (self.preset is None):
             raise ValueError("a claim needs exactly one of 'run' or 'preset'")
-        if self.quantity in ("steps_to_gap", "loss_at_step", "edge_ratio_at_step") \
-                and self.at is None:
+        if self.at is None and self.quantity in (
+                "steps_to_gap", "loss_at_step", "edge_ratio_at_step", "lambda_at_step",
+                "mean_loss_tail", "settles_at", "lr_at_step"):
             raise ValueError(f"quantity {self.quantity!r} needs 'at'")
         try:
             self.shown()

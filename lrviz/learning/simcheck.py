@@ -68,11 +68,26 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
         return float("nan") if run.diverged_at is None else float(run.diverged_at)
     if quantity == "loss_at_step":
         return float(run.losses[int(at)])
-    if quantity in ("final_gap", "steps_to_gap"):
+    if quantity == "mean_loss_tail":
+        return float(np.mean(run.losses[-int(at):]))
+    if quantity == "lambda_at_step":
+        return float("nan") if run.lambda_max is None else float(run.lambda_max[int(at)])
+    if quantity == "lr_at_step":
+        return float(run.lrs[int(at)])
+    if quantity in ("first_lr_cut", "lr_cuts"):
+        cuts = np.flatnonzero(run.lrs[1:] < run.lrs[:-1]) + 1
+        if quantity == "lr_cuts":
+            return float(cuts.size)
+        return float(cuts[0]) if cuts.size else float("nan")
+    if quantity in ("final_gap", "steps_to_gap", "settles_at"):
         fmin = get_surface(cfg.surface).global_min_value(cfg.surface_values())
         gaps = run.losses - fmin
         if quantity == "final_gap":
             return float(gaps[-1])
+        if quantity == "settles_at":
+            above = np.flatnonzero(~(gaps <= at))
+            return 0.0 if not above.size else (float(above[-1] + 1) if above[-1] + 1 < gaps.size
+                                                else float("inf"))
         hits = np.flatnonzero(gaps <= at)
         return float(hits[0]) if hits.size else float("inf")
     ratio = run.stability_ratio
