@@ -260,6 +260,9 @@ CLAIM_QUANTITIES: dict[str, str] = {
     "max_edge_ratio": "the largest lr_t x lambda_max(theta_t) over the run",
     "steps_over_edge": "how many updates have lr_t x lambda_max(theta_t) above `at` (default 2)",
     "edge_ratio_at_step": "lr_t x lambda_max(theta_t) at update `at`",
+    "first_over_edge": "the first update with lr_t x lambda_max(theta_t) above `at` (default 2)",
+    "max_loss_tail": "the largest loss over the last `at` steps",
+    "min_loss_tail": "the smallest loss over the last `at` steps",
     "lambda_at_step": "the largest Hessian eigenvalue at the point before update `at`",
     "mean_loss_tail": "the mean loss over the last `at` steps (the level a noisy run hovers at)",
     "settles_at": "the step from which the loss stays within `at` of the global minimum",
@@ -271,7 +274,8 @@ CLAIM_QUANTITIES: dict[str, str] = {
 ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap",
                         "max_edge_ratio", "steps_over_edge", "edge_ratio_at_step",
                         "lambda_at_step", "mean_loss_tail", "loss_at_step", "settles_at",
-                        "lr_at_step", "first_lr_cut", "lr_cuts"]
+                        "lr_at_step", "first_lr_cut", "lr_cuts", "first_over_edge",
+                        "max_loss_tail", "min_loss_tail"]
 CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
 
 
@@ -301,7 +305,8 @@ class Claim(_Strict):
             raise ValueError("a claim needs exactly one of 'run' or 'preset'")
         if self.at is None and self.quantity in (
                 "steps_to_gap", "loss_at_step", "edge_ratio_at_step", "lambda_at_step",
-                "mean_loss_tail", "settles_at", "lr_at_step"):
+                "mean_loss_tail", "settles_at", "lr_at_step", "max_loss_tail",
+                "min_loss_tail"):
             raise ValueError(f"quantity {self.quantity!r} needs 'at'")
         try:
             self.shown()

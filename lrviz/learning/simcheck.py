@@ -68,8 +68,9 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
         return float("nan") if run.diverged_at is None else float(run.diverged_at)
     if quantity == "loss_at_step":
         return float(run.losses[int(at)])
-    if quantity == "mean_loss_tail":
-        return float(np.mean(run.losses[-int(at):]))
+    if quantity in ("mean_loss_tail", "max_loss_tail", "min_loss_tail"):
+        reduce = {"mean_loss_tail": np.mean, "max_loss_tail": np.max, "min_loss_tail": np.min}
+        return float(reduce[quantity](run.losses[-int(at):]))
     if quantity == "lambda_at_step":
         return float("nan") if run.lambda_max is None else float(run.lambda_max[int(at)])
     if quantity == "lr_at_step":
@@ -98,6 +99,9 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
     ratio = ratio[np.isfinite(ratio)]
     if quantity == "max_edge_ratio":
         return float(ratio.max())
+    if quantity == "first_over_edge":
+        over = np.flatnonzero(run.stability_ratio > (2.0 if at is None else at))
+        return float(over[0]) if over.size else float("nan")
     if quantity == "steps_over_edge":
         return float((ratio > (2.0 if at is None else at)).sum())
     raise ValueError(f"unknown claim quantity {quantity!r}")
