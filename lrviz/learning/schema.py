@@ -262,6 +262,9 @@ CLAIM_QUANTITIES: dict[str, str] = {
     "edge_ratio_at_step": "lr_t x lambda_max(theta_t) at update `at`",
     "first_over_edge": "the first update with lr_t x lambda_max(theta_t) above `at` (default 2)",
     "max_loss_tail": "the largest loss over the last `at` steps",
+    "arrival_step": "the step by which the run reached its minimum (the diagnosis's count)",
+    "crossings": "how often the path crossed the valley floor (the diagnosis's count)",
+    "final_distance": "the distance from the final point to the nearest known minimum",
     "min_loss_tail": "the smallest loss over the last `at` steps",
     "lambda_at_step": "the largest Hessian eigenvalue at the point before update `at`",
     "mean_loss_tail": "the mean loss over the last `at` steps (the level a noisy run hovers at)",
@@ -275,7 +278,8 @@ ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap"
                         "max_edge_ratio", "steps_over_edge", "edge_ratio_at_step",
                         "lambda_at_step", "mean_loss_tail", "loss_at_step", "settles_at",
                         "lr_at_step", "first_lr_cut", "lr_cuts", "first_over_edge",
-                        "max_loss_tail", "min_loss_tail"]
+                        "max_loss_tail", "min_loss_tail", "arrival_step", "crossings",
+                        "final_distance"]
 CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
 
 

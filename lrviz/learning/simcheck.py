@@ -73,6 +73,13 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
         return float(reduce[quantity](run.losses[-int(at):]))
     if quantity == "lambda_at_step":
         return float("nan") if run.lambda_max is None else float(run.lambda_max[int(at)])
+    if quantity in ("arrival_step", "crossings"):
+        value = run.facts.get(quantity)
+        return float("nan") if value is None else float(value)
+    if quantity == "final_distance":
+        minima = get_surface(cfg.surface).minima(cfg.surface_values())
+        x, y = run.final_point
+        return float(min(np.hypot(x - m.point[0], y - m.point[1]) for m in minima))
     if quantity == "lr_at_step":
         return float(run.lrs[int(at)])
     if quantity in ("first_lr_cut", "lr_cuts"):
