@@ -301,7 +301,7 @@ class Claim(_Strict):
     seeds: int = Field(default=1, ge=1, le=50)
     expected: float
     tolerance: float = Field(ge=0)
-    format: str = "g"  # a Python format spec for how the prose shows ``expected``
+    format: str = "g"  # a Python format spec, or "words" for narrated text ("one point six")
 
     @model_validator(mode="after")
     def _one_source(self) -> Claim:
@@ -320,7 +320,46 @@ class Claim(_Strict):
 
     def shown(self) -> str:
         """``expected`` as the prose shows it."""
+        if self.format == "words":
+            return number_words(self.expected)
         return format(self.expected, self.format)
+
+
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def number_words(value: float) -> str:
+    """A number as narrated text: 28 -> "twenty-eight", 0.07 -> "zero point zero seven".
+
+    Integers below a million are spelled out; decimals read their digits after "point",
+    as written with up to six significant digits.
+    """
+    if value < 0:
+        return "minus " + number_words(-value)
+    text = f"{value:.6g}"
+    if "e" in text or value >= 1e6:
+        raise ValueError("only numbers from 0 to 999999 without exponent can be spelled out")
+    whole, _, digits = text.partition(".")
+    words = _integer_words(int(whole))
+    if digits:
+        words += " point " + " ".join(_ONES[int(d)] for d in digits)
+    return words
+
+
+def _integer_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + _integer_words(rest))
+    rest = n % 1000
+    return _integer_words(n // 1000) + " thousand" + ("" if rest == 0 else
+                                                      " " + _integer_words(rest))
 
 
 class Predict(_Question):
