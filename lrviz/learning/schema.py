@@ -265,6 +265,7 @@ CLAIM_QUANTITIES: dict[str, str] = {
     "arrival_step": "the step by which the run reached its minimum (the diagnosis's count)",
     "crossings": "how often the path crossed the valley floor (the diagnosis's count)",
     "final_distance": "the distance from the final point to the nearest known minimum",
+    "distance_moved": "the straight-line distance from the start to the final point",
     "min_loss_tail": "the smallest loss over the last `at` steps",
     "lambda_at_step": "the largest Hessian eigenvalue at the point before update `at`",
     "mean_loss_tail": "the mean loss over the last `at` steps (the level a noisy run hovers at)",
@@ -279,7 +280,7 @@ ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap"
                         "lambda_at_step", "mean_loss_tail", "loss_at_step", "settles_at",
                         "lr_at_step", "first_lr_cut", "lr_cuts", "first_over_edge",
                         "max_loss_tail", "min_loss_tail", "arrival_step", "crossings",
-                        "final_distance"]
+                        "final_distance", "distance_moved"]
 CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
 
 
