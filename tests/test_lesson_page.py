@@ -149,7 +149,7 @@ def test_memory_aids_show_verse_lines_and_acronym_letters_not_concept_ids():
     assert "#### H · A · L · T" in page
     assert "**H**as the loss been rising before the NaN?  \n**A**djust" in page
     assert "Under one, a smooth downhill run;  \none to two" in page
-    assert "for *divergence / NaN*" in page and "for *slow convergence*" in page
+    assert "for *divergence / NaN*" in page and "for *update rule and step size*" in page
     assert "*slow-convergence*" not in page and "*condition-number*" not in page
 
 
