@@ -1,0 +1,23 @@
+"""Neural networks for the learning-rate story: small MLPs trained with the engine's optimizers
+and schedules (JAX + optax), with sharpness, sweeps, range tests and trainability maps.
+
+>>> from lrviz import nets
+>>> run = nets.train(nets.NetConfig(dataset="digits", lr=0.1, steps=200))  # doctest: +SKIP
+"""
+
+from lrviz.nets.config import NetConfig
+from lrviz.nets.data import DATASETS, Dataset, load_dataset
+from lrviz.nets.model import init_params
+from lrviz.nets.train import NetRun, NetSweep, lr_sweep, train
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "NetConfig",
+    "NetRun",
+    "NetSweep",
+    "init_params",
+    "load_dataset",
+    "lr_sweep",
+    "train",
+]
