@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lrviz.engine.diagnose import Regime
+from lrviz.learning.net_questions import NetRunSpec
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -252,7 +253,7 @@ class Predict(_Question):
     """Predict, then run: the correct answer is whatever the simulation does."""
 
     type: Literal["predict"]
-    run: RunSpec
+    run: RunSpec | NetRunSpec  # a network run (``dataset``) is graded by lrviz.nets
     choices: list[Regime] = Field(min_length=2)
     feedback: dict[Regime, str]  # one line per choice, shown next to the run
 

@@ -18,6 +18,12 @@ from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import Run, simulate
 from lrviz.engine.surfaces import get_surface
+from lrviz.learning.net_questions import (
+    check_net_example,
+    is_net_preset,
+    is_net_run,
+    net_predict_run,
+)
 from lrviz.learning.schema import Example, Lesson, Predict, Tune
 
 
@@ -33,6 +39,8 @@ def example_run(example: Example) -> Run:
 
 def predict_run(question: Predict) -> Run:
     """The run a predict-then-run question is about; its regime is the correct answer."""
+    if is_net_run(question.run):
+        return net_predict_run(question.run)
     return simulate(question.run.to_config())
 
 
@@ -92,6 +100,9 @@ def check_lesson(lesson: Lesson) -> list[str]:
     """Every simulation-backed claim of a lesson that does not hold (empty when all hold)."""
     problems: list[str] = []
     for ex in lesson.examples:
+        if is_net_preset(ex.preset):
+            problems += check_net_example(lesson.id, ex)
+            continue
         try:
             run = example_run(ex)
         except ValueError as exc:
@@ -101,7 +112,8 @@ def check_lesson(lesson: Lesson) -> list[str]:
             problems.append(f"{lesson.id}: example {ex.title!r} claims {ex.expect.value} but "
                             f"preset {ex.preset!r} run {ex.run} is {run.regime.value}")
     for scene in lesson.dialogue:
-        if scene.ending.preset and scene.ending.preset not in PRESETS:
+        if (scene.ending.preset and scene.ending.preset not in PRESETS
+                and not is_net_preset(scene.ending.preset)):
             problems.append(f"{lesson.id}: scene {scene.title!r} links unknown preset "
                             f"{scene.ending.preset!r}")
     for q in lesson.quiz:
