@@ -1,263 +1,40 @@
-"""The /network page: train a small real network with the lab's optimizers and schedules.
+"""The /network page: train a small real network with the lab's optimizers and schedules,
+and the trainability map of per-layer rates.
 
-Every setting is a keyed widget bound to the URL (``bind="query-params"``); a widget's default
-is the base setting (the URL's preset, else `DEFAULT`), so a link carries only what differs
-from that base and reproduces the view. `parse_query` checks the URL first and never raises:
-an unusable value gets a notice naming the parameter and the page shows the fallback.
-Training runs are cached (bounded) by their configuration as JSON.
+The URL scheme lives in `lrviz.ui.network_url`, the widgets in `lrviz.ui.network_controls`.
+Training runs and map rows are cached (bounded) by their configuration as JSON; the figures
+come from `lrviz.figures.network`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from lrviz import nets
-from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
-from lrviz.engine.schedules import SCHEDULES, get_schedule
-from lrviz.engine.spec import Param
+from lrviz.engine.optimizers import get_optimizer
 from lrviz.figures import network as figs
-from lrviz.nets.config import MAX_HIDDEN_LAYERS, MAX_WIDTH, NetConfig
-from lrviz.nets.data import DATASETS, load_dataset
+from lrviz.nets.config import NetConfig
+from lrviz.nets.data import load_dataset
+from lrviz.ui.network_controls import BIND, controls, load_query, show_notices
+from lrviz.ui.network_url import (
+    GRID_POINTS,
+    MAP_EXP_RANGE,
+    MAP_SIZES,
+    MAP_STEPS_RANGE,
+    VIEWS,
+    NetQuery,
+    net_presets,
+    query_params,
+)
 
-BIND = "query-params"
-PAGE = "network"
-NOTICES_KEY = "_network_notices"
-LR_LOG_KEY = "net_lr_log"
-
-DEFAULT = NetConfig(dataset="moons", hidden=(32,), activation="tanh", optimizer="sgd", lr=0.1,
-                    steps=300, sharpness_every=10)
-LR_RANGE = (1e-5, 10.0)
-STEPS_RANGE = (10, 1000)
-WD_RANGE = (0.0, 0.1)
-SEED_RANGE = (0, 9999)
-SHARP_RANGE = (0, 100)
-ARCHITECTURES = ("8", "16", "32", "64", "128", "16-16", "32-32", "64-32", "64-64", "128-64",
-                 "32-32-32")
-BATCHES = ("full", "8", "16", "32", "64", "128", "256")
-ACTIVATIONS = ("tanh", "relu")
-LOSSES = ("cross_entropy", "mse")
-VIEWS = ("run", "map")
-MAP_SIZES = ("16", "32", "64", "128")
-MAP_EXP_RANGE = (-5.0, 1.0)  # log10 of the per-layer rates the map may span
-MAP_DEFAULTS = {"tm_lo1": -3.0, "tm_hi1": 0.5, "tm_lo2": -3.0, "tm_hi2": 0.5, "tm_n": "32",
-                "tm_steps": 100}
-MAP_STEPS_RANGE = (10, 500)
-GRID_POINTS = 120  # per axis of the decision-boundary grid
-
-# LR log-slider stops: 20 per decade from 1e-5 to 10, 3 significant digits.
-LR_OPTIONS: tuple[float, ...] = tuple(float(f"{10 ** (k / 20):.3g}") for k in range(-100, 21))
-
-
-def net_presets() -> Mapping:
-    """The engine's network presets by id (empty if the engine has none yet)."""
-    try:
-        from lrviz.nets.presets import PRESETS
-    except ImportError:  # pragma: no cover - the presets module ships with the engine
-        return {}
-    return PRESETS
-
-
-# --- the URL, without streamlit -------------------------------------------------------------
-
-
-class BadValueError(ValueError):
-    """A URL value that cannot be used; the message says why."""
-
-
-def hidden_text(hidden: tuple[int, ...]) -> str:
-    return "-".join(str(w) for w in hidden)
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """``"64-32"`` (or ``"64,32"``) as layer widths; BadValueError says what is wrong."""
-    parts = [p for p in text.replace(",", "-").replace("x", "-").split("-")]
-    if not 1 <= len(parts) <= MAX_HIDDEN_LAYERS or not all(p.strip().isdigit() for p in parts):
-        raise BadValueError(f"expected 1 to {MAX_HIDDEN_LAYERS} layer widths such as 32 or "
-                            f"64-32")
-    widths = tuple(int(p) for p in parts)
-    if not all(1 <= w <= MAX_WIDTH for w in widths):
-        raise BadValueError(f"every width must be between 1 and {MAX_WIDTH}")
-    return widths
-
-
-def batch_text(batch_size: int | None) -> str:
-    return "full" if batch_size is None else str(batch_size)
-
-
-def parse_batch(text: str) -> int | None:
-    if text == "full":
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise BadValueError("expected full or a positive whole number")
-    return int(text)
-
-
-def _float(text: str, low: float, high: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadValueError("not a number") from None
-    if not math.isfinite(value):
-        raise BadValueError("not a finite number")
-    if not low <= value <= high:
-        raise BadValueError(f"outside the allowed range {low:g} to {high:g}")
-    return value
-
-
-def _int(text: str, low: int, high: int) -> int:
-    value = _float(text, low, high)
-    if not value.is_integer():
-        raise BadValueError("not a whole number")
-    return int(value)
-
-
-def _choice(text: str, options) -> str:
-    if text not in options:
-        raise BadValueError(f"choose one of {', '.join(options)}")
-    return text
-
-
-def _param(p: Param, text: str) -> float:
-    return float(_int(text, int(p.low), int(p.high))) if p.integer else _float(text, p.low,
-                                                                               p.high)
-
-
-def short(text: str, limit: int = 40) -> str:
-    """URL text cut to ``limit`` characters for a notice (shown as plain text, never Markdown)."""
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-@dataclass(frozen=True)
-class NetQuery:
-    """What a /network URL asks for, after validation."""
-
-    base: NetConfig  # the preset's first run, or DEFAULT
-    config: NetConfig  # base overridden by every usable setting in the URL
-    preset: str | None
-    view: str
-    map_settings: dict = field(default_factory=dict)
-    notices: tuple[str, ...] = ()
-    rejected: tuple[str, ...] = ()
-
-
-GENERAL_KEYS = ("dataset", "hidden", "activation", "loss", "optimizer", "lr", "schedule", "steps",
-                "batch", "wd", "seed", "sharp")
-OTHER_KEYS = ("preset", "view", *MAP_DEFAULTS, "embed", "embed_options")
-
-
-def preset_base(preset_id: str | None) -> NetConfig:
-    preset = net_presets().get(preset_id or "")
-    return preset.runs[0].config if preset is not None else DEFAULT
-
-
-def parse_query(params: Mapping[str, str]) -> NetQuery:
-    """The settings a /network URL asks for; every unusable value becomes a notice naming its
-    parameter (and is listed in ``rejected``), and the fallback is used instead."""
-    notices: list[str] = []
-    rejected: list[str] = []
-
-    def bad(key: str, why: str, fallback) -> None:
-        notices.append(f"Link: ignored {key}={short(str(params[key]))!r} ({why}); using "
-                       f"{key}={fallback}.")
-        rejected.append(key)
-
-    preset = params.get("preset")
-    if preset is not None and preset not in net_presets():
-        notices.append(f"Link: ignored preset={short(preset)!r} (no such network preset; "
-                       f"choose one of {', '.join(net_presets()) or 'none'}).")
-        rejected.append("preset")
-        preset = None
-    base = preset_base(preset)
-    fields = base.model_dump()
-    simple = {
-        "dataset": (lambda t: _choice(t, DATASETS), "dataset", base.dataset),
-        "hidden": (parse_hidden, "hidden", hidden_text(base.hidden)),
-        "activation": (lambda t: _choice(t, ACTIVATIONS), "activation", base.activation),
-        "loss": (lambda t: _choice(t, LOSSES), "loss", base.loss),
-        "optimizer": (lambda t: _choice(t, tuple(OPTIMIZERS)), "optimizer", base.optimizer),
-        "schedule": (lambda t: _choice(t, tuple(SCHEDULES)), "schedule", base.schedule),
-        "lr": (lambda t: _float(t, *LR_RANGE), "lr", f"{base.lr:g}"),
-        "steps": (lambda t: _int(t, *STEPS_RANGE), "steps", base.steps),
-        "batch": (parse_batch, "batch_size", batch_text(base.batch_size)),
-        "wd": (lambda t: _float(t, *WD_RANGE), "weight_decay", f"{base.weight_decay:g}"),
-        "seed": (lambda t: _int(t, *SEED_RANGE), "seed", base.seed),
-        "sharp": (lambda t: _int(t, *SHARP_RANGE), "sharpness_every", base.sharpness_every),
-    }
-    for key, (parse, name, fallback) in simple.items():
-        if key in params:
-            try:
-                fields[name] = parse(str(params[key]))
-            except BadValueError as why:
-                bad(key, str(why), fallback)
-    if fields["optimizer"] != base.optimizer:
-        fields["optimizer_params"] = {}
-    if fields["schedule"] != base.schedule:
-        fields["schedule_params"] = {}
-    owned = {p.name: ("optimizer_params", p) for p in get_optimizer(fields["optimizer"]).params}
-    owned.update({p.name: ("schedule_params", p)
-                  for p in get_schedule(fields["schedule"]).params})
-    for key, (group, p) in owned.items():
-        if key in params:
-            try:
-                fields[group] = {**fields[group], key: _param(p, str(params[key]))}
-            except BadValueError as why:
-                bad(key, str(why), f"{p.default:g}")
-    for key in params:
-        if key not in (*GENERAL_KEYS, *OTHER_KEYS, *owned):
-            notices.append(f"Link: ignored unknown parameter {short(key)!r}: this page has no "
-                           "such setting.")
-            rejected.append(key)
-    try:
-        config = NetConfig(**fields)
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        notices.append("Link: these settings cannot run together ("
-                       f"{' '.join(first[1:3]).strip() or first[0]}); showing the "
-                       f"{'preset' if preset else 'default'} settings instead.")
-        rejected += [k for k in params if k in (*GENERAL_KEYS, *owned)]
-        config = base
-    view = params.get("view", "run")
-    if view not in VIEWS:
-        bad("view", f"choose one of {', '.join(VIEWS)}", "run")
-        view = "run"
-    map_settings = dict(MAP_DEFAULTS)
-    for key, default in MAP_DEFAULTS.items():
-        if key not in params:
-            continue
-        try:
-            if key == "tm_n":
-                map_settings[key] = _choice(str(params[key]), MAP_SIZES)
-            elif key == "tm_steps":
-                map_settings[key] = _int(str(params[key]), *MAP_STEPS_RANGE)
-            else:
-                map_settings[key] = _float(str(params[key]), *MAP_EXP_RANGE)
-        except BadValueError as why:
-            bad(key, str(why), default)
-    return NetQuery(base, config, preset, view, map_settings, tuple(notices), tuple(rejected))
-
-
-def query_params(cfg: NetConfig, preset: str | None = None) -> dict[str, str]:
-    """Every setting of ``cfg`` as URL parameters (a link that shows exactly this run)."""
-    out = {} if preset is None else {"preset": preset}
-    out.update({"dataset": cfg.dataset, "hidden": hidden_text(cfg.hidden),
-                "activation": cfg.activation, "loss": cfg.loss, "optimizer": cfg.optimizer,
-                "lr": f"{cfg.lr:g}", "schedule": cfg.schedule, "steps": str(cfg.steps),
-                "batch": batch_text(cfg.batch_size), "wd": f"{cfg.weight_decay:g}",
-                "seed": str(cfg.seed), "sharp": str(cfg.sharpness_every)})
-    for values in (cfg.optimizer_values(), cfg.schedule_values()):
-        out.update({k: f"{v:g}" for k, v in values.items()})
-    return out
-
+__all__ = ["VIEWS", "controls", "load_query", "map_view", "run_view", "show_net_example",
+           "show_notices"]
 
 # --- numbers for the figures and the exports ------------------------------------------------
 
@@ -365,185 +142,6 @@ def trainability(cfg: NetConfig, lrs1: np.ndarray, lrs2: np.ndarray, chunk: int 
                           f"{len(lrs1)} rows")
     bar.empty()
     return np.concatenate(trained), np.concatenate(losses)
-
-
-# --- session state and notices -----------------------------------------------------------------
-
-
-def _drop(keys) -> None:
-    for key in keys:
-        with contextlib.suppress(KeyError, StreamlitAPIException):
-            del st.query_params[key]
-
-
-def load_query() -> NetQuery:
-    """Parse the URL, drop what it cannot use, remember the notices for this view."""
-    params = {k: st.query_params[k] for k in st.query_params}
-    query = parse_query(params)
-    _drop(query.rejected)
-    if query.notices:
-        st.session_state[NOTICES_KEY] = list(query.notices)
-    return query
-
-
-def show_notices() -> None:
-    """Problems with the link, as plain text (URL text is never rendered as Markdown)."""
-    items = st.session_state.get(NOTICES_KEY, [])
-    if not items:
-        return
-    with st.container(border=True):
-        st.warning("Part of this link could not be used; the page shows the fallback values.",
-                   icon=":material/link_off:")
-        for item in items:
-            st.text(item)
-        st.button("Dismiss", key="network_dismiss",
-                  on_click=lambda: st.session_state.pop(NOTICES_KEY, None))
-
-
-def apply_config(cfg: NetConfig) -> None:
-    """Write every control from ``cfg`` (for callbacks: presets)."""
-    ss = st.session_state
-    ss.update({"dataset": cfg.dataset, "hidden": hidden_text(cfg.hidden),
-               "activation": cfg.activation, "loss": cfg.loss, "optimizer": cfg.optimizer,
-               "schedule": cfg.schedule, "steps": int(cfg.steps),
-               "batch": batch_text(cfg.batch_size), "wd": float(cfg.weight_decay),
-               "seed": int(cfg.seed), "sharp": int(cfg.sharpness_every), "lr": float(cfg.lr)})
-    for kind, values in (("optimizer", cfg.optimizer_values()),
-                         ("schedule", cfg.schedule_values())):
-        spec = get_optimizer(cfg.optimizer) if kind == "optimizer" else get_schedule(cfg.schedule)
-        integers = {p.name for p in spec.params if p.integer}
-        ss.update({k: int(v) if k in integers else float(v) for k, v in values.items()})
-    ss[LR_LOG_KEY] = nearest_lr(cfg.lr)
-
-
-def nearest_lr(lr: float) -> float:
-    target = math.log10(max(lr, 1e-12))
-    return min(LR_OPTIONS, key=lambda v: abs(math.log10(v) - target))
-
-
-def load_preset(preset_id: str) -> None:
-    """Callback: show a preset (its first run in the controls)."""
-    st.query_params["preset"] = preset_id
-    apply_config(net_presets()[preset_id].runs[0].config)
-    st.session_state.pop(NOTICES_KEY, None)
-
-
-def reset() -> None:
-    """Callback: back to the default settings, no preset."""
-    if "preset" in st.query_params:
-        del st.query_params["preset"]
-    apply_config(DEFAULT)
-    st.session_state.pop(NOTICES_KEY, None)
-
-
-def _reset_params(kind: str, base_json: str) -> None:
-    """Callback after the optimizer or schedule changed: its parameters back to the base's
-    values (same component) or the registry defaults."""
-    base = NetConfig.model_validate_json(base_json)
-    name = st.session_state[kind]
-    spec = get_optimizer(name) if kind == "optimizer" else get_schedule(name)
-    values = (base.optimizer_values() if kind == "optimizer" else base.schedule_values()) if (
-        getattr(base, kind) == name) else spec.resolve({})
-    integers = {p.name for p in spec.params if p.integer}
-    st.session_state.update({k: int(v) if k in integers else float(v) for k, v in values.items()})
-
-
-# --- controls ----------------------------------------------------------------------------------
-
-
-def _options(fixed: tuple[str, ...], *extra: str) -> list[str]:
-    """``fixed`` plus any extra value (a preset's or a valid link's) not among them."""
-    out = list(fixed)
-    out += [e for e in dict.fromkeys(extra) if e not in out]
-    return out
-
-
-def _select(container, label: str, options: list[str], default: str, key: str, **kw) -> str:
-    return container.selectbox(label, options, index=options.index(default), key=key,
-                               bind=BIND, **kw)
-
-
-def _on_lr_log() -> None:
-    st.session_state["lr"] = float(st.session_state[LR_LOG_KEY])
-
-
-def _on_lr_exact() -> None:
-    st.session_state[LR_LOG_KEY] = nearest_lr(st.session_state["lr"])
-
-
-def _component_params(container, kind: str, name: str, base: NetConfig) -> dict[str, float]:
-    from lrviz.ui.controls import param_input
-
-    spec = get_optimizer(name) if kind == "optimizer" else get_schedule(name)
-    same = getattr(base, kind) == name
-    values = (base.optimizer_values() if kind == "optimizer" else base.schedule_values()) if (
-        same) else spec.resolve({})
-    return {p.name: param_input(container, p, values[p.name]) for p in spec.params}
-
-
-def preset_buttons(container) -> None:
-    with container.expander("Presets: one-click scenarios", expanded=False):
-        for preset_id, preset in net_presets().items():
-            st.button(preset.title, key=f"netpreset_{preset_id}", on_click=load_preset,
-                      args=(preset_id,), help=preset.caption, width="stretch")
-        st.button("Reset to defaults", key="network_reset", on_click=reset, width="stretch")
-
-
-def controls(query: NetQuery) -> NetConfig | None:
-    """The sidebar controls; returns the configuration they hold, or None (after an error
-    message) when the combination cannot run."""
-    sb = st.sidebar
-    preset_buttons(sb)
-    base, cur = query.base, query.config
-    base_json = base.model_dump_json()
-    dataset = _select(sb, "Data set", list(DATASETS), base.dataset, "dataset",
-                      help="digits: 8×8 hand-written digits (64 features, 10 classes); the "
-                           "others are 2-D sets whose decision boundary can be drawn.")
-    hidden = _select(sb, "Hidden layers (widths)",
-                     _options(ARCHITECTURES, hidden_text(base.hidden), hidden_text(cur.hidden)),
-                     hidden_text(base.hidden), "hidden")
-    activation = _select(sb, "Activation", list(ACTIVATIONS), base.activation, "activation")
-    loss = _select(sb, "Loss", list(LOSSES), base.loss, "loss")
-    optimizer = _select(sb, "Optimizer", list(OPTIMIZERS), base.optimizer, "optimizer",
-                        on_change=_reset_params, args=("optimizer", base_json))
-    sb.caption(get_optimizer(optimizer).summary)
-    optimizer_params = _component_params(sb, "optimizer", optimizer, base)
-    if LR_LOG_KEY not in st.session_state:
-        st.session_state[LR_LOG_KEY] = nearest_lr(float(st.session_state.get("lr", cur.lr)))
-    sb.select_slider("Learning rate (log scale)", options=LR_OPTIONS, key=LR_LOG_KEY,
-                     format_func=lambda v: f"{v:g}", on_change=_on_lr_log,
-                     help="Drag across decades; type an exact value below.")
-    lr = sb.number_input("exact learning rate", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
-                         value=float(base.lr), step=1e-3, format="%.6g", key="lr", bind=BIND,
-                         on_change=_on_lr_exact)
-    schedule = _select(sb, "Schedule", list(SCHEDULES), base.schedule, "schedule",
-                       on_change=_reset_params, args=("schedule", base_json))
-    schedule_params = _component_params(sb, "schedule", schedule, base)
-    steps = sb.slider("Steps", STEPS_RANGE[0], STEPS_RANGE[1], int(base.steps), step=10,
-                      key="steps", bind=BIND)
-    batch = _select(sb, "Batch size", _options(BATCHES, batch_text(base.batch_size),
-                                               batch_text(cur.batch_size)),
-                    batch_text(base.batch_size), "batch",
-                    help="full = full-batch gradient descent (no gradient noise).")
-    wd = sb.number_input("Weight decay (L2, added to the gradient)", WD_RANGE[0], WD_RANGE[1],
-                         float(base.weight_decay), step=1e-4, format="%.4g", key="wd",
-                         bind=BIND, help="PyTorch's weight_decay argument; AdamW has its own "
-                                         "decoupled weight_decay above.")
-    sharp = sb.number_input("Measure sharpness every … steps (0 = never)", SHARP_RANGE[0],
-                            SHARP_RANGE[1], int(base.sharpness_every), key="sharp", bind=BIND)
-    seed = sb.number_input("Seed (initial weights, batches)", SEED_RANGE[0], SEED_RANGE[1],
-                           int(base.seed), key="seed", bind=BIND)
-    try:
-        return NetConfig(dataset=dataset, hidden=parse_hidden(hidden), activation=activation,
-                         loss=loss, optimizer=optimizer, lr=float(lr), schedule=schedule,
-                         steps=int(steps), batch_size=parse_batch(batch),
-                         weight_decay=float(wd), seed=int(seed),
-                         sharpness_every=int(sharp), optimizer_params=optimizer_params,
-                         schedule_params=schedule_params)
-    except (ValueError, BadValueError) as exc:
-        st.error("These settings cannot run together:")
-        st.text(str(exc))
-        return None
 
 
 # --- what the page shows -----------------------------------------------------------------------
