@@ -8,7 +8,7 @@ and schedules (JAX + optax), with sharpness, sweeps, range tests and trainabilit
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import DATASETS, Dataset, load_dataset
 from lrviz.nets.model import init_params
-from lrviz.nets.train import NetRun, NetSweep, lr_sweep, train
+from lrviz.nets.train import NetRun, NetSweep, lr_sweep, sharpness, train
 
 __all__ = [
     "DATASETS",
@@ -19,5 +19,6 @@ __all__ = [
     "init_params",
     "load_dataset",
     "lr_sweep",
+    "sharpness",
     "train",
 ]

@@ -124,8 +124,7 @@ def inputs_for(cfg: NetConfig, params: Weights, lrs_row: np.ndarray,
     plateau = get_schedule("reduce_on_plateau").resolve(
         cfg.schedule_params if get_schedule(cfg.schedule).needs_loss else {})
     rng = np.random.default_rng([cfg.seed, 2])
-    probe = tuple((rng.standard_normal(W.shape).astype(f32), rng.standard_normal(b.shape)
-                   .astype(f32)) for W, b in params)
+    probe = rng.standard_normal(sum(W.size + b.size for W, b in params)).astype(f32)
     return core.Inputs(
         params=tuple((np.asarray(W, f32), np.asarray(b, f32)) for W, b in params),
         optimizer_params={k: f32(v) for k, v in cfg.optimizer_values().items()},
@@ -288,3 +287,16 @@ def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None
         final_val_acc=out.final_val_acc.astype(float), diverged_at=diverged, regimes=regimes,
         best_lr=best,
     )
+
+
+def sharpness(cfg: NetConfig, params: Weights | None = None, iters: int = 40) -> float:
+    """Top Hessian eigenvalue of the training objective (loss + L2 term of ``weight_decay``) at
+    ``params`` (default: the initial weights), by ``iters`` Lanczos steps on Hessian-vector
+    products (see `core.lanczos_top`)."""
+    if iters < 1:
+        raise ValueError(f"iters must be at least 1, got {iters}")
+    params = init_params(cfg) if params is None else check_params(cfg, params)
+    x = inputs_for(cfg, params, np.zeros(1, np.float32))
+    data = shared_data(cfg.with_(batch_size=None), 1)
+    return float(core.top_eigenvalue(cfg.activation, cfg.loss, data, x.params, int(iters),
+                                     x.probe, x.weight_decay))
