@@ -8,7 +8,9 @@ and schedules (JAX + optax), with sharpness, sweeps, range tests and trainabilit
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import DATASETS, Dataset, load_dataset
 from lrviz.nets.model import init_params
-from lrviz.nets.train import NetRun, NetSweep, lr_sweep, train
+from lrviz.nets.range_test import RangeTest, range_test
+from lrviz.nets.train import NetRun, NetSweep, lr_sweep, sharpness, train
+from lrviz.nets.trainability import TrainabilityMap, log_grid, trainability_map, zoom_ranges
 
 __all__ = [
     "DATASETS",
@@ -16,8 +18,15 @@ __all__ = [
     "NetConfig",
     "NetRun",
     "NetSweep",
+    "RangeTest",
+    "TrainabilityMap",
     "init_params",
     "load_dataset",
+    "log_grid",
     "lr_sweep",
+    "range_test",
+    "sharpness",
     "train",
+    "trainability_map",
+    "zoom_ranges",
 ]

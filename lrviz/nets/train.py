@@ -78,11 +78,14 @@ def eval_every(length: int) -> int:
     return max(1, length // 100)
 
 
-def static_for(cfg: NetConfig, length: int, sharpness_every: int | None = None) -> core.Static:
+def static_for(cfg: NetConfig, length: int, sharpness_every: int | None = None,
+               curves: bool = True) -> core.Static:
+    """The compile-time structure of ``cfg``'s runs; ``curves=False`` evaluates accuracy and
+    validation loss only at the end (sweeps and maps need nothing else)."""
     return core.Static(
         activation=cfg.activation, loss=cfg.loss, optimizer=cfg.optimizer,
         plateau=get_schedule(cfg.schedule).needs_loss, full_batch=cfg.full_batch,
-        eval_every=eval_every(length),
+        eval_every=eval_every(length) if curves else length,
         sharpness_every=cfg.sharpness_every if sharpness_every is None else sharpness_every,
     )
 
@@ -100,10 +103,13 @@ def minibatch_indices(cfg: NetConfig, length: int) -> np.ndarray:
     return np.concatenate(rows)[:length].astype(np.int32)
 
 
-def shared_data(cfg: NetConfig, length: int) -> core.Data:
+def shared_data(cfg: NetConfig, length: int, n_examples: int | None = None) -> core.Data:
+    """The data every run of a batch shares; ``n_examples`` keeps only the first training
+    examples (for full-batch maps of many thousand runs)."""
     d = load_dataset(cfg.dataset)
+    keep = slice(None) if n_examples is None else slice(0, int(n_examples))
     return core.Data(
-        X_train=jnp.asarray(d.X_train), y_train=jnp.asarray(d.y_train),
+        X_train=jnp.asarray(d.X_train[keep]), y_train=jnp.asarray(d.y_train[keep]),
         X_val=jnp.asarray(d.X_val), y_val=jnp.asarray(d.y_val),
         batches=jnp.asarray(minibatch_indices(cfg, length)), steps=jnp.int32(cfg.steps),
     )
@@ -124,8 +130,7 @@ def inputs_for(cfg: NetConfig, params: Weights, lrs_row: np.ndarray,
     plateau = get_schedule("reduce_on_plateau").resolve(
         cfg.schedule_params if get_schedule(cfg.schedule).needs_loss else {})
     rng = np.random.default_rng([cfg.seed, 2])
-    probe = tuple((rng.standard_normal(W.shape).astype(f32), rng.standard_normal(b.shape)
-                   .astype(f32)) for W, b in params)
+    probe = rng.standard_normal(sum(W.size + b.size for W, b in params)).astype(f32)
     return core.Inputs(
         params=tuple((np.asarray(W, f32), np.asarray(b, f32)) for W, b in params),
         optimizer_params={k: f32(v) for k, v in cfg.optimizer_values().items()},
@@ -138,21 +143,33 @@ def inputs_for(cfg: NetConfig, params: Weights, lrs_row: np.ndarray,
     )
 
 
-def stack_inputs(items: list[core.Inputs]) -> core.Inputs:
-    """Stack per-run inputs along a new batch axis, padded to a power of two with copies."""
-    size = batch_bucket(len(items))
-    items = items + [items[0]] * (size - len(items))
-    return jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *items)
+def batched_inputs(cfg: NetConfig, params: Weights, lr_rows: np.ndarray,
+                   layer_scales: np.ndarray | None = None, size: int | None = None
+                   ) -> core.Inputs:
+    """Inputs of B runs from the same weights that differ in their rates ``lr_rows`` (B, N)
+    and per-layer factors ``layer_scales`` (B, L), padded with copies of the first run to
+    ``size`` (default: the next power of two, so a few batch shapes serve every sweep)."""
+    B = len(lr_rows)
+    size = batch_bucket(B) if size is None else size
+    base = inputs_for(cfg, params, lr_rows[0])
+    tile = lambda a: jnp.broadcast_to(jnp.asarray(a), (size, *np.shape(a)))  # noqa: E731
+    batch = jax.tree.map(tile, base)
+    pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - B, axis=0)])  # noqa: E731
+    rows = pad(np.asarray(lr_rows, np.float32))
+    scales = (np.ones((size, len(params)), np.float32) if layer_scales is None
+              else pad(np.asarray(layer_scales, np.float32)))
+    return batch._replace(lrs=jnp.asarray(rows), layer_scales=jnp.asarray(scales))
 
 
-def run_batch(cfg: NetConfig, inputs: list[core.Inputs], sharpness_every: int | None = None
-              ) -> core.Outputs:
-    """Train every input of ``inputs`` (same structure as ``cfg``); NumPy outputs, cut to the
-    real batch size."""
+def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
+              sharpness_every: int | None = None, curves: bool = True,
+              n_examples: int | None = None) -> core.Outputs:
+    """Train the batched ``inputs`` (structure of ``cfg``); NumPy outputs of the first
+    ``count`` runs."""
     length = step_bucket(cfg.steps)
-    out = core.train_batch(static_for(cfg, length, sharpness_every), shared_data(cfg, length),
-                           stack_inputs(inputs))
-    return jax.tree.map(lambda a: np.asarray(a)[: len(inputs)], out)
+    out = core.train_batch(static_for(cfg, length, sharpness_every, curves),
+                           shared_data(cfg, length, n_examples), inputs)
+    return jax.tree.map(lambda a: np.asarray(a)[:count], out)
 
 
 # --- turning outputs into runs ---------------------------------------------------------------
@@ -214,7 +231,8 @@ def train(cfg: NetConfig, params: Weights | None = None) -> NetRun:
     """Train the network ``cfg`` describes, from ``params`` (default `init_params(cfg)`)."""
     params = init_params(cfg) if params is None else check_params(cfg, params)
     length = step_bucket(cfg.steps)
-    out = run_batch(cfg, [inputs_for(cfg, params, rate_rows(cfg, [cfg.lr], length)[0])])
+    x = inputs_for(cfg, params, rate_rows(cfg, [cfg.lr], length)[0])
+    out = run_batch(cfg, jax.tree.map(lambda a: jnp.asarray(a)[None], x), 1)
     return build_run(cfg, _row(out, 0))
 
 
@@ -269,8 +287,9 @@ def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None
     rows = rate_rows(cfg, lrs, length)
     parts = []
     for start in range(0, len(lrs), chunk):
-        items = [inputs_for(cfg, params, r) for r in rows[start : start + chunk]]
-        parts.append(run_batch(cfg, items, sharpness_every=0))
+        part = rows[start : start + chunk]
+        parts.append(run_batch(cfg, batched_inputs(cfg, params, part), len(part),
+                               sharpness_every=0, curves=False))
         if progress is not None:
             progress(min(1.0, (start + chunk) / len(lrs)))
     out = jax.tree.map(lambda *a: np.concatenate(a), *parts)
@@ -288,3 +307,16 @@ def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None
         final_val_acc=out.final_val_acc.astype(float), diverged_at=diverged, regimes=regimes,
         best_lr=best,
     )
+
+
+def sharpness(cfg: NetConfig, params: Weights | None = None, iters: int = 40) -> float:
+    """Top Hessian eigenvalue of the training objective (loss + L2 term of ``weight_decay``) at
+    ``params`` (default: the initial weights), by ``iters`` Lanczos steps on Hessian-vector
+    products (see `core.lanczos_top`)."""
+    if iters < 1:
+        raise ValueError(f"iters must be at least 1, got {iters}")
+    params = init_params(cfg) if params is None else check_params(cfg, params)
+    x = inputs_for(cfg, params, np.zeros(1, np.float32))
+    data = shared_data(cfg.with_(batch_size=None), 1)
+    return float(core.top_eigenvalue(cfg.activation, cfg.loss, data, x.params, int(iters),
+                                     x.probe, x.weight_decay))
