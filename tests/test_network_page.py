@@ -176,3 +176,32 @@ def test_a_preset_url_loads_the_presets_first_run(app_test):
     run = nets.train(cfg)
     np.testing.assert_allclose(array(trace_named(chart(at, "net-loss"), "training")["y"]),
                                run.train_loss, rtol=1e-6)
+
+
+# --- the trainability map ----------------------------------------------------------------------
+
+
+def test_boundary_point_is_a_trained_cell_next_to_a_diverged_one():
+    from lrviz.ui.network_view import boundary_point
+
+    lrs = np.array([0.01, 0.1, 1.0, 10.0])
+    diverged = np.array([[False, False, True, True]] * 4)  # rows: layer 2, columns: layer 1
+    lr1, lr2 = boundary_point(diverged, lrs, lrs)
+    assert lr1 == 0.1 and lr2 in lrs  # column 1 trained, column 2 diverged
+    assert boundary_point(np.zeros((4, 4), bool), lrs, lrs) is None
+
+
+def test_map_view_shows_the_engines_grid_and_zooms_on_the_boundary(app_test):
+    at = page(app_test, view="map", tm_n="16", tm_steps="40", loss="mse", tm_lo1="-2",
+              tm_hi1="1", tm_lo2="-2", tm_hi2="1")
+    lrs = np.logspace(-2, 1, 16)
+    expected = nets.trainability_map(url.DEFAULT.with_(loss="mse", steps=40), lrs, lrs)
+    spec = chart(at, "net-map")
+    shown = array(trace_named(spec, "diverged")["z"])
+    np.testing.assert_array_equal(np.isfinite(shown), expected.diverged)
+    assert 0 < expected.diverged.mean() < 1  # the range holds a boundary
+    np.testing.assert_allclose(array(spec["data"][0]["x"]), np.log10(lrs), rtol=1e-9)
+    at.button(key="tm_zoom_in").click().run()
+    assert not at.exception
+    lo, hi = at.number_input(key="tm_lo1").value, at.number_input(key="tm_hi1").value
+    assert hi - lo == pytest.approx(3 / 4, abs=2e-3) and (lo + hi) / 2 == pytest.approx(-0.5)

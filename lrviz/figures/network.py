@@ -161,39 +161,37 @@ def _log_ticks(values: Sequence[float]) -> tuple[list[float], list[str]]:
     return ticks, [f"{10 ** t:.2g}" for t in ticks]
 
 
-def trainability_figure(lrs_layer1: np.ndarray, lrs_layer2: np.ndarray, trained: np.ndarray,
+def trainability_figure(lrs_layer1: np.ndarray, lrs_layer2: np.ndarray, diverged: np.ndarray,
                         final_loss: np.ndarray, *, height: int = 520) -> go.Figure:
     """Trained-or-diverged over a grid of per-layer rates, shaded by the final loss.
 
-    ``trained[i, j]`` and ``final_loss[i, j]`` belong to ``lrs_layer1[i]`` (y axis) and
-    ``lrs_layer2[j]`` (x axis). Trained cells are shaded by log10 of the final loss (darker is
-    lower); diverged cells are drawn in the divergence colour. Axes are log10 of the rates.
+    Grids have shape (len(lrs_layer2), len(lrs_layer1)): ``diverged[i, j]`` and
+    ``final_loss[i, j]`` belong to layer-2 rate ``lrs_layer2[i]`` (y axis) and layer-1 rate
+    ``lrs_layer1[j]`` (x axis), as `lrviz.nets.trainability_map` returns them. Cells that
+    trained are shaded by log10 of the final training loss (darker is lower); diverged cells are
+    drawn in the divergence colour. Axes are log10 of the rates, labelled with the rates.
     """
-    y = np.log10(np.asarray(lrs_layer1, dtype=float))
-    x = np.log10(np.asarray(lrs_layer2, dtype=float))
-    ok = np.asarray(trained, dtype=bool)
+    x = np.log10(np.asarray(lrs_layer1, dtype=float))
+    y = np.log10(np.asarray(lrs_layer2, dtype=float))
+    bad = np.asarray(diverged, dtype=bool)
     loss = np.asarray(final_loss, dtype=float)
-    shade = np.where(ok & np.isfinite(loss) & (loss > 0), np.log10(np.maximum(loss, 1e-12)),
+    shade = np.where(~bad & np.isfinite(loss) & (loss > 0), np.log10(np.maximum(loss, 1e-12)),
                      np.nan)
-    bad = np.where(ok, np.nan, 1.0)
-    custom = np.stack([np.broadcast_to(10 ** x, ok.shape), np.broadcast_to(10 ** y[:, None],
-                                                                            ok.shape)], -1)
+    custom = np.stack(np.broadcast_arrays(10 ** x[None, :], 10 ** y[:, None]), -1)
+    hover = "layer-1 lr %{customdata[0]:.3g}, layer-2 lr %{customdata[1]:.3g}<br>"
     data = [
         dict(type="heatmap", x=x, y=y, z=shade, colorscale="Viridis", name="trained",
              colorbar=dict(title=dict(text="log10 final loss")), customdata=custom,
-             hovertemplate=("layer-2 lr %{customdata[0]:.3g}, layer-1 lr %{customdata[1]:.3g}"
-                            "<br>trained: log10 loss %{z:.2f}<extra></extra>")),
-        dict(type="heatmap", x=x, y=y, z=bad, colorscale=[[0, DIVERGED_COLOR],
-                                                          [1, DIVERGED_COLOR]],
-             showscale=False, name="diverged", customdata=custom,
-             hovertemplate=("layer-2 lr %{customdata[0]:.3g}, layer-1 lr %{customdata[1]:.3g}"
-                            "<br>diverged<extra></extra>")),
+             hovertemplate=hover + "trained: log10 final loss %{z:.2f}<extra></extra>"),
+        dict(type="heatmap", x=x, y=y, z=np.where(bad, 1.0, np.nan), name="diverged",
+             colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False,
+             customdata=custom, hovertemplate=hover + "diverged<extra></extra>"),
     ]
     xt, xl = _log_ticks(10 ** x)
     yt, yl = _log_ticks(10 ** y)
     lay = layout(height=height,
-                 xaxis=dict(title=dict(text="learning rate of layer 2 (log)"), tickvals=xt,
+                 xaxis=dict(title=dict(text="learning rate of layer 1 (log)"), tickvals=xt,
                             ticktext=xl),
-                 yaxis=dict(title=dict(text="learning rate of layer 1 (log)"), tickvals=yt,
+                 yaxis=dict(title=dict(text="learning rate of layer 2 (log)"), tickvals=yt,
                             ticktext=yl))
     return make_figure(data, lay)

@@ -121,27 +121,31 @@ def train(cfg: NetConfig):
     return _train_json(cfg.model_dump_json())
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _map_rows(config: str, lrs1: tuple[float, ...], lrs2: tuple[float, ...]):
-    return nets.trainability_map(NetConfig.model_validate_json(config), list(lrs1), list(lrs2))
+@st.cache_data(max_entries=16, show_spinner=False)
+def _map_rows(config: str, lrs1: tuple[float, ...], lrs2: tuple[float, ...]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    result = nets.trainability_map(NetConfig.model_validate_json(config), list(lrs1), list(lrs2))
+    return result.diverged, result.final_loss
 
 
-def trainability(cfg: NetConfig, lrs1: np.ndarray, lrs2: np.ndarray, chunk: int = 16):
-    """Trained/diverged and final loss over lrs1 x lrs2, computed in row chunks so the page can
-    show progress; each chunk is cached. Returns (trained, final_loss) arrays."""
+def trainability(cfg: NetConfig, lrs1: np.ndarray, lrs2: np.ndarray, chunk: int = 16
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Diverged and final loss over the grid, shape (len(lrs2), len(lrs1)) as the engine
+    returns it, computed in chunks of layer-2 rows so the page can show progress (each chunk
+    is one vmapped engine call, cached)."""
     bar = st.progress(0.0, text="Training the grid of networks…")
-    trained, losses = [], []
-    key = cfg.model_dump_json()
-    for start in range(0, len(lrs1), chunk):
-        rows = tuple(float(v) for v in lrs1[start:start + chunk])
-        result = _map_rows(key, rows, tuple(float(v) for v in lrs2))
-        trained.append(np.asarray(result.trained))
-        losses.append(np.asarray(result.final_loss))
-        bar.progress(min(1.0, (start + chunk) / len(lrs1)),
-                     text=f"Training the grid of networks… {min(start + chunk, len(lrs1))} of "
-                          f"{len(lrs1)} rows")
+    diverged, losses = [], []
+    key, row1 = cfg.model_dump_json(), tuple(float(v) for v in lrs1)
+    for start in range(0, len(lrs2), chunk):
+        rows = tuple(float(v) for v in lrs2[start:start + chunk])
+        bad, loss = _map_rows(key, row1, rows)
+        diverged.append(bad)
+        losses.append(loss)
+        done = min(start + chunk, len(lrs2))
+        bar.progress(done / len(lrs2), text=f"Training the grid of networks… {done} of "
+                                            f"{len(lrs2)} rows")
     bar.empty()
-    return np.concatenate(trained), np.concatenate(losses)
+    return np.concatenate(diverged), np.concatenate(losses)
 
 
 # --- what the page shows -----------------------------------------------------------------------
@@ -260,12 +264,44 @@ def run_view(query: NetQuery, cfg: NetConfig) -> None:
 
 # --- the trainability map -------------------------------------------------------------------------
 
+MAP_KEYS = ("tm_lo1", "tm_hi1", "tm_lo2", "tm_hi2")
+
+
+def boundary_point(diverged: np.ndarray, lrs1: np.ndarray, lrs2: np.ndarray
+                   ) -> tuple[float, float] | None:
+    """The (layer-1, layer-2) rates of the boundary cell nearest the grid's centre: a cell
+    that trained next to one that diverged (None when the grid has no boundary)."""
+    bad = np.asarray(diverged, bool)
+    edge = np.zeros_like(bad)
+    edge[:, :-1] |= bad[:, :-1] != bad[:, 1:]
+    edge[:-1, :] |= bad[:-1, :] != bad[1:, :]
+    rows, cols = np.nonzero(edge)
+    if rows.size == 0:
+        return None
+    n2, n1 = bad.shape
+    k = int(np.argmin((rows - (n2 - 1) / 2) ** 2 + (cols - (n1 - 1) / 2) ** 2))
+    return float(lrs1[cols[k]]), float(lrs2[rows[k]])
+
+
+def zoom_exponents(lo1: float, hi1: float, lo2: float, hi2: float, center: tuple[float, float],
+                   factor: float) -> dict[str, float]:
+    """New log10 ranges ``factor`` times narrower around ``center`` (clamped to the allowed
+    span), via the engine's `zoom_ranges`."""
+    from lrviz.nets.trainability import zoom_ranges
+
+    r1, r2 = zoom_ranges((10 ** lo1, 10 ** hi1), (10 ** lo2, 10 ** hi2), center, factor)
+    low, high = MAP_EXP_RANGE
+    values = [math.log10(v) for v in (*r1, *r2)]
+    return {k: round(min(max(v, low), high), 3) for k, v in zip(MAP_KEYS, values, strict=True)}
+
+
+def _zoom(exponents: dict[str, float]) -> None:
+    st.session_state.update(exponents)
+
 
 def map_controls(query: NetQuery) -> dict:
     """Zoom: the log10 range of each layer's rate, the grid size and the steps per run."""
     m = query.map_settings
-    st.markdown("Choose the range of each layer's learning rate (log10) to zoom in on the "
-                "boundary between trainable and divergent rates.")
     c1, c2, c3 = st.columns(3)
     lo1 = c1.number_input("layer 1: lowest log10 rate", *MAP_EXP_RANGE, float(m["tm_lo1"]),
                           step=0.1, key="tm_lo1", bind=BIND)
@@ -279,28 +315,43 @@ def map_controls(query: NetQuery) -> dict:
                      key="tm_n", bind=BIND)
     steps = c3.number_input("steps per run", *MAP_STEPS_RANGE, int(m["tm_steps"]),
                             key="tm_steps", bind=BIND)
-    return dict(lo1=lo1, hi1=hi1, lo2=lo2, hi2=hi2, n=int(n), steps=int(steps))
+    return dict(lo1=float(lo1), hi1=float(hi1), lo2=float(lo2), hi2=float(hi2), n=int(n),
+                steps=int(steps))
 
 
 def map_view(query: NetQuery, cfg: NetConfig) -> None:
-    st.markdown("Each cell trains the network once with its own pair of per-layer learning "
-                "rates (layer 1: input to hidden, layer 2: the rest), all from the same "
-                "initial weights, with the optimizer and schedule from the sidebar. Cells that "
-                "blow up are drawn in the divergence colour; the others are shaded by their "
-                "final training loss.")
+    st.markdown("Each cell trains the network once, full batch, with its own pair of "
+                "learning rates: layer 1 (input to first hidden layer) and layer 2 (every later "
+                "layer), from the same initial weights, with the optimizer and schedule from "
+                "the sidebar. Cells that blow up are drawn in the divergence colour; the "
+                "others are shaded by their final training loss. Choose the ranges (log10 of "
+                "the rates) to zoom in on the boundary.")
     m = map_controls(query)
     if m["lo1"] >= m["hi1"] or m["lo2"] >= m["hi2"]:
         st.error("Each lowest rate must be below the highest rate of the same layer.")
         return
+    if not cfg.full_batch:
+        st.info("The map trains full batch; the sidebar's batch size is not used here.")
     lrs1 = np.logspace(m["lo1"], m["hi1"], m["n"])
     lrs2 = np.logspace(m["lo2"], m["hi2"], m["n"])
-    map_cfg = cfg.with_(steps=m["steps"], sharpness_every=0)
-    trained, losses = trainability(map_cfg, lrs1, lrs2)
-    fig = figs.trainability_figure(lrs1, lrs2, trained, losses)
-    st.plotly_chart(fig, key="net-map", width="stretch")
-    share = float(np.mean(trained))
-    st.caption(f"{share:.0%} of the {trained.size} rate pairs trained without diverging in "
-               f"{m['steps']} steps.")
+    map_cfg = cfg.with_(steps=m["steps"], sharpness_every=0, batch_size=None)
+    diverged, losses = trainability(map_cfg, lrs1, lrs2)
+    st.plotly_chart(figs.trainability_figure(lrs1, lrs2, diverged, losses), key="net-map",
+                    width="stretch")
+    st.caption(f"{float(np.mean(~diverged)):.0%} of the {diverged.size} rate pairs trained "
+               f"without diverging in {m['steps']} steps.")
+    spans = (m["lo1"], m["hi1"], m["lo2"], m["hi2"])
+    centre = (10 ** ((m["lo1"] + m["hi1"]) / 2), 10 ** ((m["lo2"] + m["hi2"]) / 2))
+    edge = boundary_point(diverged, lrs1, lrs2)
+    b1, b2, b3 = st.columns(3)
+    b1.button("Zoom in ×4 on the boundary", key="tm_zoom_edge", disabled=edge is None,
+              on_click=_zoom, args=(zoom_exponents(*spans, edge or centre, 4.0),),
+              help="Centres the view on the trainable/divergent boundary cell nearest the "
+                   "middle and narrows both ranges fourfold.")
+    b2.button("Zoom in ×4 on the centre", key="tm_zoom_in", on_click=_zoom,
+              args=(zoom_exponents(*spans, centre, 4.0),))
+    b3.button("Zoom out ×4", key="tm_zoom_out", on_click=_zoom,
+              args=(zoom_exponents(*spans, centre, 0.25),))
 
 
 # --- lesson examples that link a network preset ---------------------------------------------------
