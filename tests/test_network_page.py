@@ -205,3 +205,23 @@ def test_map_view_shows_the_engines_grid_and_zooms_on_the_boundary(app_test):
     assert not at.exception
     lo, hi = at.number_input(key="tm_lo1").value, at.number_input(key="tm_hi1").value
     assert hi - lo == pytest.approx(3 / 4, abs=2e-3) and (lo + hi) / 2 == pytest.approx(-0.5)
+
+
+# --- the range test beside the sweep ---------------------------------------------------------
+
+
+def test_range_view_shows_the_engines_range_test_and_sweep(app_test):
+    at = page(app_test, view="range", dataset="digits", steps="50", rt_lo="-3", rt_hi="1",
+              rt_steps="100")
+    cfg = url.DEFAULT.with_(dataset="digits", steps=50, sharpness_every=0)
+    test = nets.range_test(cfg, 1e-3, 10.0, 100)
+    sweep = nets.lr_sweep(cfg, np.logspace(-3, 1, url.SWEEP_RATES))
+    spec = chart(at, "net-range")
+    np.testing.assert_allclose(array(trace_named(spec, "smoothed")["y"]), test.smoothed,
+                               rtol=1e-6)
+    ok = np.array([r.value != "diverged" for r in sweep.regimes])
+    np.testing.assert_allclose(array(trace_named(spec, "final loss")["y"]),
+                               sweep.final_loss[ok], rtol=1e-6)
+    assert len(array(trace_named(spec, "sweep: diverged")["x"])) == int((~ok).sum())
+    if test.steepest is not None:
+        assert any(f"{test.steepest:.3g}" in m.value for m in at.markdown)

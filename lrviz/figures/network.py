@@ -195,3 +195,44 @@ def trainability_figure(lrs_layer1: np.ndarray, lrs_layer2: np.ndarray, diverged
                  yaxis=dict(title=dict(text="learning rate of layer 2 (log)"), tickvals=yt,
                             ticktext=yl))
     return make_figure(data, lay)
+
+
+def range_figure(test_lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray,
+                 sweep_lrs: np.ndarray, sweep_final: np.ndarray, sweep_diverged: np.ndarray, *,
+                 marks: dict[str, float] | None = None, height: int = 440) -> go.Figure:
+    """The range test (loss after each update of one run whose rate rises, raw and smoothed)
+    next to the sweep (final loss of one full run per rate; diverged runs as crosses at the
+    top), both against the learning rate on a log axis; ``marks`` adds labelled vertical
+    lines (the suggestions)."""
+    final = _finite(sweep_final)
+    bad = np.asarray(sweep_diverged, dtype=bool)
+    ceiling = np.nanmax(np.concatenate([_finite(smoothed), final[~bad]])) if (~bad).any() else 1
+    data = [
+        dict(type="scatter", x=np.asarray(test_lrs, float), y=_finite(losses), mode="lines",
+             name="range test: loss", line=dict(color="#BBBBBB", width=1),
+             hovertemplate="lr %{x:.3g}: loss %{y:.4g}<extra>range test</extra>"),
+        dict(type="scatter", x=np.asarray(test_lrs, float), y=_finite(smoothed), mode="lines",
+             name="range test: smoothed", line=dict(color=PALETTE[0], width=3),
+             hovertemplate="lr %{x:.3g}: smoothed %{y:.4g}<extra>range test</extra>"),
+        dict(type="scatter", x=np.asarray(sweep_lrs, float)[~bad], y=final[~bad],
+             mode="lines+markers", name="sweep: final loss of a full run",
+             line=dict(color=PALETTE[1], width=2, dash="dash"), marker=dict(size=7),
+             hovertemplate="lr %{x:.3g}: final loss %{y:.4g}<extra>sweep</extra>"),
+        dict(type="scatter", x=np.asarray(sweep_lrs, float)[bad],
+             y=np.full(int(bad.sum()), float(ceiling)), mode="markers",
+             name="sweep: diverged", marker=dict(size=11, symbol="x", color=DIVERGED_COLOR),
+             hovertemplate="lr %{x:.3g}: diverged<extra>sweep</extra>"),
+    ]
+    shapes, notes = [], []
+    for i, (label, x) in enumerate((marks or {}).items()):
+        shapes.append(dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
+                           line=dict(color="#000000", width=2, dash=("dash", "dot")[i % 2])))
+        notes.append(dict(xref="x", yref="paper", x=float(np.log10(x)), y=1.0 - 0.08 * i,
+                          text=label, showarrow=False, xanchor="left", yanchor="top",
+                          bgcolor="rgba(255,255,255,0.8)"))
+    lay = layout(height=height, shapes=shapes, annotations=notes,
+                 xaxis=dict(type="log", title=dict(text="learning rate (log)"),
+                            exponentformat="power"),
+                 yaxis=dict(type="log", title=dict(text="training loss (log)"),
+                            exponentformat="power"))
+    return make_figure(data, lay)

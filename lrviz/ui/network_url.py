@@ -3,9 +3,10 @@
 A /network URL is an optional network ``preset`` plus flat settings: ``dataset``, ``hidden``
 (widths such as ``64-32``), ``activation``, ``loss``, ``optimizer`` and its parameters, ``lr``,
 ``schedule`` and its parameters, ``steps``, ``batch`` (``full`` or a size), ``wd`` (L2 weight
-decay), ``seed``, ``sharp`` (measure the sharpness every so many steps), ``view`` (``run`` or
-``map``) and the trainability map's zoom (``tm_lo1``, ``tm_hi1``, ``tm_lo2``, ``tm_hi2``: log10
-rate ranges of layer 1 and 2; ``tm_n``: grid size; ``tm_steps``). The settings override the
+decay), ``seed``, ``sharp`` (measure the sharpness every so many steps), ``view`` (``run``,
+``range`` or ``map``), the range test's span (``rt_lo``, ``rt_hi``: log10 rates; ``rt_steps``)
+and the trainability map's zoom (``tm_lo1``, ``tm_hi1``, ``tm_lo2``, ``tm_hi2``: log10 rate
+ranges of layer 1 and 2; ``tm_n``: grid size; ``tm_steps``). The settings override the
 preset's first run. `parse_query` never raises: an unusable value becomes a notice naming the
 parameter and is listed in ``rejected`` so the page can drop it and show the fallback.
 """
@@ -34,12 +35,15 @@ ARCHITECTURES = ("8", "16", "32", "64", "128", "16-16", "32-32", "64-32", "64-64
 BATCHES = ("full", "8", "16", "32", "64", "128", "256")
 ACTIVATIONS = ("tanh", "relu")
 LOSSES = ("cross_entropy", "mse")
-VIEWS = ("run", "map")
+VIEWS = ("run", "range", "map")
 MAP_SIZES = ("16", "32", "64", "128")
 MAP_EXP_RANGE = (-5.0, 1.0)  # log10 of the per-layer rates the map may span
 MAP_DEFAULTS = {"tm_lo1": -3.0, "tm_hi1": 0.5, "tm_lo2": -3.0, "tm_hi2": 0.5, "tm_n": "32",
                 "tm_steps": 100}
 MAP_STEPS_RANGE = (10, 500)
+RANGE_DEFAULTS = {"rt_lo": -4.0, "rt_hi": 1.0, "rt_steps": 200}  # range test: log10 rates
+RANGE_STEPS_RANGE = (20, 1000)
+SWEEP_RATES = 24  # full runs in the sweep shown next to the range test
 GRID_POINTS = 120  # per axis of the decision-boundary grid
 
 # LR log-slider stops: 20 per decade from 1e-5 to 10, 3 significant digits.
@@ -133,14 +137,14 @@ class NetQuery:
     config: NetConfig  # base overridden by every usable setting in the URL
     preset: str | None
     view: str
-    map_settings: dict = field(default_factory=dict)
+    map_settings: dict = field(default_factory=dict)  # the map's and range test's settings
     notices: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
 
 
 GENERAL_KEYS = ("dataset", "hidden", "activation", "loss", "optimizer", "lr", "schedule", "steps",
                 "batch", "wd", "seed", "sharp")
-OTHER_KEYS = ("preset", "view", *MAP_DEFAULTS, "embed", "embed_options")
+OTHER_KEYS = ("preset", "view", *MAP_DEFAULTS, *RANGE_DEFAULTS, "embed", "embed_options")
 
 
 def preset_base(preset_id: str | None) -> NetConfig:
@@ -218,8 +222,8 @@ def parse_query(params: Mapping[str, str]) -> NetQuery:
     if view not in VIEWS:
         bad("view", f"choose one of {', '.join(VIEWS)}", "run")
         view = "run"
-    map_settings = dict(MAP_DEFAULTS)
-    for key, default in MAP_DEFAULTS.items():
+    map_settings = {**MAP_DEFAULTS, **RANGE_DEFAULTS}
+    for key, default in map_settings.items():
         if key not in params:
             continue
         try:
@@ -227,6 +231,8 @@ def parse_query(params: Mapping[str, str]) -> NetQuery:
                 map_settings[key] = _choice(str(params[key]), MAP_SIZES)
             elif key == "tm_steps":
                 map_settings[key] = _int(str(params[key]), *MAP_STEPS_RANGE)
+            elif key == "rt_steps":
+                map_settings[key] = _int(str(params[key]), *RANGE_STEPS_RANGE)
             else:
                 map_settings[key] = _float(str(params[key]), *MAP_EXP_RANGE)
         except BadValueError as why:

@@ -27,14 +27,16 @@ from lrviz.ui.network_url import (
     MAP_EXP_RANGE,
     MAP_SIZES,
     MAP_STEPS_RANGE,
+    RANGE_STEPS_RANGE,
+    SWEEP_RATES,
     VIEWS,
     NetQuery,
     net_presets,
     query_params,
 )
 
-__all__ = ["VIEWS", "controls", "load_query", "map_view", "run_view", "show_net_example",
-           "show_notices"]
+__all__ = ["VIEWS", "controls", "load_query", "map_view", "range_view", "run_view",
+           "show_net_example", "show_notices"]
 
 # --- numbers for the figures and the exports ------------------------------------------------
 
@@ -260,6 +262,63 @@ def run_view(query: NetQuery, cfg: NetConfig) -> None:
     preset_runs(query)
     st.subheader("Share and export")
     share_and_export(cfg, query, run)
+
+
+# --- the range test next to the sweep -----------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _range_json(config: str, lo: float, hi: float, steps: int):
+    return nets.range_test(NetConfig.model_validate_json(config), 10 ** lo, 10 ** hi, steps)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _sweep_json(config: str, lrs: tuple[float, ...]):
+    return nets.lr_sweep(NetConfig.model_validate_json(config), list(lrs))
+
+
+def range_view(query: NetQuery, cfg: NetConfig) -> None:
+    """The LR range test (one run, rate rising) beside one full run per rate (the sweep)."""
+    st.markdown("The **range test** trains once while the rate rises exponentially and records "
+                "the loss after each update (raw and smoothed). The **sweep** trains one full "
+                "run of the sidebar's settings per rate, from the same initial weights. Read "
+                "the range test where the smoothed loss falls fastest, not at its minimum.")
+    m = query.map_settings
+    c1, c2, c3 = st.columns(3)
+    lo = c1.number_input("lowest log10 rate", *MAP_EXP_RANGE, float(m["rt_lo"]), step=0.5,
+                         key="rt_lo", bind=BIND)
+    hi = c2.number_input("highest log10 rate", *MAP_EXP_RANGE, float(m["rt_hi"]), step=0.5,
+                         key="rt_hi", bind=BIND)
+    steps = c3.number_input("range-test steps", *RANGE_STEPS_RANGE, int(m["rt_steps"]),
+                            key="rt_steps", bind=BIND)
+    if lo >= hi:
+        st.error("The lowest rate must be below the highest rate.")
+        return
+    key = cfg.with_(sharpness_every=0).model_dump_json()
+    lrs = tuple(float(v) for v in np.logspace(lo, hi, SWEEP_RATES))
+    with st.spinner(f"Running the range test and {SWEEP_RATES} full runs…"):
+        test = _range_json(key, float(lo), float(hi), int(steps))
+        sweep = _sweep_json(key, lrs)
+    marks = {}
+    if test.steepest is not None:
+        marks[f"steepest {test.steepest:.3g}"] = test.steepest
+    if test.lr_at_min is not None:
+        marks[f"minimum {test.lr_at_min:.3g}"] = test.lr_at_min
+    diverged = np.array([r.value == "diverged" for r in sweep.regimes])
+    fig = figs.range_figure(test.lrs, test.losses, test.smoothed, sweep.lrs, sweep.final_loss,
+                            diverged, marks=marks)
+    st.plotly_chart(fig, key="net-range", width="stretch")
+    lines = []
+    if test.steepest is not None:
+        lines.append(f"steepest fall of the smoothed loss at lr {test.steepest:.3g}")
+    if test.min_over_10 is not None:
+        lines.append(f"a tenth of the minimum's rate: {test.min_over_10:.3g}")
+    stable = sweep.max_stable_lr
+    lines.append(f"largest rate whose full run did not diverge: {stable:.3g}" if stable
+                 else "no full run in the sweep diverged")
+    if sweep.best_lr is not None:
+        lines.append(f"lowest final loss of the sweep at lr {sweep.best_lr:.3g}")
+    st.markdown("Range test and sweep: " + "; ".join(lines) + ".")
 
 
 # --- the trainability map -------------------------------------------------------------------------

@@ -8,8 +8,9 @@ st.title("Network: the learning rate on a real network")
 query = view.load_query()
 view.show_notices()
 config = view.controls(query)
-mode = st.segmented_control("Show one training run, or the trainability map of per-layer rates",
+mode = st.segmented_control("Show one training run, the range test beside a sweep of full runs, "
+                            "or the trainability map of per-layer rates",
                             list(view.VIEWS), default=query.view, key="view",
                             bind="query-params", required=True)
 if config is not None:
-    (view.map_view if mode == "map" else view.run_view)(query, config)
+    {"map": view.map_view, "range": view.range_view}.get(mode, view.run_view)(query, config)
