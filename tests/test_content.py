@@ -89,6 +89,7 @@ def test_loaded_course_is_cached_until_a_file_changes(tmp_path):
 def _copy_lesson(tmp_path: Path, name: str = "01-fixture-basics") -> Path:
     target = tmp_path / name
     shutil.copytree(FIXTURE / name, target)
+    shutil.copy(FIXTURE / "glossary.md", tmp_path / "glossary.md")  # the terms it refers to
     return target
 
 

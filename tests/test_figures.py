@@ -175,7 +175,7 @@ def test_labels_must_match_runs(ravine_runs):
 
 
 def test_curves_figure_stacks_loss_lr_and_stability_on_one_step_axis():
-    run = simulate(PRESETS["edge-of-stability"].runs[1].config)  # lr 0.102 on lambda 20
+    run = simulate(PRESETS["stability-limit"].runs[1].config)  # lr 0.102 on lambda 20
     fig = spec(curves_figure([run]))
     by_axis = {}
     for t in fig["data"]:

@@ -83,3 +83,57 @@ def test_real_course_glossary_has_terms_from_every_lesson():
         pytest.skip("no lessons yet")
     from_lessons = {lesson_id for t in course_terms(course) for lesson_id in t.lessons}
     assert from_lessons == {lesson.id for lesson in course.lessons}
+
+
+# --- one shared glossary: every term defined once ---------------------------------------------
+
+
+def test_real_course_defines_every_term_exactly_once_in_the_shared_glossary():
+    import frontmatter
+
+    raw = frontmatter.load(LESSONS_DIR / "glossary.md").metadata["terms"]
+    names = [t["term"].strip().casefold() for t in raw]
+    ids = [t["id"] for t in raw]
+    assert len(set(names)) == len(names) and len(set(ids)) == len(ids)
+    # No lesson file defines a term of its own: lessons only list ids.
+    for file in LESSONS_DIR.glob("*/*.md"):
+        glossary = frontmatter.load(file).metadata.get("glossary", [])
+        assert all(isinstance(item, str) for item in glossary), f"{file} defines a term inline"
+    course = load_course(LESSONS_DIR)
+    assert course.errors == ()
+    assert len(course_terms(course)) == len(raw)
+
+
+def test_terms_shared_by_lessons_are_one_entry_with_every_lesson(tmp_path):
+    course = load_course(LESSONS_DIR)
+    terms = {t.term: t for t in course_terms(course)}
+    for shared in ("Condition number", "Gradient noise", "NaN", "Noise ball"):
+        assert len(terms[shared].lessons) >= 2, shared
+
+
+def test_a_term_defined_twice_is_a_course_error(tmp_path):
+    import shutil
+
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    glossary = root / "glossary.md"
+    again = "  - {id: lr, term: learning rate, definition: Again.}\n"
+    tail = "---\nThe fixture"
+    glossary.write_text(glossary.read_text().replace(tail, again + tail))
+    errors = [str(e) for e in load_course(root).errors]
+    assert any("'learning rate' is already defined (as 'learning-rate')" in e for e in errors)
+
+
+def test_a_lesson_that_defines_a_term_inline_or_names_an_unknown_one_is_broken(tmp_path):
+    import shutil
+
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    lesson_md = root / "01-fixture-basics" / "lesson.md"
+    lesson_md.write_text(lesson_md.read_text().replace(
+        "glossary: [learning-rate, divergence]",
+        "glossary: [learning-rate, nosuch, {term: X, definition: Y}]"))
+    broken = load_course(root).get_broken("fixture-basics")
+    messages = {e.field: e.message for e in broken.errors}
+    assert "unknown term id 'nosuch'" in messages["glossary[1]"]
+    assert "define the term once" in messages["glossary[2]"]

@@ -246,9 +246,9 @@ def test_every_preset_shows_the_regime_its_caption_promises(app_test, preset_id)
 
 def test_preset_button_loads_in_one_click(app_test):
     at = lab(app_test)
-    rerun(at.button(key="preset_edge-of-stability").click())
-    assert at.query_params["preset"] == ["edge-of-stability"] or at.query_params[
-        "preset"] == "edge-of-stability"
+    rerun(at.button(key="preset_stability-limit").click())
+    assert at.query_params["preset"] == ["stability-limit"] or at.query_params[
+        "preset"] == "stability-limit"
     assert at.number_input(key="lr").value == 0.098
     assert at.selectbox(key="surface").value == "ravine"
     assert "OVERSHOOTING" in badge(at)

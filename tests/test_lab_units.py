@@ -46,7 +46,7 @@ def test_warmup_remedy_matches_the_warmup_preset():
 
 
 def test_momentum_is_offered_only_below_its_wider_limit():
-    edge = _run("edge-of-stability", 1)  # lr x lambda = 2.04 < 3.8: momentum helps
+    edge = _run("stability-limit", 1)  # lr x lambda = 2.04 < 3.8: momentum helps
     assert edge.regime is Regime.DIVERGED and "momentum" in _keys(edge)
     far = simulate(RunConfig(surface="bowl", optimizer="sgd", lr=5.0, steps=50))
     assert far.regime is Regime.DIVERGED and "momentum" not in _keys(far)  # 5 > 3.8
@@ -98,7 +98,7 @@ def test_html_export_is_standalone_and_animated():
 
 
 def test_captions_state_what_happened():
-    run = _run("edge-of-stability", 1)
+    run = _run("stability-limit", 1)
     text = map_caption([run], ["fast"])
     assert f"blew up at step {run.diverged_at}" in text and "diverged" in text
     k = first_crossing(run)

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lrviz.engine.presets import PRESETS
 from lrviz.learning.content import LESSON_SECTIONS, LESSONS_DIR, load_course
 from lrviz.learning.store import get_store
+from lrviz.ui.lesson_sections import acronym_letters, concept_label
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -114,7 +115,13 @@ def check_section(at: AppTest, lesson, label: str) -> None:
             f"preset={ex.preset}" for ex in lesson.examples]
     if label == "Memory aids":
         for aid in lesson.memory_aids:
-            assert shown(aid.text.strip().splitlines()[0], aid.concept)
+            assert shown(concept_label(aid.concept))
+            if aid.kind in ("rhyme", "acronym"):  # every verse line / letter line, as a line
+                _, lines = acronym_letters(aid.text)
+                assert all(shown(line) for line in (lines if aid.kind == "acronym" else
+                                                    aid.text.strip().splitlines()))
+            else:
+                assert shown(aid.text.strip().splitlines()[0])
     if label == "Glossary":
         assert all(shown(e.term, e.definition) for e in lesson.glossary)
 
@@ -134,6 +141,16 @@ def test_a_section_can_be_linked_directly(fixture_course):
     at = open_lesson("fixture-basics", section="Memory aids")
     assert "Two over lambda is the wall" in texts(at)
     assert len(at.chat_message) == 0
+
+
+def test_memory_aids_show_verse_lines_and_acronym_letters_not_concept_ids():
+    at = open_lesson("lr-basics", section="Memory aids")
+    page = texts(at)
+    assert "#### H · A · L · T" in page
+    assert "**H**as the loss been rising before the NaN?  \n**A**djust" in page
+    assert "Under one, a smooth downhill run;  \none to two" in page
+    assert "for *divergence / NaN*" in page and "for *slow convergence*" in page
+    assert "*slow-convergence*" not in page and "*condition-number*" not in page
 
 
 def test_examples_confirm_each_claim_with_the_simulator(fixture_course):

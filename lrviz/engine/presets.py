@@ -71,7 +71,7 @@ _ALL: tuple[Preset, ...] = (
         "lr-basics",
     ),
     Preset(
-        "edge-of-stability", "The 2/λ edge",
+        "stability-limit", "The 2/λ limit",
         "Curvature λ_max = 20, so 2/λ_max = 0.1. At lr = 0.098 the run zig-zags in; at "
         "lr = 0.102 the same zig-zag grows a little every step until it blows up.",
         (_run("SGD, lr 0.098", Regime.OVERSHOOTING, lr=0.098, steps=300, **_RAVINE),

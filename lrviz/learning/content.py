@@ -16,7 +16,7 @@ import frontmatter
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from lrviz.learning.schema import Flashcard, GlossaryEntry, Lesson
+from lrviz.learning.schema import CLAIM_MARKER, Claim, Flashcard, GlossaryEntry, Lesson
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 ENV_LESSONS_DIR = "LRVIZ_LESSONS_DIR"
@@ -32,8 +32,12 @@ LESSON_SECTIONS: tuple[tuple[str, str], ...] = (
     ("memory-aids", "Memory aids"),
     ("glossary", "Glossary"),
 )
-# Files in the lessons folder that document it rather than being lessons.
-_NOT_LESSONS = ("readme.md",)
+# The shared glossary: every term defined once, here; lessons list the ids they use.
+GLOSSARY_FILE = "glossary.md"
+# Files in the lessons folder that are not lessons (documentation, the shared glossary).
+_NOT_LESSONS = ("readme.md", GLOSSARY_FILE)
+# Front-matter keys that every file of a lesson may carry; their lists are concatenated.
+_PER_FILE_KEYS = ("claims",)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Course:
     lessons: tuple[Lesson, ...]
     broken: tuple[BrokenLesson, ...] = ()
     errors: tuple[ContentError, ...] = field(default=())  # course-wide problems
+    terms: tuple[GlossaryEntry, ...] = ()  # the shared glossary, in file order
 
     def get(self, lesson_id: str) -> Lesson | None:
         return next((x for x in self.lessons if x.id == lesson_id), None)
@@ -88,16 +93,13 @@ class Course:
                 yield lesson, card
 
     def glossary(self) -> list[tuple[GlossaryEntry, list[str]]]:
-        """Every glossary term once (first definition wins), with the lessons that define it."""
-        merged: dict[str, tuple[GlossaryEntry, list[str]]] = {}
+        """Every term of the shared glossary, alphabetically, with the lessons that use it."""
+        users: dict[str, list[str]] = {entry.id: [] for entry in self.terms}
         for lesson in self.lessons:
             for entry in lesson.glossary:
-                key = entry.term.strip().lower()
-                if key in merged:
-                    merged[key][1].append(lesson.id)
-                else:
-                    merged[key] = (entry, [lesson.id])
-        return sorted(merged.values(), key=lambda item: item[0].term.lower())
+                users.setdefault(entry.id, []).append(lesson.id)
+        return sorted(((entry, users[entry.id]) for entry in self.terms),
+                      key=lambda item: item[0].term.lower())
 
 
 def lessons_dir() -> Path:
@@ -117,6 +119,40 @@ def _signature(root: Path) -> tuple:
                         for p in root.rglob("*.md")))
 
 
+def load_glossary(root: Path) -> tuple[dict[str, GlossaryEntry], list[ContentError]]:
+    """The shared glossary ``root/glossary.md`` (front matter ``terms:``), by id.
+
+    A term may be defined only once: a repeated id or a repeated term name is an error.
+    """
+    file = root / GLOSSARY_FILE
+    if not file.exists():
+        return {}, []
+    try:
+        raw = frontmatter.load(file).metadata.get("terms") or []
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
+        return {}, [ContentError(_rel(file), "", f"cannot read the front matter: {exc}")]
+    if not isinstance(raw, list):
+        return {}, [ContentError(_rel(file), "terms", "must be a list of terms")]
+    terms: dict[str, GlossaryEntry] = {}
+    names: dict[str, str] = {}
+    errors: list[ContentError] = []
+    for k, item in enumerate(raw):
+        try:
+            entry = GlossaryEntry.model_validate(item)
+        except ValidationError as exc:
+            errors += [ContentError(_rel(file), f"terms[{k}].{_field_path(e['loc'])}".rstrip("."),
+                                    _message(e)) for e in exc.errors()]
+            continue
+        name = entry.term.strip().casefold()
+        if entry.id in terms or name in names:
+            first = entry.id if entry.id in terms else names[name]
+            errors.append(ContentError(_rel(file), f"terms[{k}]", f"{entry.term!r} is already "
+                                       f"defined (as {first!r}); define each term once"))
+            continue
+        terms[entry.id], names[name] = entry, entry.id
+    return terms, errors
+
+
 @lru_cache(maxsize=4)
 def _load_cached(root: str, signature: tuple) -> Course:
     base = Path(root)
@@ -124,20 +160,28 @@ def _load_cached(root: str, signature: tuple) -> Course:
         return Course((), (), (ContentError(root, "", "the lessons folder does not exist"),))
     lessons: list[Lesson] = []
     broken: list[BrokenLesson] = []
+    terms, course_errors = load_glossary(base)
     for entry in sorted(base.iterdir()):
         if entry.name.startswith((".", "_")) or entry.name.lower() in _NOT_LESSONS:
             continue
         if entry.is_dir() or entry.suffix == ".md":
-            result = load_lesson(entry)
+            result = load_lesson(entry, terms)
             (lessons if isinstance(result, Lesson) else broken).append(result)
-    course_errors = _cross_checks(lessons)
+    course_errors += _cross_checks(lessons)
     lessons.sort(key=lambda x: (x.order, x.id))
-    return Course(tuple(lessons), tuple(broken), tuple(course_errors))
+    return Course(tuple(lessons), tuple(broken), tuple(course_errors), tuple(terms.values()))
 
 
-def load_lesson(path: Path) -> Lesson | BrokenLesson:
-    """Validate one lesson folder (or single file); never raises for bad content."""
+def load_lesson(path: Path, terms: dict[str, GlossaryEntry] | None = None) -> Lesson | BrokenLesson:
+    """Validate one lesson folder (or single file); never raises for bad content.
+
+    ``terms`` is the shared glossary the lesson's ``glossary`` ids refer to (default: the
+    ``glossary.md`` next to the lesson). ``{{claim:<id>}}`` markers in any text become the
+    claim's stated number.
+    """
     files = sorted(path.glob("*.md")) if path.is_dir() else [path]
+    if terms is None:
+        terms, _ = load_glossary(path.parent)
     data: dict = {}
     owner: dict[str, Path] = {}
     errors: list[ContentError] = []
@@ -148,6 +192,10 @@ def load_lesson(path: Path) -> Lesson | BrokenLesson:
             errors.append(ContentError(_rel(file), "", f"cannot read the front matter: {exc}"))
             continue
         for key, value in post.metadata.items():
+            if key in _PER_FILE_KEYS and isinstance(value, list):
+                data.setdefault(key, []).extend(value)
+                owner.setdefault(key, file)
+                continue
             if key in data:
                 errors.append(ContentError(_rel(file), key, f"also defined in {_rel(owner[key])}"))
                 continue
@@ -158,6 +206,9 @@ def load_lesson(path: Path) -> Lesson | BrokenLesson:
                 data.setdefault("intro", body)
     if not files:
         errors.append(ContentError(_rel(path), "", "no .md files in this lesson folder"))
+    if not errors:
+        errors += _resolve_glossary(data, terms, _rel(owner.get("glossary", path)))
+        errors += _resolve_claims(data, owner, path)
     if not errors:
         try:
             return TypeAdapter(Lesson).validate_python(data)
@@ -175,6 +226,69 @@ def load_lesson(path: Path) -> Lesson | BrokenLesson:
         order=data["order"] if isinstance(data.get("order"), int) else 999,
         errors=tuple(errors),
     )
+
+
+def _resolve_glossary(data: dict, terms: dict[str, GlossaryEntry], where: str
+                      ) -> list[ContentError]:
+    """Replace the lesson's glossary ids by the shared entries (in place)."""
+    ids = data.get("glossary")
+    if not isinstance(ids, list):
+        return []  # missing or malformed: the schema reports it
+    errors: list[ContentError] = []
+    entries: list = []
+    for k, item in enumerate(ids):
+        if not isinstance(item, str):
+            errors.append(ContentError(where, f"glossary[{k}]", "list term ids here; define "
+                                       f"the term once in lessons/{GLOSSARY_FILE}"))
+        elif item not in terms:
+            errors.append(ContentError(where, f"glossary[{k}]", f"unknown term id {item!r}; "
+                                       f"add it to lessons/{GLOSSARY_FILE}"))
+        else:
+            entries.append(terms[item].model_dump())
+    data["glossary"] = entries
+    return errors
+
+
+def _resolve_claims(data: dict, owner: dict[str, Path], path: Path) -> list[ContentError]:
+    """Validate the claims and write each one's number where the text has its marker."""
+    raw = data.get("claims", [])
+    where = _rel(owner.get("claims", path))
+    if not isinstance(raw, list):
+        return [ContentError(where, "claims", "must be a list of claims")]
+    claims: dict[str, Claim] = {}
+    errors: list[ContentError] = []
+    for k, item in enumerate(raw):
+        try:
+            claim = Claim.model_validate(item)
+        except ValidationError as exc:
+            errors += [ContentError(where, f"claims[{k}].{_field_path(e['loc'])}".rstrip("."),
+                                    _message(e)) for e in exc.errors()]
+            continue
+        claims[claim.id] = claim
+    if errors:
+        return errors
+    unknown: set[str] = set()
+
+    def fill(value):
+        if isinstance(value, str):
+            def number(match):
+                claim = claims.get(match.group(1))
+                if claim is None:
+                    unknown.add(match.group(1))
+                    return match.group(0)
+                return claim.shown()
+            return CLAIM_MARKER.sub(number, value)
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    for key in list(data):
+        if key != "claims":
+            data[key] = fill(data[key])
+    return [ContentError(_rel(path), "claims", f"the text refers to undeclared claim {c!r}")
+            for c in sorted(unknown)]
 
 
 def _message(err: dict) -> str:

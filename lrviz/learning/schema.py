@@ -143,6 +143,9 @@ class MemoryAid(_Strict):
 
 
 class GlossaryEntry(_Strict):
+    """A term of the shared glossary (``lessons/glossary.md``); lessons list its ``id``."""
+
+    id: str = Field(pattern=SLUG)
     term: str = Field(min_length=1)
     definition: str = Field(min_length=1)
 
@@ -249,6 +252,78 @@ class RunSpec(_Strict):
         return RunConfig(**{**self.model_dump(), **changes})
 
 
+# What a claim can measure on a run; ``at`` is the extra number some of them need.
+CLAIM_QUANTITIES: dict[str, str] = {
+    "final_loss": "the loss after the last step",
+    "final_gap": "the final loss minus the surface's global minimum",
+    "diverged_at": "the first step whose point or loss blew up",
+    "steps_to_gap": "the first step whose loss is within `at` of the global minimum",
+    "max_edge_ratio": "the largest lr_t x lambda_max(theta_t) over the run",
+    "steps_over_edge": "how many updates have lr_t x lambda_max(theta_t) above `at` (default 2)",
+    "edge_ratio_at_step": "lr_t x lambda_max(theta_t) at update `at`",
+    "first_over_edge": "the first update with lr_t x lambda_max(theta_t) above `at` (default 2)",
+    "max_loss_tail": "the largest loss over the last `at` steps",
+    "arrival_step": "the step by which the run reached its minimum (the diagnosis's count)",
+    "crossings": "how often the path crossed the valley floor (the diagnosis's count)",
+    "final_distance": "the distance from the final point to the nearest known minimum",
+    "min_loss_tail": "the smallest loss over the last `at` steps",
+    "lambda_at_step": "the largest Hessian eigenvalue at the point before update `at`",
+    "mean_loss_tail": "the mean loss over the last `at` steps (the level a noisy run hovers at)",
+    "settles_at": "the step from which the loss stays within `at` of the global minimum",
+    "lr_at_step": "the learning rate update `at` uses",
+    "first_lr_cut": "the first update whose learning rate is below the previous update's",
+    "lr_cuts": "how many times the learning rate goes down during the run",
+    "loss_at_step": "the loss after `at` steps",
+}
+ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap",
+                        "max_edge_ratio", "steps_over_edge", "edge_ratio_at_step",
+                        "lambda_at_step", "mean_loss_tail", "loss_at_step", "settles_at",
+                        "lr_at_step", "first_lr_cut", "lr_cuts", "first_over_edge",
+                        "max_loss_tail", "min_loss_tail", "arrival_step", "crossings",
+                        "final_distance"]
+CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
+
+
+class Claim(_Strict):
+    """A number the prose states about a run, re-measured by ``simcheck``.
+
+    The text writes ``{{claim:<id>}}`` where the number goes; the loader replaces the marker
+    with ``expected`` (formatted with ``format``), and simcheck fails when the engine's value
+    drifts more than ``tolerance`` (absolute) from it. With ``seeds: n`` the measured value is
+    the median over seeds 0..n-1 (for noisy runs).
+    """
+
+    id: str = Field(pattern=SLUG)
+    run: RunSpec | None = None
+    preset: str | None = None
+    preset_run: int = Field(default=0, ge=0)
+    quantity: ClaimQuantity
+    at: float | None = None
+    seeds: int = Field(default=1, ge=1, le=50)
+    expected: float
+    tolerance: float = Field(ge=0)
+    format: str = "g"  # a Python format spec for how the prose shows ``expected``
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Claim:
+        if (self.run is None) == (self.preset is None):
+            raise ValueError("a claim needs exactly one of 'run' or 'preset'")
+        if self.at is None and self.quantity in (
+                "steps_to_gap", "loss_at_step", "edge_ratio_at_step", "lambda_at_step",
+                "mean_loss_tail", "settles_at", "lr_at_step", "max_loss_tail",
+                "min_loss_tail"):
+            raise ValueError(f"quantity {self.quantity!r} needs 'at'")
+        try:
+            self.shown()
+        except ValueError as exc:
+            raise ValueError(f"format {self.format!r} cannot show {self.expected}: {exc}") from None
+        return self
+
+    def shown(self) -> str:
+        """``expected`` as the prose shows it."""
+        return format(self.expected, self.format)
+
+
 class Predict(_Question):
     """Predict, then run: the correct answer is whatever the simulation does."""
 
@@ -307,6 +382,7 @@ class Lesson(_Strict):
     glossary: list[GlossaryEntry] = Field(min_length=1)
     flashcards: list[Flashcard] = Field(min_length=8)
     quiz: list[Question] = Field(min_length=10)
+    claims: list[Claim] = Field(default_factory=list)
 
     @field_validator("concepts")
     @classmethod
@@ -320,7 +396,8 @@ class Lesson(_Strict):
         if missing:
             raise ValueError(f"memory_aids: needs at least one of each kind; missing {missing}")
         for field_name, ids in (("flashcards", [c.id for c in self.flashcards]),
-                                ("quiz", [q.id for q in self.quiz])):
+                                ("quiz", [q.id for q in self.quiz]),
+                                ("claims", [c.id for c in self.claims])):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise ValueError(f"{field_name}: duplicate ids {dupes}")

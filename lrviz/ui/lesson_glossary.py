@@ -14,11 +14,11 @@ from lrviz.ui.lesson_map import LESSON_KEY, LESSON_PAGE
 class Term:
     term: str
     definition: str
-    lessons: tuple[str, ...]  # ids of the lessons that define it, in course order
+    lessons: tuple[str, ...]  # ids of the lessons that use it, in course order
 
 
 def course_terms(course: Course) -> list[Term]:
-    """All glossary entries across the course, one per term (the first definition wins)."""
+    """The shared glossary: one entry per term, with the lessons that list it."""
     return [Term(entry.term, entry.definition, tuple(ids)) for entry, ids in course.glossary()]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from lrviz.learning.schema import COURSE_CONCEPTS, MEMORY_AID_KINDS, Lesson
@@ -26,6 +28,31 @@ LINE_KINDS = ("rhyme", "acronym")
 def verse(text: str) -> str:
     """Markdown that keeps the author's line breaks."""
     return text.strip().replace("\n", "  \n")
+
+
+def concept_label(concept: str) -> str:
+    """What a memory aid encodes, in words: a course concept id becomes its name."""
+    return COURSE_CONCEPTS.get(concept, concept)
+
+
+def acronym_letters(text: str) -> tuple[str, list[str]]:
+    """An acronym aid as (its word, its lines in Markdown with each line's letter in bold).
+
+    The word is the first all-capital word of the first line; every later line that starts
+    with the word's next letter gets that letter bolded, so the letters read down the page.
+    """
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    found = re.search(r"\b([A-Z]{2,})\b", lines[0]) if lines else None
+    word = found.group(1) if found else ""
+    pending = list(word)
+    shown = lines[:1]
+    for line in lines[1:]:
+        if pending and line[0].upper() == pending[0]:
+            shown.append(f"**{line[0]}**{line[1:]}")
+            pending.pop(0)
+        else:
+            shown.append(line)
+    return word, shown
 
 
 def show_summary(lesson: Lesson) -> None:
@@ -57,12 +84,18 @@ def show_memory_aids(lesson: Lesson) -> None:
         icon, name = AID_LOOK[kind]
         for aid in (a for a in lesson.memory_aids if a.kind == kind):
             with st.container(border=True):
-                st.markdown(f"{icon} **{name}** — for *{aid.concept}*")
-                st.markdown(verse(aid.text) if kind in LINE_KINDS else aid.text)
+                st.markdown(f"{icon} **{name}** — for *{concept_label(aid.concept)}*")
+                if kind == "acronym":
+                    word, lines = acronym_letters(aid.text)
+                    if word:
+                        st.markdown(f"#### {' · '.join(word)}")
+                    st.markdown("  \n".join(lines))
+                else:
+                    st.markdown(verse(aid.text) if kind in LINE_KINDS else aid.text)
 
 
 def show_glossary(lesson: Lesson) -> None:
-    st.caption("The terms this lesson defines. The full glossary collects every lesson's terms.")
+    st.caption("The terms this lesson uses, from the course glossary (each defined once there).")
     for entry in sorted(lesson.glossary, key=lambda e: e.term.lower()):
         st.markdown(f"**{entry.term}** — {entry.definition}")
     st.page_link(GLOSSARY_PAGE, label="Search the full glossary", icon=":material/sort_by_alpha:")

@@ -9,8 +9,8 @@ course = load_course()
 terms = course_terms(course)
 
 st.title("Glossary")
-st.markdown("Every term defined in the lessons, in one place. Each links back to the lesson "
-            "that defines it.")
+st.markdown("Every term of the course, defined once. Each links back to the lessons that "
+            "use it.")
 query = st.text_input("Search terms and definitions", key="q", bind="query-params",
                       placeholder="e.g. warmup, curvature, Adam")
 found = search(terms, query or "")
