@@ -103,13 +103,18 @@ def sharpness_story(sharpness: np.ndarray, steps: np.ndarray, limit: float | Non
         after = sharpness[steps >= peak]
         lam_after = float(after.min()) if after.size else lam_late
         facts["sharpness_after_spike"] = lam_after
-        if lam_after < limit:
+        if lam_after >= limit:
+            return (f"The sharpness started at {_g(lam0)}, above the limit {_g(limit)}, and stayed "
+                    f"around {_g(lam_late)}.", facts)
+        if peak > 0:
             return (f"At the start the sharpness {_g(lam0)} was above the limit {_g(limit)}; "
-                    f"the loss spiked to {_g(float(train_loss[peak]))} at step {peak}, the "
-                    f"sharpness fell to {_g(lam_after)}, below the limit, and training went on "
-                    "in a flatter region (a catapult).", facts)
-        return (f"The sharpness started at {_g(lam0)}, above the limit {_g(limit)}, and stayed "
-                f"around {_g(lam_late)}.", facts)
+                    f"the loss spiked from {_g(float(train_loss[0]))} to "
+                    f"{_g(float(train_loss[peak]))} at step {peak}, the sharpness fell to "
+                    f"{_g(lam_after)}, below the limit, and training went on in a flatter "
+                    "region (a catapult).", facts)
+        return (f"At the start the sharpness {_g(lam0)} was above the limit {_g(limit)}, but the "
+                f"first steps flattened the loss to a sharpness of {_g(lam_after)} before any "
+                "spike, and training went on.", facts)
     if lam_max < lo * limit:
         return (f"The sharpness stayed below the limit 2/η = {_g(limit)} (largest "
                 f"{_g(lam_max)}), so every step was stable.", facts)

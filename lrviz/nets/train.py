@@ -17,6 +17,7 @@ from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.schedules import base_values, get_schedule
 from lrviz.engine.spec import batch_bucket, step_bucket
+from lrviz.engine.theory import suggest_lr
 from lrviz.nets import core, diagnose
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import load_dataset
@@ -252,6 +253,7 @@ class NetSweep:
     diverged_at: list[int | None]
     regimes: list[Regime]
     best_lr: float | None  # lowest final training loss among runs that did not diverge
+    suggested_lr: float | None  # `lrviz.engine.theory.suggest_lr`: middle of the good stretch
 
     @property
     def max_stable_lr(self) -> float | None:
@@ -301,11 +303,14 @@ def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None
     final = losses[:, -1]
     usable = np.array([g is not Regime.DIVERGED for g in regimes])
     best = float(lrs[usable][np.argmin(final[usable])]) if usable.any() else None
+    # The same rule as the 2-D sweeps: the log-middle of the longest stretch of rates whose
+    # runs ended close (on a log scale) to the best one; a network's loss floor is 0.
+    suggested = suggest_lr(lrs, final, usable, float(losses[0, 0]), floor=0.0)
     return NetSweep(
         config=cfg, lrs=lrs, train_loss=losses, final_loss=final,
         final_val_loss=out.final_val_loss.astype(float),
         final_val_acc=out.final_val_acc.astype(float), diverged_at=diverged, regimes=regimes,
-        best_lr=best,
+        best_lr=best, suggested_lr=suggested,
     )
 
 
