@@ -164,18 +164,32 @@ def test_a_bad_url_value_gives_a_notice_and_the_fallback(app_test):
     assert at.selectbox(key="hidden").value == "64-32"  # the usable value is kept
 
 
-def test_a_preset_url_loads_the_presets_first_run(app_test):
-    presets = url.net_presets()
-    assert presets, "lrviz.nets.presets has no presets"
-    preset_id, preset = next(iter(presets.items()))
-    at = page(app_test, preset=preset_id)
-    cfg = preset.runs[0].config
+def test_a_preset_url_loads_the_preset_and_its_companion_runs(app_test):
+    preset = url.net_presets()["edge-of-stability"]
+    at = page(app_test, preset="edge-of-stability")
+    cfg = preset.config
+    assert not notices(at)
     assert at.selectbox(key="dataset").value == cfg.dataset
+    assert at.selectbox(key="loss").value == cfg.loss
     assert at.number_input(key="lr").value == pytest.approx(cfg.lr)
-    assert any(preset.title in m.value for m in at.info)
+    assert any(preset.title in m.value and preset.expected in m.value for m in at.info)
     run = nets.train(cfg)
     np.testing.assert_allclose(array(trace_named(chart(at, "net-loss"), "training")["y"]),
                                run.train_loss, rtol=1e-6)
+    compare = chart(at, "net-preset-compare")
+    for label, variant in preset.variants:
+        np.testing.assert_allclose(array(trace_named(compare, f"{label}: training")["y"]),
+                                   nets.train(variant).train_loss, rtol=1e-6)
+
+
+def test_view_settings_come_from_the_preset_unless_the_url_sets_them():
+    q = url.parse_query({"preset": "range-test-vs-sweep"})
+    assert q.view == "range" and q.view_defaults["view"] == "range"
+    assert q.map_settings["rt_hi"] == pytest.approx(np.log10(30.0), abs=1e-3)
+    assert q.map_settings["sw_n"] == 25
+    q = url.parse_query({"preset": "trainability-map", "tm_n": "16", "view": "run"})
+    assert q.view == "run" and q.map_settings["tm_n"] == "16"
+    assert q.view_defaults["tm_n"] == "128" and q.view_defaults["tm_ex"] == 16
 
 
 # --- the trainability map ----------------------------------------------------------------------
@@ -212,10 +226,10 @@ def test_map_view_shows_the_engines_grid_and_zooms_on_the_boundary(app_test):
 
 def test_range_view_shows_the_engines_range_test_and_sweep(app_test):
     at = page(app_test, view="range", dataset="digits", steps="50", rt_lo="-3", rt_hi="1",
-              rt_steps="100")
+              rt_steps="100", sw_lo="-2", sw_hi="1.5", sw_n="12")
     cfg = url.DEFAULT.with_(dataset="digits", steps=50, sharpness_every=0)
     test = nets.range_test(cfg, 1e-3, 10.0, 100)
-    sweep = nets.lr_sweep(cfg, np.logspace(-3, 1, url.SWEEP_RATES))
+    sweep = nets.lr_sweep(cfg, np.logspace(-2, 1.5, 12))
     spec = chart(at, "net-range")
     np.testing.assert_allclose(array(trace_named(spec, "smoothed")["y"]), test.smoothed,
                                rtol=1e-6)

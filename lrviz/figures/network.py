@@ -108,18 +108,28 @@ def sharpness_figure(sharpness_steps: np.ndarray, sharpness: np.ndarray,
 
 
 def compare_figure(labels: Sequence[str], train_losses: Sequence[np.ndarray], *,
-                   height: int = 320) -> go.Figure:
-    """Training-loss curves of several runs (a preset's runs) on one log axis."""
+                   validation: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                   height: int = 340) -> go.Figure:
+    """Training-loss curves of several runs (a preset's runs) on one log axis; with
+    ``validation`` (each run's evaluation steps and validation losses) also dashed validation
+    curves in the same colours."""
     data = []
     for k, (label, loss) in enumerate(zip(labels, train_losses, strict=True)):
         values = _finite(loss)
         keep = keep_indices(len(values), MAX_POINTS)
-        data.append(dict(type="scatter", x=keep, y=values[keep], mode="lines", name=label,
-                         line=dict(color=PALETTE[k % len(PALETTE)], width=2),
+        color = PALETTE[k % len(PALETTE)]
+        data.append(dict(type="scatter", x=keep, y=values[keep], mode="lines",
+                         name=f"{label}: training", line=dict(color=color, width=2),
                          hovertemplate=f"{label}<br>step %{{x}}: %{{y:.4g}}<extra></extra>"))
+        if validation is not None:
+            steps, val = validation[k]
+            data.append(dict(type="scatter", x=np.asarray(steps, dtype=int), y=_finite(val),
+                             mode="lines", name=f"{label}: validation",
+                             line=dict(color=color, width=2, dash="dash"),
+                             hovertemplate=f"{label} (validation)<br>step %{{x}}: %{{y:.4g}}"
+                                           "<extra></extra>"))
     lay = layout(height=height, xaxis=dict(title=dict(text="step")),
-                 yaxis=dict(type="log", title=dict(text="training loss (log)"),
-                            exponentformat="power"))
+                 yaxis=dict(type="log", title=dict(text="loss (log)"), exponentformat="power"))
     return make_figure(data, lay)
 
 

@@ -294,7 +294,7 @@ class Claim(_Strict):
     """
 
     id: str = Field(pattern=SLUG)
-    run: RunSpec | None = None
+    run: RunSpec | NetRunSpec | None = None  # a network run (``dataset``) is measured by lrviz.nets
     preset: str | None = None
     preset_run: int = Field(default=0, ge=0)
     quantity: ClaimQuantity

@@ -29,6 +29,7 @@ from lrviz.learning.net_questions import (
     check_net_example,
     is_net_preset,
     is_net_run,
+    net_claim_value,
     net_predict_run,
 )
 from lrviz.learning.schema import Claim, Example, Lesson, Predict, Tune
@@ -124,6 +125,8 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
 
 def measure_claim(claim: Claim) -> float:
     """What the engine says the claimed number is (the median over seeds for ``seeds > 1``)."""
+    if is_net_run(claim.run) or is_net_preset(claim.preset or ""):
+        return net_claim_value(claim)
     cfg = claim_config(claim)
     cfgs = [cfg] if claim.seeds == 1 else [cfg.with_(seed=s) for s in range(claim.seeds)]
     values = [run_quantity(run, claim.quantity, claim.at) for run in simulate_many(cfgs)]

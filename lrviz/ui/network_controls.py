@@ -37,6 +37,7 @@ from lrviz.ui.network_url import (
     parse_batch,
     parse_hidden,
     parse_query,
+    view_defaults,
 )
 
 BIND = "query-params"
@@ -98,9 +99,10 @@ def nearest_lr(lr: float) -> float:
 
 
 def load_preset(preset_id: str) -> None:
-    """Callback: show a preset (its first run in the controls)."""
+    """Callback: show a preset (its main run in the controls, its view and view settings)."""
     st.query_params["preset"] = preset_id
-    apply_config(net_presets()[preset_id].runs[0].config)
+    apply_config(net_presets()[preset_id].config)
+    st.session_state.update(view_defaults(preset_id))
     st.session_state.pop(NOTICES_KEY, None)
 
 
@@ -109,6 +111,7 @@ def reset() -> None:
     if "preset" in st.query_params:
         del st.query_params["preset"]
     apply_config(DEFAULT)
+    st.session_state.update(view_defaults(None))
     st.session_state.pop(NOTICES_KEY, None)
 
 
@@ -161,7 +164,7 @@ def preset_buttons(container) -> None:
     with container.expander("Presets: one-click scenarios", expanded=False):
         for preset_id, preset in net_presets().items():
             st.button(preset.title, key=f"netpreset_{preset_id}", on_click=load_preset,
-                      args=(preset_id,), help=preset.caption, width="stretch")
+                      args=(preset_id,), help=preset.summary, width="stretch")
         st.button("Reset to defaults", key="network_reset", on_click=reset, width="stretch")
 
 

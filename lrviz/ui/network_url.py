@@ -37,13 +37,17 @@ ACTIVATIONS = ("tanh", "relu")
 LOSSES = ("cross_entropy", "mse")
 VIEWS = ("run", "range", "map")
 MAP_SIZES = ("16", "32", "64", "128")
-MAP_EXP_RANGE = (-5.0, 1.0)  # log10 of the per-layer rates the map may span
+MAP_EXP_RANGE = (-5.0, 3.0)  # log10 of the rates the map, range test and sweep may span
 MAP_DEFAULTS = {"tm_lo1": -3.0, "tm_hi1": 0.5, "tm_lo2": -3.0, "tm_hi2": 0.5, "tm_n": "32",
-                "tm_steps": 100}
+                "tm_steps": 100, "tm_ex": 0}
+MAP_EXAMPLES_RANGE = (0, 2000)  # training examples the map uses (0: all)
 MAP_STEPS_RANGE = (10, 500)
-RANGE_DEFAULTS = {"rt_lo": -4.0, "rt_hi": 1.0, "rt_steps": 200}  # range test: log10 rates
+# The range test's span (log10 rates) and steps, and the sweep's span and number of runs.
+RANGE_DEFAULTS = {"rt_lo": -4.0, "rt_hi": 1.0, "rt_steps": 200, "sw_lo": -4.0, "sw_hi": 1.0,
+                  "sw_n": 24}
 RANGE_STEPS_RANGE = (20, 1000)
-SWEEP_RATES = 24  # full runs in the sweep shown next to the range test
+SWEEP_RANGE = (2, 64)
+PRESET_VIEWS = {"train": "run", "compare": "run", "range_test": "range", "map": "map"}
 GRID_POINTS = 120  # per axis of the decision-boundary grid
 
 # LR log-slider stops: 20 per decade from 1e-5 to 10, 3 significant digits.
@@ -138,6 +142,7 @@ class NetQuery:
     preset: str | None
     view: str
     map_settings: dict = field(default_factory=dict)  # the map's and range test's settings
+    view_defaults: dict = field(default_factory=dict)  # what they are without the URL
     notices: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
 
@@ -149,7 +154,31 @@ OTHER_KEYS = ("preset", "view", *MAP_DEFAULTS, *RANGE_DEFAULTS, "embed", "embed_
 
 def preset_base(preset_id: str | None) -> NetConfig:
     preset = net_presets().get(preset_id or "")
-    return preset.runs[0].config if preset is not None else DEFAULT
+    return preset.config if preset is not None else DEFAULT
+
+
+def view_defaults(preset_id: str | None) -> dict:
+    """The view and the range test's, sweep's and map's settings of a preset (or the page's
+    defaults): what the view controls show when the URL does not set them."""
+    out = {"view": "run", **MAP_DEFAULTS, **RANGE_DEFAULTS}
+    preset = net_presets().get(preset_id or "")
+    if preset is None:
+        return out
+    out["view"] = PRESET_VIEWS.get(preset.view, "run")
+    exp = lambda v: round(math.log10(v), 4)  # noqa: E731
+    if preset.range_test:
+        lo, hi, steps = preset.range_test
+        out.update(rt_lo=exp(lo), rt_hi=exp(hi), rt_steps=int(steps), sw_lo=exp(lo),
+                   sw_hi=exp(hi))
+    if preset.sweep_lrs:
+        lo, hi, n = preset.sweep_lrs
+        out.update(sw_lo=exp(lo), sw_hi=exp(hi), sw_n=int(n))
+    if preset.map_ranges:
+        (lo1, hi1), (lo2, hi2), n = preset.map_ranges
+        out.update(tm_lo1=exp(lo1), tm_hi1=exp(hi1), tm_lo2=exp(lo2), tm_hi2=exp(hi2),
+                   tm_n=str(n), tm_steps=int(preset.config.steps),
+                   tm_ex=int(preset.map_examples or 0))
+    return out
 
 
 def parse_query(params: Mapping[str, str]) -> NetQuery:
@@ -218,26 +247,32 @@ def parse_query(params: Mapping[str, str]) -> NetQuery:
                        f"{'preset' if preset else 'default'} settings instead.")
         rejected += [k for k in params if k in (*GENERAL_KEYS, *owned)]
         config = base
-    view = params.get("view", "run")
+    defaults = view_defaults(preset)
+    view = params.get("view", defaults["view"])
     if view not in VIEWS:
-        bad("view", f"choose one of {', '.join(VIEWS)}", "run")
-        view = "run"
-    map_settings = {**MAP_DEFAULTS, **RANGE_DEFAULTS}
-    for key, default in map_settings.items():
+        bad("view", f"choose one of {', '.join(VIEWS)}", defaults["view"])
+        view = defaults["view"]
+    settings = {k: v for k, v in defaults.items() if k != "view"}
+    for key, default in list(settings.items()):
         if key not in params:
             continue
         try:
-            if key == "tm_n":
-                map_settings[key] = _choice(str(params[key]), MAP_SIZES)
-            elif key == "tm_steps":
-                map_settings[key] = _int(str(params[key]), *MAP_STEPS_RANGE)
-            elif key == "rt_steps":
-                map_settings[key] = _int(str(params[key]), *RANGE_STEPS_RANGE)
-            else:
-                map_settings[key] = _float(str(params[key]), *MAP_EXP_RANGE)
+            settings[key] = _view_value(key, str(params[key]))
         except BadValueError as why:
             bad(key, str(why), default)
-    return NetQuery(base, config, preset, view, map_settings, tuple(notices), tuple(rejected))
+    return NetQuery(base, config, preset, view, map_settings=settings, view_defaults=defaults,
+                    notices=tuple(notices), rejected=tuple(rejected))
+
+
+def _view_value(key: str, text: str) -> float | int | str:
+    """One setting of the range test, sweep or map, validated."""
+    if key == "tm_n":
+        return _choice(text, MAP_SIZES)
+    integers = {"tm_steps": MAP_STEPS_RANGE, "rt_steps": RANGE_STEPS_RANGE,
+                "sw_n": SWEEP_RANGE, "tm_ex": MAP_EXAMPLES_RANGE}
+    if key in integers:
+        return _int(text, *integers[key])
+    return _float(text, *MAP_EXP_RANGE)
 
 
 def query_params(cfg: NetConfig, preset: str | None = None) -> dict[str, str]:

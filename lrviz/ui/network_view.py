@@ -24,18 +24,19 @@ from lrviz.nets.data import load_dataset
 from lrviz.ui.network_controls import BIND, controls, load_query, show_notices
 from lrviz.ui.network_url import (
     GRID_POINTS,
+    MAP_EXAMPLES_RANGE,
     MAP_EXP_RANGE,
     MAP_SIZES,
     MAP_STEPS_RANGE,
     RANGE_STEPS_RANGE,
-    SWEEP_RATES,
+    SWEEP_RANGE,
     VIEWS,
     NetQuery,
     net_presets,
     query_params,
 )
 
-__all__ = ["VIEWS", "controls", "load_query", "map_view", "range_view", "run_view",
+__all__ = ["VIEWS", "controls", "load_query", "map_view", "preset_banner", "range_view", "run_view",
            "show_net_example", "show_notices"]
 
 # --- numbers for the figures and the exports ------------------------------------------------
@@ -124,14 +125,15 @@ def train(cfg: NetConfig):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _map_rows(config: str, lrs1: tuple[float, ...], lrs2: tuple[float, ...]
-              ) -> tuple[np.ndarray, np.ndarray]:
-    result = nets.trainability_map(NetConfig.model_validate_json(config), list(lrs1), list(lrs2))
+def _map_rows(config: str, lrs1: tuple[float, ...], lrs2: tuple[float, ...],
+              examples: int | None) -> tuple[np.ndarray, np.ndarray]:
+    result = nets.trainability_map(NetConfig.model_validate_json(config), list(lrs1), list(lrs2),
+                                   n_examples=examples)
     return result.diverged, result.final_loss
 
 
-def trainability(cfg: NetConfig, lrs1: np.ndarray, lrs2: np.ndarray, chunk: int = 16
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def trainability(cfg: NetConfig, lrs1: np.ndarray, lrs2: np.ndarray, examples: int | None = None,
+                 chunk: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Diverged and final loss over the grid, shape (len(lrs2), len(lrs1)) as the engine
     returns it, computed in chunks of layer-2 rows so the page can show progress (each chunk
     is one vmapped engine call, cached)."""
@@ -140,7 +142,7 @@ def trainability(cfg: NetConfig, lrs1: np.ndarray, lrs2: np.ndarray, chunk: int 
     key, row1 = cfg.model_dump_json(), tuple(float(v) for v in lrs1)
     for start in range(0, len(lrs2), chunk):
         rows = tuple(float(v) for v in lrs2[start:start + chunk])
-        bad, loss = _map_rows(key, row1, rows)
+        bad, loss = _map_rows(key, row1, rows, examples)
         diverged.append(bad)
         losses.append(loss)
         done = min(start + chunk, len(lrs2))
@@ -165,8 +167,9 @@ def preset_banner(query: NetQuery, cfg: NetConfig) -> None:
     if query.preset is None:
         return
     preset = net_presets()[query.preset]
-    st.info(f"**Preset — {preset.title}.** {preset.caption}", icon=":material/lightbulb:")
-    if cfg != preset.runs[0].config:
+    st.info(f"**Preset — {preset.title}.** {preset.summary}\n\n**What to look for:** "
+            f"{preset.expected}", icon=":material/lightbulb:")
+    if cfg != preset.config:
         st.caption("You changed settings since loading this preset, so the caption may no "
                    "longer describe what you see.")
 
@@ -225,16 +228,22 @@ def preset_runs(query: NetQuery) -> None:
     if query.preset is None:
         return
     preset = net_presets()[query.preset]
-    if len(preset.runs) < 2:
+    if not preset.variants:
         return
+    labels = [label for label, _ in preset.runs()]
     with st.spinner("Training the preset's runs…"):
-        results = [train(r.config) for r in preset.runs]
+        results = [train(cfg) for _, cfg in preset.runs()]
     st.subheader("The preset's runs")
-    labels = [r.label for r in preset.runs]
-    st.plotly_chart(figs.compare_figure(labels, [r.train_loss for r in results]),
-                    key="net-preset-compare", width="stretch")
+    st.caption("“main” is the run in the controls above; training loss solid, validation "
+               "loss dashed.")
+    st.plotly_chart(compare_runs(labels, results), key="net-preset-compare", width="stretch")
     for label, result in zip(labels, results, strict=True):
         st.markdown(f"- **{label}** — {result.regime.label}. {result.explanation}")
+
+
+def compare_runs(labels: list[str], results: list) -> object:
+    return figs.compare_figure(labels, [r.train_loss for r in results],
+                               validation=[(r.eval_steps, r.val_loss) for r in results])
 
 
 def share_and_export(cfg: NetConfig, query: NetQuery, run) -> None:
@@ -253,7 +262,6 @@ def share_and_export(cfg: NetConfig, query: NetQuery, run) -> None:
 
 
 def run_view(query: NetQuery, cfg: NetConfig) -> None:
-    preset_banner(query, cfg)
     with st.spinner("Training the network…"):
         run = train(cfg)
     verdict(run)
@@ -277,27 +285,35 @@ def _sweep_json(config: str, lrs: tuple[float, ...]):
     return nets.lr_sweep(NetConfig.model_validate_json(config), list(lrs))
 
 
+def _log_input(container, label: str, key: str, query: NetQuery, step: float = 0.5) -> float:
+    """A log10-rate input bound to ``?<key>=``; its default is the preset's (or the page's)."""
+    return float(container.number_input(label, *MAP_EXP_RANGE, float(query.view_defaults[key]),
+                                        step=step, format="%.3g", key=key, bind=BIND))
+
+
 def range_view(query: NetQuery, cfg: NetConfig) -> None:
     """The LR range test (one run, rate rising) beside one full run per rate (the sweep)."""
     st.markdown("The **range test** trains once while the rate rises exponentially and records "
                 "the loss after each update (raw and smoothed). The **sweep** trains one full "
                 "run of the sidebar's settings per rate, from the same initial weights. Read "
                 "the range test where the smoothed loss falls fastest, not at its minimum.")
-    m = query.map_settings
+    d = query.view_defaults
     c1, c2, c3 = st.columns(3)
-    lo = c1.number_input("lowest log10 rate", *MAP_EXP_RANGE, float(m["rt_lo"]), step=0.5,
-                         key="rt_lo", bind=BIND)
-    hi = c2.number_input("highest log10 rate", *MAP_EXP_RANGE, float(m["rt_hi"]), step=0.5,
-                         key="rt_hi", bind=BIND)
-    steps = c3.number_input("range-test steps", *RANGE_STEPS_RANGE, int(m["rt_steps"]),
+    lo = _log_input(c1, "range test: lowest log10 rate", "rt_lo", query)
+    hi = _log_input(c1, "range test: highest log10 rate", "rt_hi", query)
+    steps = c2.number_input("range-test steps", *RANGE_STEPS_RANGE, int(d["rt_steps"]),
                             key="rt_steps", bind=BIND)
-    if lo >= hi:
-        st.error("The lowest rate must be below the highest rate.")
+    sw_lo = _log_input(c3, "sweep: lowest log10 rate", "sw_lo", query)
+    sw_hi = _log_input(c3, "sweep: highest log10 rate", "sw_hi", query)
+    n = c2.number_input("sweep: full runs", *SWEEP_RANGE, int(d["sw_n"]), key="sw_n",
+                        bind=BIND)
+    if lo >= hi or sw_lo >= sw_hi:
+        st.error("Each lowest rate must be below the highest rate.")
         return
     key = cfg.with_(sharpness_every=0).model_dump_json()
-    lrs = tuple(float(v) for v in np.logspace(lo, hi, SWEEP_RATES))
-    with st.spinner(f"Running the range test and {SWEEP_RATES} full runs…"):
-        test = _range_json(key, float(lo), float(hi), int(steps))
+    lrs = tuple(float(v) for v in np.logspace(sw_lo, sw_hi, int(n)))
+    with st.spinner(f"Running the range test and {int(n)} full runs of {cfg.steps} steps…"):
+        test = _range_json(key, lo, hi, int(steps))
         sweep = _sweep_json(key, lrs)
     marks = {}
     if test.steepest is not None:
@@ -359,23 +375,23 @@ def _zoom(exponents: dict[str, float]) -> None:
 
 
 def map_controls(query: NetQuery) -> dict:
-    """Zoom: the log10 range of each layer's rate, the grid size and the steps per run."""
-    m = query.map_settings
+    """Zoom: the log10 range of each layer's rate, the grid size, steps and examples per run."""
+    d = query.view_defaults
     c1, c2, c3 = st.columns(3)
-    lo1 = c1.number_input("layer 1: lowest log10 rate", *MAP_EXP_RANGE, float(m["tm_lo1"]),
-                          step=0.1, key="tm_lo1", bind=BIND)
-    hi1 = c1.number_input("layer 1: highest log10 rate", *MAP_EXP_RANGE, float(m["tm_hi1"]),
-                          step=0.1, key="tm_hi1", bind=BIND)
-    lo2 = c2.number_input("layer 2: lowest log10 rate", *MAP_EXP_RANGE, float(m["tm_lo2"]),
-                          step=0.1, key="tm_lo2", bind=BIND)
-    hi2 = c2.number_input("layer 2: highest log10 rate", *MAP_EXP_RANGE, float(m["tm_hi2"]),
-                          step=0.1, key="tm_hi2", bind=BIND)
-    n = c3.selectbox("grid size (per axis)", list(MAP_SIZES), index=MAP_SIZES.index(m["tm_n"]),
+    lo1 = _log_input(c1, "layer 1: lowest log10 rate", "tm_lo1", query, 0.1)
+    hi1 = _log_input(c1, "layer 1: highest log10 rate", "tm_hi1", query, 0.1)
+    lo2 = _log_input(c2, "layer 2: lowest log10 rate", "tm_lo2", query, 0.1)
+    hi2 = _log_input(c2, "layer 2: highest log10 rate", "tm_hi2", query, 0.1)
+    n = c3.selectbox("grid size (per axis)", list(MAP_SIZES), index=MAP_SIZES.index(d["tm_n"]),
                      key="tm_n", bind=BIND)
-    steps = c3.number_input("steps per run", *MAP_STEPS_RANGE, int(m["tm_steps"]),
+    steps = c3.number_input("steps per run", *MAP_STEPS_RANGE, int(d["tm_steps"]),
                             key="tm_steps", bind=BIND)
-    return dict(lo1=float(lo1), hi1=float(hi1), lo2=float(lo2), hi2=float(hi2), n=int(n),
-                steps=int(steps))
+    examples = c3.number_input("training examples used (0 = all)", *MAP_EXAMPLES_RANGE,
+                               int(d["tm_ex"]), key="tm_ex", bind=BIND,
+                               help="Sohl-Dickstein's maps train on a handful of examples, "
+                                    "which keeps a fine grid fast.")
+    return dict(lo1=lo1, hi1=hi1, lo2=lo2, hi2=hi2, n=int(n), steps=int(steps),
+                examples=int(examples))
 
 
 def map_view(query: NetQuery, cfg: NetConfig) -> None:
@@ -394,7 +410,9 @@ def map_view(query: NetQuery, cfg: NetConfig) -> None:
     lrs1 = np.logspace(m["lo1"], m["hi1"], m["n"])
     lrs2 = np.logspace(m["lo2"], m["hi2"], m["n"])
     map_cfg = cfg.with_(steps=m["steps"], sharpness_every=0, batch_size=None)
-    diverged, losses = trainability(map_cfg, lrs1, lrs2)
+    n_train = load_dataset(cfg.dataset).n_train
+    examples = min(m["examples"], n_train) or None
+    diverged, losses = trainability(map_cfg, lrs1, lrs2, examples)
     st.plotly_chart(figs.trainability_figure(lrs1, lrs2, diverged, losses), key="net-map",
                     width="stretch")
     st.caption(f"{float(np.mean(~diverged)):.0%} of the {diverged.size} rate pairs trained "
@@ -428,23 +446,23 @@ def show_net_example(lesson, k: int, example) -> None:
     """A lesson example about a network preset: the scenario beside the preset's live runs
     (trained by the engine, cached), with the claim checked against what they show."""
     preset = net_presets().get(example.preset)
-    if preset is None or not 0 <= example.run < len(preset.runs):
+    runs = preset.runs() if preset is not None else ()
+    if preset is None or not 0 <= example.run < len(runs):
         st.warning(f"This example links network preset “{example.preset}” (run {example.run}), "
                    "which the Network page does not have.", icon=":material/warning:")
         st.markdown(example.scenario)
         st.markdown(f"**Takeaway:** {example.takeaway}")
         return
     with st.spinner("Training the preset's networks…"):
-        results = [train(r.config) for r in preset.runs]
+        results = [train(cfg) for _, cfg in runs]
     text, figure = st.columns([2, 3])
+    focus = results[example.run]
     with text:
         st.markdown(f"**The situation.** {example.scenario}")
-        st.markdown(f"**On the Network page:** {preset.title}. {preset.caption}")
-        for j, (spec, result) in enumerate(zip(preset.runs, results, strict=True)):
+        st.markdown(f"**On the Network page:** {preset.title}. {preset.summary}")
+        for j, ((label, _), result) in enumerate(zip(runs, results, strict=True)):
             marker = " ◀ *this example*" if j == example.run and len(results) > 1 else ""
-            st.markdown(f"- **{spec.label}** — {result.regime.label}.{marker} "
-                        f"{result.explanation}")
-        focus = results[example.run]
+            st.markdown(f"- **{label}** — {result.regime.label}.{marker} {result.explanation}")
         if example.expect is not None:
             if focus.regime == example.expect:
                 st.caption(f"✔ The network engine agrees: this run is "
@@ -461,6 +479,5 @@ def show_net_example(lesson, k: int, example) -> None:
                                                   focus.stability_limit,
                                                   limit_label=limit_label(focus.config)),
                             key=f"lesson-{lesson.id}-netex-{k}-sharp", width="stretch")
-        st.plotly_chart(figs.compare_figure([r.label for r in preset.runs],
-                                            [r.train_loss for r in results]),
+        st.plotly_chart(compare_runs([label for label, _ in runs], results),
                         key=f"lesson-{lesson.id}-netex-{k}", width="stretch")

@@ -10,7 +10,8 @@ view.show_notices()
 config = view.controls(query)
 mode = st.segmented_control("Show one training run, the range test beside a sweep of full runs, "
                             "or the trainability map of per-layer rates",
-                            list(view.VIEWS), default=query.view, key="view",
+                            list(view.VIEWS), default=query.view_defaults["view"], key="view",
                             bind="query-params", required=True)
 if config is not None:
+    view.preset_banner(query, config)
     {"map": view.map_view, "range": view.range_view}.get(mode, view.run_view)(query, config)
