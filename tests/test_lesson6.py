@@ -173,3 +173,15 @@ def test_the_noisy_large_rate_generalises_better_then_overfits(preset_runs):
     assert noisy.val_loss.min() < careful.val_loss.min()
     assert noisy.val_loss[-1] > noisy.val_loss.min()  # "later its validation loss turns up"
     assert noisy.train_loss[-1] < noisy.train_loss[len(noisy.train_loss) // 2]
+
+
+def test_lesson_page_trains_an_example_on_demand_and_the_engine_agrees(app_test):
+    at = app_test("lrviz/ui/pages/lesson.py", query={"lesson": "bowl-to-network",
+                                                      "section": "Examples"}, timeout=300)
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart")  # nothing trains until asked
+    at.toggle(key="lesson-bowl-to-network-netex-0-live").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any("The network engine agrees" in c.value and "converged" in c.value
+               for c in at.caption)
+    assert len(at.get("plotly_chart")) == 2  # sharpness against 2/eta, and the loss

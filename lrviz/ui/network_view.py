@@ -453,13 +453,21 @@ def show_net_example(lesson, k: int, example) -> None:
         st.markdown(example.scenario)
         st.markdown(f"**Takeaway:** {example.takeaway}")
         return
-    with st.spinner("Training the preset's networks…"):
-        results = [train(cfg) for _, cfg in runs]
     text, figure = st.columns([2, 3])
-    focus = results[example.run]
     with text:
         st.markdown(f"**The situation.** {example.scenario}")
         st.markdown(f"**On the Network page:** {preset.title}. {preset.summary}")
+        live = st.toggle(f"Train the {len(runs)} run{'s' if len(runs) > 1 else ''} here",
+                         key=f"lesson-{lesson.id}-netex-{k}-live",
+                         help="Real networks take seconds to minutes to train the first time; "
+                              "afterwards the results are cached.")
+        if not live:
+            st.markdown(f"**Takeaway.** {example.takeaway}")
+            open_on_network_page(example.preset)
+            return
+        with st.spinner("Training the preset's networks…"):
+            results = [train(cfg) for _, cfg in runs]
+        focus = results[example.run]
         for j, ((label, _), result) in enumerate(zip(runs, results, strict=True)):
             marker = " ◀ *this example*" if j == example.run and len(results) > 1 else ""
             st.markdown(f"- **{label}** — {result.regime.label}.{marker} {result.explanation}")
