@@ -114,3 +114,56 @@ def test_schedule_rates_come_from_the_shared_registry():
     cfg = nets.NetConfig(dataset="moons", hidden=(8,), steps=60, lr=0.2, schedule="cosine")
     run = nets.train(cfg)
     np.testing.assert_allclose(run.lrs, lrviz.schedule_values("cosine", 0.2, 60), rtol=1e-6)
+
+
+def test_predictions_match_the_engines_accuracy():
+    cfg = nets.NetConfig(dataset="moons", hidden=(8,), lr=0.5, steps=50)
+    run = nets.train(cfg)
+    data = nets.load_dataset("moons")
+    proba = nets.predict_proba(cfg, run.params, data.X_val)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    acc = np.mean(proba.argmax(axis=1) == data.y_val)
+    assert acc == pytest.approx(run.val_acc[-1], abs=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        nets.predict_proba(cfg, run.params, np.zeros((4, 3)))
+
+
+def test_a_sweep_is_the_same_runs_as_one_by_one():
+    cfg = nets.NetConfig(dataset="moons", hidden=(8,), steps=50, schedule="cosine")
+    lrs = [0.05, 0.5, 5.0]
+    sweep = nets.lr_sweep(cfg, lrs)
+    for k, lr in enumerate(lrs):
+        run = nets.train(cfg.with_(lr=lr))
+        np.testing.assert_allclose(sweep.train_loss[k], run.train_loss, rtol=1e-5, atol=1e-7)
+        assert sweep.regimes[k] is run.regime
+        assert sweep.final_val_acc[k] == pytest.approx(run.val_acc[-1])
+    assert sweep.best_lr in lrs
+    with pytest.raises(ValueError, match="positive"):
+        nets.lr_sweep(cfg, [0.1, -1.0])
+
+
+def test_range_test_ramps_exponentially_and_cuts_at_its_stop():
+    cfg = nets.NetConfig(dataset="moons", hidden=(8,), loss="mse", activation="relu")
+    test = nets.range_test(cfg, 1e-3, 1e3, 100)
+    n = len(test.lrs)
+    assert test.lrs[0] == pytest.approx(1e-3)
+    np.testing.assert_allclose(test.lrs[1:] / test.lrs[:-1], (1e6) ** (1 / 99), rtol=1e-4)
+    assert test.stopped_at is not None and n == test.stopped_at < 100
+    assert test.losses.shape == test.smoothed.shape == (n,)
+    assert np.all(np.isfinite(test.losses))
+    assert test.lrs[0] <= test.suggestion <= test.lr_at_min
+
+
+def test_trainability_map_validates_and_reports_progress():
+    cfg = nets.NetConfig(dataset="circles", hidden=(4,), loss="mse", steps=30)
+    seen = []
+    tmap = nets.trainability_map(cfg, [0.1, 1.0, 100.0], [0.1, 100.0], n_examples=8,
+                                 chunk=4, progress=seen.append)
+    assert tmap.final_loss.shape == (2, 3) and seen[-1] == 1.0 and len(seen) == 2
+    assert not tmap.diverged[0, 0] and tmap.diverged[1, 2]
+    with pytest.raises(ValueError, match="full batch"):
+        nets.trainability_map(cfg.with_(batch_size=16), [0.1], [0.1])
+    with pytest.raises(ValueError, match="n_examples"):
+        nets.trainability_map(cfg, [0.1], [0.1], n_examples=0)
+    with pytest.raises(ValueError, match="layer-2 rate"):
+        nets.trainability_map(cfg, [0.1], [])

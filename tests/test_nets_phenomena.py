@@ -168,8 +168,9 @@ def test_trainability_map_has_a_boundary_that_survives_zoom():
     assert 0.1 < tmap.trainable_fraction < 0.9
     assert tmap.converged[0, :].any()
     # zoom 8x around a cell on the boundary: both outcomes are still there
-    edge = np.argwhere(tmap.diverged[:, 1:] != tmap.diverged[:, :-1])[n // 2]
-    center = (tmap.lrs_layer1[edge[1]], tmap.lrs_layer2[edge[0]])
+    edges = np.argwhere(tmap.diverged[1:, :] != tmap.diverged[:-1, :])
+    i, j = edges[len(edges) // 2]  # between rows i and i + 1 of column j
+    center = (tmap.lrs_layer1[j], float(np.sqrt(tmap.lrs_layer2[i] * tmap.lrs_layer2[i + 1])))
     z1, z2 = nets.zoom_ranges(r1, r2, center, 8.0)
     assert z1[1] / z1[0] == pytest.approx((r1[1] / r1[0]) ** (1 / 8))
     zoomed = nets.trainability_map(preset.config, nets.log_grid(*z1, 16),

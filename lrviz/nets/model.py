@@ -87,3 +87,24 @@ def accuracy(out: jax.Array, y: jax.Array) -> jax.Array:
 def data_loss(params: Params, X: jax.Array, y: jax.Array, activation: str, loss: str
               ) -> jax.Array:
     return loss_from_outputs(forward(params, X, activation), y, loss)
+
+
+def predict_proba(cfg: NetConfig, params, X: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, C) of the network ``params`` at the rows of ``X`` (already in
+    the data set's standardised units), in NumPy: softmax of the scores for cross-entropy
+    nets; for MSE nets the scores clipped at 0 and renormalised (they were fitted to one-hot
+    targets, so they are not log-probabilities).
+    """
+    act = np.tanh if cfg.activation == "tanh" else (lambda z: np.maximum(z, 0.0))
+    h = np.asarray(X, np.float32)
+    if h.ndim != 2 or h.shape[1] != cfg.layer_sizes[0]:
+        raise ValueError(f"X must have shape (N, {cfg.layer_sizes[0]}), got {h.shape}")
+    for W, b in params[:-1]:
+        h = act(h @ W + b)
+    W, b = params[-1]
+    z = (h @ W + b).astype(np.float64)
+    if cfg.loss == "cross_entropy":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    z = np.clip(z, 0.0, None) + 1e-12
+    return z / z.sum(axis=1, keepdims=True)
