@@ -133,3 +133,33 @@ def test_a_seed_dependent_predict_question_fails_simcheck(tmp_path):
     problems = [p for p in check_lesson(_lesson(practice.parent)) if "noisy" in p]
     assert problems and "land-predict-noisy-wells" in problems[0]
     assert "of 20 seeds" in problems[0]
+
+
+# Phrases that report what a run did at a step; the step must come from a claim, never a literal.
+RUN_OUTCOME = re.compile(
+    r"(blows? up|diverge[sd]?|settles?|converge[sd]?|arrives?|reach(?:es)? (?:the|a) minimum"
+    r"|leaves the surface|(?:is )?cut) (?:at|by) (?:about )?step \d", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("folder", REAL_LESSONS, ids=lambda p: p.name)
+def test_no_lesson_states_a_run_outcome_step_as_a_literal_number(folder):
+    found = [f"{file.name}: {m.group(0)}" for file in sorted(folder.glob("*.md"))
+             for m in RUN_OUTCOME.finditer(file.read_text())]
+    assert not found, f"declare these as claims: {found}"
+
+
+def test_the_outcome_lint_catches_a_literal_and_passes_a_marker():
+    assert RUN_OUTCOME.search("and the run blows up at step 4, on a surface")
+    assert RUN_OUTCOME.search("it reaches the minimum by step 779.")
+    assert not RUN_OUTCOME.search("and the run blows up at step {{claim:rosen-003-blowup}}")
+
+
+def test_numbers_can_be_spelled_out_for_narration():
+    from lrviz.learning.schema import number_words
+
+    assert number_words(779) == "seven hundred seventy-nine"
+    assert number_words(0.07) == "zero point zero seven"
+    assert number_words(-1.03) == "minus one point zero three"
+    claim = Claim(id="w", preset="divergence", quantity="diverged_at", expected=4,
+                  tolerance=0, format="words")
+    assert claim.shown() == "four" and measure_claim(claim) == 4.0

@@ -179,3 +179,24 @@ def test_real_course_has_no_cross_lesson_errors():
     course = load_course(LESSONS_DIR)
     assert course.errors == (), "\n".join(str(e) for e in course.errors)
     assert len(set(course.ids)) == len(course.ids)
+
+
+# --- renamed presets: old links still open the right run ----------------------------------------
+
+
+def test_renamed_preset_ids_point_at_existing_presets_and_are_not_ids_themselves():
+    from lrviz.engine.presets import RENAMED_PRESETS
+
+    assert RENAMED_PRESETS["edge-of-stability"] == "stability-limit"
+    for old, new in RENAMED_PRESETS.items():
+        assert new in PRESETS and old not in PRESETS
+
+
+def test_an_old_preset_link_opens_the_renamed_preset_with_a_notice(app_test):
+    at = app_test("lrviz/ui/pages/lab.py", query={"preset": "edge-of-stability"})
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'edge-of-stability' is now called 'stability-limit'" in warnings
+    assert at.query_params["preset"] in (["stability-limit"], "stability-limit")
+    # The renamed preset's main run is loaded: lr 0.098 on the condition-20 ravine.
+    assert at.number_input(key="lr").value == PRESETS["stability-limit"].config.lr

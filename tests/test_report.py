@@ -50,6 +50,8 @@ def test_printed_report_names_counts_gaps_and_problems(capsys):
     assert "concepts covered: 8/25" in out
     assert "misconceptions voiced: 3/10" in out
     assert "hyperparameter     -- MISSING --" in out
+    assert "checked claims 0; glossary terms listed 2" in out
+    assert "glossary: 4 terms, each defined once; listed by no lesson: none" in out
 
 
 def test_format_report_is_the_printed_text(capsys):
@@ -66,3 +68,5 @@ def test_real_course_covers_every_concept_and_voices_every_misconception():
     report = course_report(course)
     assert report.missing_concepts == (), f"concepts no lesson covers: {report.missing_concepts}"
     assert report.unvoiced == (), f"misconceptions no dialogue voices: {report.unvoiced}"
+    assert all(r.claims > 0 for r in report.lessons)
+    assert report.unused_terms == (), f"glossary terms no lesson lists: {report.unused_terms}"

@@ -332,6 +332,10 @@ _ALL += (
 
 PRESETS: Mapping[str, Preset] = {p.id: p for p in _ALL}
 
+# Ids that were renamed (old -> new): links that use the old id open the new preset, with a
+# notice. "edge-of-stability" named a research phenomenon its runs do not show.
+RENAMED_PRESETS: Mapping[str, str] = {"edge-of-stability": "stability-limit"}
+
 
 def get_preset(preset_id: str) -> Preset:
     try:

@@ -39,6 +39,8 @@ class LessonReport:
     concepts: tuple[str, ...]
     voiced: tuple[str, ...]  # misconceptions a student voices in the dialogue
     distractors: tuple[str, ...]  # misconceptions behind wrong quiz options
+    claims: int = 0  # numbers in the text that simcheck re-measures
+    terms: int = 0  # glossary terms the lesson lists
 
     @property
     def total_turns(self) -> int:
@@ -52,6 +54,8 @@ class CourseReport:
     missing_concepts: tuple[str, ...]
     unvoiced: tuple[str, ...]
     never_distractors: tuple[str, ...]
+    unused_terms: tuple[str, ...] = ()  # shared glossary terms no valid lesson lists
+    glossary_size: int = 0
 
     def concept_lessons(self, concept: str) -> list[str]:
         """Ids of the lessons that cover ``concept``."""
@@ -74,6 +78,8 @@ def lesson_report(lesson: Lesson) -> LessonReport:
         voiced=tuple(m for m in MISCONCEPTIONS if m in lesson.misconceptions_voiced),
         distractors=tuple(m for m in MISCONCEPTIONS
                           if m in lesson.misconceptions_as_distractors),
+        claims=len(lesson.claims),
+        terms=len(lesson.glossary),
     )
 
 
@@ -89,6 +95,8 @@ def course_report(course: Course) -> CourseReport:
         missing_concepts=tuple(c for c in COURSE_CONCEPTS if c not in covered),
         unvoiced=tuple(m for m in MISCONCEPTIONS if m not in voiced),
         never_distractors=tuple(m for m in MISCONCEPTIONS if m not in distractors),
+        unused_terms=tuple(entry.id for entry, users in course.glossary() if not users),
+        glossary_size=len(course.terms),
     )
 
 
@@ -110,6 +118,7 @@ def format_lesson(r: LessonReport) -> list[str]:
         f"  concepts      {len(r.concepts)}: {_ids(r.concepts)}",
         f"  misconceptions voiced in dialogue: {_ids(r.voiced)}",
         f"  misconceptions used as distractors: {_ids(r.distractors)}",
+        f"  checked claims {r.claims}; glossary terms listed {r.terms}",
     ]
 
 
@@ -131,6 +140,8 @@ def format_report(report: CourseReport) -> str:
         f"never voiced: {_ids(report.unvoiced)}",
         f"  misconceptions used as distractors: {n_mis - len(report.never_distractors)}/{n_mis}; "
         f"never a distractor: {_ids(report.never_distractors)}",
+        f"  glossary: {report.glossary_size} terms, each defined once; listed by no lesson: "
+        f"{_ids(report.unused_terms)}",
         "",
         "Concept coverage (lessons that cover each concept):",
     ]

@@ -266,6 +266,7 @@ CLAIM_QUANTITIES: dict[str, str] = {
     "arrival_step": "the step by which the run reached its minimum (the diagnosis's count)",
     "crossings": "how often the path crossed the valley floor (the diagnosis's count)",
     "final_distance": "the distance from the final point to the nearest known minimum",
+    "distance_moved": "the straight-line distance from the start to the final point",
     "min_loss_tail": "the smallest loss over the last `at` steps",
     "lambda_at_step": "the largest Hessian eigenvalue at the point before update `at`",
     "mean_loss_tail": "the mean loss over the last `at` steps (the level a noisy run hovers at)",
@@ -280,7 +281,7 @@ ClaimQuantity = Literal["final_loss", "final_gap", "diverged_at", "steps_to_gap"
                         "lambda_at_step", "mean_loss_tail", "loss_at_step", "settles_at",
                         "lr_at_step", "first_lr_cut", "lr_cuts", "first_over_edge",
                         "max_loss_tail", "min_loss_tail", "arrival_step", "crossings",
-                        "final_distance"]
+                        "final_distance", "distance_moved"]
 CLAIM_MARKER = re.compile(r"\{\{claim:([a-z0-9]+(?:-[a-z0-9]+)*)\}\}")
 
 
@@ -302,7 +303,7 @@ class Claim(_Strict):
     seeds: int = Field(default=1, ge=1, le=50)
     expected: float
     tolerance: float = Field(ge=0)
-    format: str = "g"  # a Python format spec for how the prose shows ``expected``
+    format: str = "g"  # a Python format spec, or "words" for narrated text ("one point six")
 
     @model_validator(mode="after")
     def _one_source(self) -> Claim:
@@ -321,7 +322,46 @@ class Claim(_Strict):
 
     def shown(self) -> str:
         """``expected`` as the prose shows it."""
+        if self.format == "words":
+            return number_words(self.expected)
         return format(self.expected, self.format)
+
+
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def number_words(value: float) -> str:
+    """A number as narrated text: 28 -> "twenty-eight", 0.07 -> "zero point zero seven".
+
+    Integers below a million are spelled out; decimals read their digits after "point",
+    as written with up to six significant digits.
+    """
+    if value < 0:
+        return "minus " + number_words(-value)
+    text = f"{value:.6g}"
+    if "e" in text or value >= 1e6:
+        raise ValueError("only numbers from 0 to 999999 without exponent can be spelled out")
+    whole, _, digits = text.partition(".")
+    words = _integer_words(int(whole))
+    if digits:
+        words += " point " + " ".join(_ONES[int(d)] for d in digits)
+    return words
+
+
+def _integer_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + _integer_words(rest))
+    rest = n % 1000
+    return _integer_words(n // 1000) + " thousand" + ("" if rest == 0 else
+                                                      " " + _integer_words(rest))
 
 
 class Predict(_Question):

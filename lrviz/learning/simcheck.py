@@ -89,6 +89,8 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
         minima = get_surface(cfg.surface).minima(cfg.surface_values())
         x, y = run.final_point
         return float(min(np.hypot(x - m.point[0], y - m.point[1]) for m in minima))
+    if quantity == "distance_moved":
+        return float(np.hypot(*(run.points[-1] - run.points[0])))
     if quantity == "lr_at_step":
         return float(run.lrs[int(at)])
     if quantity in ("first_lr_cut", "lr_cuts"):

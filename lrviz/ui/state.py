@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from lrviz.engine.config import RunConfig
-from lrviz.engine.presets import PRESETS
+from lrviz.engine.presets import PRESETS, RENAMED_PRESETS
 from lrviz.ui.urlstate import (
     DEFAULT_CONFIG,
     MAX_PINS,
@@ -81,12 +81,17 @@ def load_lab_query() -> LabQuery:
     Streamlit ignores invalid values of bound widgets by itself; unknown keys, bad presets and
     bad pins are dropped here so the URL only keeps what the page shows.
     """
+    old_id = st.query_params.get("preset", "")
+    new_id = RENAMED_PRESETS.get(old_id)
+    if new_id is not None:  # an old link: open the renamed preset and say so
+        st.query_params["preset"] = new_id
     query = parse_lab_query(query_dict())
     _drop(query.rejected)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
-    if query.notices:
-        st.session_state[NOTICES_KEY] = list(query.notices)
+    renamed = [f"Link: preset {old_id!r} is now called {new_id!r}; showing it."] if new_id else []
+    if query.notices or renamed:
+        st.session_state[NOTICES_KEY] = renamed + list(query.notices)
     return query
 
 
