@@ -96,7 +96,7 @@ def small_run() -> nets.NetRun:
 
 def test_decision_grid_uses_the_engines_forward_pass(small_run):
     xs, ys = np.linspace(-2, 2, 7), np.linspace(-1.5, 1.5, 5)
-    got = predict_grid(small_run.params, "relu", xs, ys)
+    got = predict_grid(SMALL, small_run.params, xs, ys)
     gx, gy = np.meshgrid(xs, ys)
     points = jnp.asarray(np.stack([gx.ravel(), gy.ravel()], 1), jnp.float32)
     params = tuple((jnp.asarray(W), jnp.asarray(b)) for W, b in small_run.params)

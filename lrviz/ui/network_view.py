@@ -21,6 +21,7 @@ from lrviz.engine.optimizers import get_optimizer
 from lrviz.figures import network as figs
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import load_dataset
+from lrviz.nets.model import predict_proba
 from lrviz.ui.network_controls import BIND, controls, load_query, show_notices
 from lrviz.ui.network_url import (
     GRID_POINTS,
@@ -42,19 +43,12 @@ __all__ = ["VIEWS", "controls", "load_query", "map_view", "preset_banner", "rang
 # --- numbers for the figures and the exports ------------------------------------------------
 
 
-def predict_grid(params, activation: str, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """The class the network predicts at every grid point: ``out[i, j]`` at ``(xs[j], ys[i])``.
-
-    The same forward pass as the engine (``h -> act(h W + b)``, last layer linear), in NumPy.
-    """
+def predict_grid(cfg: NetConfig, params, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The class the network predicts at every grid point: ``out[i, j]`` at ``(xs[j], ys[i])``
+    (the most probable class of the engine's `predict_proba`)."""
     gx, gy = np.meshgrid(np.asarray(xs, float), np.asarray(ys, float))
-    h = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    act = np.tanh if activation == "tanh" else (lambda z: np.maximum(z, 0.0))
-    for W, b in params[:-1]:
-        h = act(h @ np.asarray(W, float) + np.asarray(b, float))
-    W, b = params[-1]
-    scores = h @ np.asarray(W, float) + np.asarray(b, float)
-    return scores.argmax(axis=1).reshape(gx.shape)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    return predict_proba(cfg, params, points).argmax(axis=1).reshape(gx.shape)
 
 
 def grid_axes(X: np.ndarray, n: int = GRID_POINTS, margin: float = 0.5
@@ -216,7 +210,7 @@ def decision_boundary(run, key: str = "net") -> None:
     if data.n_features != 2:
         return
     xs, ys = grid_axes(np.concatenate([data.X_train, data.X_val]))
-    predicted = predict_grid(run.params, run.config.activation, xs, ys)
+    predicted = predict_grid(run.config, run.params, xs, ys)
     fig = figs.decision_figure(xs, ys, predicted, data.X_train, data.y_train,
                                n_classes=data.n_classes)
     st.markdown("**Decision boundary** after training (training points; colours are classes)")
