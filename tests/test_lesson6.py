@@ -185,3 +185,12 @@ def test_lesson_page_trains_an_example_on_demand_and_the_engine_agrees(app_test)
     assert any("The network engine agrees" in c.value and "converged" in c.value
                for c in at.caption)
     assert len(at.get("plotly_chart")) == 2  # sharpness against 2/eta, and the loss
+
+
+def test_the_quiz_page_grades_a_network_question_with_the_network_engine(lesson):
+    from lrviz.ui.practice_quiz import _grade
+
+    q = next(q for q in lesson.quiz if q.id == "net-predict-catapult")
+    result = _grade(q, "overshooting")
+    assert result.valid and result.correct and result.config is None
+    assert not _grade(q, "diverged").correct
