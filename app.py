@@ -27,6 +27,7 @@ st.navigation(
             page("schedules.py", "Schedules", "timeline", "schedules"),
             page("race.py", "Optimizer race", "sports_score", "race"),
             page("finder.py", "LR finder", "search", "finder"),
+            page("network.py", "Network", "hub", "network"),
         ],
         "Practice": [
             page("quiz.py", "Quiz", "quiz", "quiz"),

@@ -5,6 +5,7 @@
 >>> run.regime, run.explanation  # doctest: +SKIP
 """
 
+from lrviz import nets as nets  # small neural networks: lrviz.nets.train(lrviz.nets.NetConfig(...))
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import OPTIMIZERS, OptimizerSpec

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from lrviz.engine.presets import PRESETS
 from lrviz.learning.content import LESSON_SECTIONS, LESSONS_DIR, load_course
+from lrviz.learning.net_questions import is_net_preset
 from lrviz.learning.store import get_store
 from lrviz.ui.lesson_sections import acronym_letters, concept_label
 
@@ -103,7 +104,14 @@ def check_section(at: AppTest, lesson, label: str) -> None:
         assert len(at.get("iframe")) == len(lesson.chapters)
     if label == "Key concepts":
         assert all(shown(c.term, c.meaning) for c in lesson.key_concepts)
-    if label == "Examples":
+    if label == "Examples" and any(is_net_preset(ex.preset) for ex in lesson.examples):
+        # Lesson 6: network presets, trained on demand (a toggle) and linked to /network.
+        assert all(shown(ex.title, ex.takeaway) for ex in lesson.examples)
+        links = [p.proto for p in at.get("page_link")
+                 if p.proto.label == "Open on the Network page"]
+        assert [p.query_string for p in links] == [f"preset={ex.preset}"
+                                                   for ex in lesson.examples]
+    elif label == "Examples":
         charts = at.get("plotly_chart")
         assert len(charts) == len(lesson.examples)
         for example, chart in zip(lesson.examples, charts, strict=True):

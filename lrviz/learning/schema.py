@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.spec import SEED_VALID, STEPS_VALID, as_number, check_range
+from lrviz.learning.net_questions import NetRunSpec
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -319,7 +320,7 @@ class Claim(_Strict):
     """
 
     id: str = Field(pattern=SLUG)
-    run: RunSpec | None = None
+    run: RunSpec | NetRunSpec | None = None  # a network run (``dataset``) is measured by lrviz.nets
     preset: str | None = None
     preset_run: int = Field(default=0, ge=0)
     quantity: ClaimQuantity
@@ -392,7 +393,7 @@ class Predict(_Question):
     """Predict, then run: the correct answer is whatever the simulation does."""
 
     type: Literal["predict"]
-    run: RunSpec
+    run: RunSpec | NetRunSpec  # a network run (``dataset``) is graded by lrviz.nets
     choices: list[Regime] = Field(min_length=2)
     feedback: dict[Regime, str]  # one line per choice, shown next to the run
 

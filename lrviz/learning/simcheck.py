@@ -25,6 +25,13 @@ from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import Run, simulate, simulate_many
 from lrviz.engine.surfaces import get_surface
+from lrviz.learning.net_questions import (
+    check_net_example,
+    is_net_preset,
+    is_net_run,
+    net_claim_value,
+    net_predict_run,
+)
 from lrviz.learning.schema import Claim, Example, Lesson, Predict, Tune
 
 # A noisy predict question's answer must be the same for this many of these seeds.
@@ -43,6 +50,8 @@ def example_run(example: Example) -> Run:
 
 def predict_run(question: Predict) -> Run:
     """The run a predict-then-run question is about; its regime is the correct answer."""
+    if is_net_run(question.run):
+        return net_predict_run(question.run)
     return simulate(question.run.to_config())
 
 
@@ -118,6 +127,8 @@ def run_quantity(run: Run, quantity: str, at: float | None = None) -> float:
 
 def measure_claim(claim: Claim) -> float:
     """What the engine says the claimed number is (the median over seeds for ``seeds > 1``)."""
+    if is_net_run(claim.run) or is_net_preset(claim.preset or ""):
+        return net_claim_value(claim)
     cfg = claim_config(claim)
     cfgs = [cfg] if claim.seeds == 1 else [cfg.with_(seed=s) for s in range(claim.seeds)]
     values = [run_quantity(run, claim.quantity, claim.at) for run in simulate_many(cfgs)]
@@ -142,6 +153,8 @@ def check_claims(lesson: Lesson) -> list[str]:
 
 def predict_agreement(question: Predict) -> tuple[int, int]:
     """(seeds whose regime equals the question's own run, seeds tried): 1 of 1 without noise."""
+    if is_net_run(question.run):  # a network run is fixed by its config, seed included
+        return 1, 1
     cfg = question.run.to_config()
     if cfg.noise == 0:
         return 1, 1
@@ -206,6 +219,9 @@ def check_lesson(lesson: Lesson) -> list[str]:
     """Every simulation-backed claim of a lesson that does not hold (empty when all hold)."""
     problems: list[str] = []
     for ex in lesson.examples:
+        if is_net_preset(ex.preset):
+            problems += check_net_example(lesson.id, ex)
+            continue
         try:
             run = example_run(ex)
         except ValueError as exc:
@@ -215,7 +231,8 @@ def check_lesson(lesson: Lesson) -> list[str]:
             problems.append(f"{lesson.id}: example {ex.title!r} claims {ex.expect.value} but "
                             f"preset {ex.preset!r} run {ex.run} is {run.regime.value}")
     for scene in lesson.dialogue:
-        if scene.ending.preset and scene.ending.preset not in PRESETS:
+        if (scene.ending.preset and scene.ending.preset not in PRESETS
+                and not is_net_preset(scene.ending.preset)):
             problems.append(f"{lesson.id}: scene {scene.title!r} links unknown preset "
                             f"{scene.ending.preset!r}")
     for q in lesson.quiz:

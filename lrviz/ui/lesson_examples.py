@@ -11,6 +11,7 @@ import streamlit as st
 from lrviz.engine.presets import PRESETS, Preset
 from lrviz.engine.simulate import Run
 from lrviz.figures.trajectory import trajectory_figure
+from lrviz.learning.net_questions import is_net_preset
 from lrviz.learning.schema import Example, Lesson
 from lrviz.ui import runs
 from lrviz.ui.lesson_links import open_in_lab
@@ -41,6 +42,11 @@ def _claim_check(example: Example, run: Run) -> None:
 def show_example(lesson: Lesson, k: int, example: Example) -> None:
     """One example: scenario and takeaway on the left, the live figure on the right."""
     st.markdown(f"### {example.title}")
+    if is_net_preset(example.preset):  # a real-network scenario (lesson 6): lrviz.nets runs it
+        from lrviz.ui.network_view import show_net_example
+
+        show_net_example(lesson, k, example)
+        return
     preset = PRESETS.get(example.preset)
     if preset is None or not 0 <= example.run < len(preset.runs):
         st.warning(f"This example links preset “{example.preset}” (run {example.run}), "

@@ -13,6 +13,7 @@ import streamlit as st
 
 from lrviz.learning import grading
 from lrviz.learning.content import Course
+from lrviz.learning.net_questions import is_net_run
 from lrviz.learning.practice import (
     MASTERY_THRESHOLD,
     REVIEW_ID,
@@ -91,7 +92,7 @@ def _write_answers(run: QuizRun, store: ProgressStore, learner: Learner) -> None
 
 
 def _grade(q: Any, answer: Any) -> grading.Grade:
-    if isinstance(q, Predict) and answer is not None:
+    if isinstance(q, Predict) and not is_net_run(q.run) and answer is not None:
         try:
             return grading.grade_predict(q, answer, run=runs.run(q.run.to_config()))
         except ValueError:
@@ -197,7 +198,8 @@ def _question(run: QuizRun, position: int, course: Course) -> None:
     if state.closed:
         if state.revealed:
             st.markdown(grading.solution_text(q, runs.run(q.run.to_config())
-                                              if isinstance(q, Predict) else None))
+                                              if isinstance(q, Predict)
+                                              and not is_net_run(q.run) else None))
             if isinstance(q, Tune):
                 show_run(tune_config(q, q.solution), f"{prefix}-solution", "a solution")
         st.info(f"**Why:** {q.explanation}")

@@ -1,0 +1,243 @@
+"""The compiled trainer: one ``jit(vmap(lax.scan))`` per network structure.
+
+Structure (layer sizes, activation, loss, optimizer, loss-driven schedule or not, full batch or
+mini-batches, evaluation and sharpness cadence, step bucket, batch bucket) is static. Every number
+(initial weights, learning rates per step, per-layer rate factors, optimizer parameters, weight
+decay) is a traced input, so a new rate never recompiles.
+
+Runs of one batch share the data and the real step count; steps past it are skipped by a
+``lax.cond`` on the unbatched step index, so padding a run up to its bucket costs nothing.
+Divergence is caught inside the scan: an update that makes the weights, the loss or the
+gradient non-finite, or the loss larger than `BLOWUP` times the starting loss, is not taken,
+and the run stays frozen at its last finite weights.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from lrviz.engine import schedules
+from lrviz.engine.optimizers import OPTIMIZERS
+from lrviz.nets.model import Params, accuracy, data_loss, forward, loss_from_outputs
+
+BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has diverged
+FIRST_SHARPNESS_ITERS = 20  # Lanczos steps at step 0, from the seeded random probe
+SHARPNESS_ITERS = 4  # Lanczos steps at each later measurement, warm-started from the last
+
+
+class Static(NamedTuple):
+    """The compile-time structure of a batch of runs."""
+
+    activation: str
+    loss: str
+    optimizer: str
+    plateau: bool
+    full_batch: bool
+    eval_every: int
+    sharpness_every: int  # 0: never
+
+
+class Data(NamedTuple):
+    """Unbatched inputs every run of a batch shares."""
+
+    X_train: jax.Array
+    y_train: jax.Array
+    X_val: jax.Array
+    y_val: jax.Array
+    batches: jax.Array  # (N, batch) example indices of each update; (N, 0) for full batch
+    steps: jax.Array  # the real number of updates (<= N)
+
+
+class Inputs(NamedTuple):
+    """Per-run traced inputs (a leading batch axis when batched)."""
+
+    params: Params
+    optimizer_params: dict[str, jax.Array]
+    lrs: jax.Array  # (N,) base rate of each update, before any plateau factor
+    layer_scales: jax.Array  # (L,) factor on each layer's update (per-layer learning rates)
+    weight_decay: jax.Array  # L2 coefficient added to the gradient
+    plateau_params: dict[str, jax.Array]
+    probe: jax.Array  # flat starting vector of the first sharpness measurement
+
+
+class Outputs(NamedTuple):
+    params: Params  # final (last finite) weights
+    train_loss: jax.Array  # (N+1,) full training loss before update t (and after the last)
+    lrs: jax.Array  # (N,) rate update t used
+    ok: jax.Array  # (N,) False from the first update that blew up on
+    eval_train_acc: jax.Array  # (N//E + 1,) at steps 0, E, 2E, ...
+    eval_val_loss: jax.Array
+    eval_val_acc: jax.Array
+    sharpness: jax.Array  # (N//S + 1,) at steps 0, S, 2S, ... (empty when S = 0)
+    final_train_acc: jax.Array  # at the real last step
+    final_val_loss: jax.Array
+    final_val_acc: jax.Array
+
+
+def lanczos_top(objective, params: Params, v0: jax.Array, iters: int
+                ) -> tuple[jax.Array, jax.Array]:
+    r"""Top Hessian eigenvalue of ``objective`` at ``params`` by ``iters`` Lanczos steps.
+
+    Lanczos builds an orthonormal basis :math:`V` of the Krylov space
+    :math:`\{v_0, Hv_0, \dots, H^{k-1}v_0\}` and the tridiagonal :math:`T = V^\top H V`; the
+    largest eigenvalue of :math:`T` (a Ritz value) approaches :math:`\lambda_{max}(H)` from below,
+    much faster than power iteration with the same number of products. Each step costs one
+    Hessian-vector product, computed forward-over-reverse as
+    ``jax.jvp(jax.grad(objective), (theta,), (v,))`` without ever forming :math:`H`; the basis is
+    fully re-orthogonalised (k is small), and a step that finds no new direction stops adding
+    any. Returns the Ritz value and its unit Ritz vector (flattened), which warm-starts the next
+    measurement.
+    """
+    flat, unravel = ravel_pytree(params)
+    grad = jax.grad(lambda f: objective(unravel(f)))
+
+    def hvp(v):
+        return jax.jvp(grad, (flat,), (v,))[1]
+
+    def step(carry, i):
+        V, alphas, betas, v, v_prev, beta_prev = carry
+        V = V.at[i].set(v)
+        w = hvp(v)
+        alpha = jnp.vdot(v, w)
+        w = w - alpha * v - beta_prev * v_prev
+        w = w - V.T @ (V @ w)  # full re-orthogonalisation against the basis so far
+        beta = jnp.sqrt(jnp.vdot(w, w))
+        alive = beta > 1e-6 * (jnp.abs(alpha) + 1e-12)
+        v_next = jnp.where(alive, w / jnp.where(alive, beta, 1.0), 0.0)
+        beta = jnp.where(alive, beta, 0.0)
+        return (V, alphas.at[i].set(alpha), betas.at[i].set(beta), v_next, v, beta), None
+
+    v0 = v0 / jnp.maximum(jnp.sqrt(jnp.vdot(v0, v0)), 1e-30)
+    zeros = jnp.zeros(iters, flat.dtype)
+    init = (jnp.zeros((iters, flat.size), flat.dtype), zeros, zeros, v0, jnp.zeros_like(v0),
+            jnp.zeros((), flat.dtype))
+    (V, alphas, betas, *_), _ = jax.lax.scan(step, init, jnp.arange(iters))
+    off = betas[:-1]
+    T = jnp.diag(alphas) + jnp.diag(off, 1) + jnp.diag(off, -1)
+    values, vectors = jnp.linalg.eigh(T)
+    ritz = V.T @ vectors[:, -1]
+    return values[-1], ritz / jnp.maximum(jnp.sqrt(jnp.vdot(ritz, ritz)), 1e-30)
+
+
+def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
+    act, loss_kind = static.activation, static.loss
+    opt = OPTIMIZERS[static.optimizer].build(x.optimizer_params)
+    n = x.lrs.shape[0]
+    E, S = static.eval_every, static.sharpness_every
+
+    def train_loss(p):
+        return data_loss(p, data.X_train, data.y_train, act, loss_kind)
+
+    def objective(p):  # what the optimizer descends: the loss plus the L2 term of weight decay
+        l2 = sum(jnp.sum(w * w) for w in jax.tree.leaves(p))
+        return train_loss(p) + 0.5 * x.weight_decay * l2
+
+    def evaluate(p):
+        train_acc = accuracy(forward(p, data.X_train, act), data.y_train)
+        val_out = forward(p, data.X_val, act)
+        return train_acc, loss_from_outputs(val_out, data.y_val, loss_kind), accuracy(
+            val_out, data.y_val)
+
+    loss_and_grad = jax.value_and_grad(train_loss)
+
+    def batch_grad(p, t):
+        idx = data.batches[t]
+        return jax.grad(data_loss)(p, data.X_train[idx], data.y_train[idx], act, loss_kind)
+
+    def update(carry, t):
+        p, loss, grad, opt_state, plateau_state, alive, loss0 = carry
+        g = grad if static.full_batch else batch_grad(p, t)
+        g = jax.tree.map(lambda gi, pi: gi + x.weight_decay * pi, g, p)
+        lr = x.lrs[t] * plateau_state.scale if static.plateau else x.lrs[t]
+        opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams,
+                                                    "learning_rate": lr})
+        updates, new_opt_state = opt.update(g, opt_state, p)
+        p_new = tuple((W + s * dW, b + s * db)
+                      for (W, b), (dW, db), s in zip(p, updates, x.layer_scales, strict=True))
+        if static.full_batch:
+            loss_new, grad_new = loss_and_grad(p_new)
+            grad_ok = jnp.all(jnp.array([jnp.all(jnp.isfinite(a))
+                                         for a in jax.tree.leaves(grad_new)]))
+        else:
+            loss_new, grad_new, grad_ok = train_loss(p_new), grad, True
+        ok = (alive & grad_ok & jnp.isfinite(loss_new) & (loss_new <= BLOWUP * loss0)
+              & jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(p_new)])))
+        # Rejected values are never used again, not even by later gradients ("double where").
+        keep = lambda a, b: jnp.where(ok, a, b)  # noqa: E731
+        plateau_next = (schedules.plateau_update(plateau_state, loss, x.lrs[0],
+                                                 x.plateau_params)
+                        if static.plateau else plateau_state)
+        carry = (jax.tree.map(keep, p_new, p), keep(loss_new, loss),
+                 jax.tree.map(keep, grad_new, grad), jax.tree.map(keep, new_opt_state, opt_state),
+                 plateau_next, ok, loss0)
+        return carry, (lr, ok)
+
+    def skip(carry, t):
+        return carry, (jnp.float32(0.0), jnp.bool_(True))
+
+    def body(state, t):
+        carry, v = state
+        carry, (lr, ok) = jax.lax.cond(t < data.steps, update, skip, carry, t)
+        p = carry[0]
+        due = (t + 1) % E == 0
+        zero = jnp.float32(0.0)
+        evals = jax.lax.cond(due, evaluate, lambda p: (zero, zero, zero), p)
+        sharp = zero
+        if S:
+            sharp, v = jax.lax.cond(
+                ((t + 1) % S == 0) & (t < data.steps),
+                lambda p, v: lanczos_top(objective, p, v, SHARPNESS_ITERS),
+                lambda p, v: (zero, v), p, v)
+        return (carry, v), (carry[1], lr, ok, *evals, sharp)
+
+    p0 = x.params
+    loss0, grad0 = loss_and_grad(p0)
+    v0 = x.probe
+    sharp0 = jnp.zeros((0,), jnp.float32)
+    if S:
+        first, v0 = lanczos_top(objective, p0, v0, FIRST_SHARPNESS_ITERS)
+        sharp0 = first[None]
+    init = (p0, loss0, grad0, opt.init(p0), schedules.plateau_init(), jnp.bool_(True), loss0)
+    (carry, _), (losses, lrs, oks, tr_acc, va_loss, va_acc, sharp) = jax.lax.scan(
+        body, (init, v0), jnp.arange(n))
+    p_final = carry[0]
+    acc0, vloss0, vacc0 = evaluate(p0)
+    accT, vlossT, vaccT = evaluate(p_final)
+    pick = lambda a, first: jnp.concatenate([first[None], a[E - 1 :: E]])  # noqa: E731
+    return Outputs(
+        params=p_final,
+        train_loss=jnp.concatenate([loss0[None], losses]),
+        lrs=lrs,
+        ok=oks,
+        eval_train_acc=pick(tr_acc, acc0),
+        eval_val_loss=pick(va_loss, vloss0),
+        eval_val_acc=pick(va_acc, vacc0),
+        sharpness=jnp.concatenate([sharp0, sharp[S - 1 :: S]]) if S else sharp0,
+        final_train_acc=accT,
+        final_val_loss=vlossT,
+        final_val_acc=vaccT,
+    )
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def train_batch(static: Static, data: Data, inputs: Inputs) -> Outputs:
+    """All runs of one structure at once: ``vmap`` of the scan over the leading batch axis of
+    ``inputs``; ``data`` is shared."""
+    return jax.vmap(functools.partial(_train_one, static, data), in_axes=(0,))(inputs)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 4))
+def top_eigenvalue(activation: str, loss: str, data: Data, params: Params, iters: int,
+                   probe: jax.Array, weight_decay: jax.Array) -> jax.Array:
+    """The sharpness of one set of weights with ``iters`` Lanczos steps."""
+
+    def objective(p):
+        l2 = sum(jnp.sum(w * w) for w in jax.tree.leaves(p))
+        return data_loss(p, data.X_train, data.y_train, activation, loss) + 0.5 * weight_decay * l2
+
+    return lanczos_top(objective, params, probe, iters)[0]
