@@ -14,7 +14,7 @@ from helpers import open_page
 pytestmark = pytest.mark.browser
 
 PAGES = ["/", "/lesson?lesson=lr-basics", "/glossary", "/lab", "/schedules", "/race",
-         "/finder", "/quiz?lesson=lr-basics", "/flashcards", "/progress", "/class"]
+         "/finder", "/network", "/quiz?lesson=lr-basics", "/flashcards", "/progress", "/class"]
 STREAMLIT_NAV = "[data-testid='stSidebarNavItems']"
 SLOW = 120_000
 
