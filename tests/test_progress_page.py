@@ -99,7 +99,13 @@ def test_reset_needs_confirmation(app_test):
     at.button(key="progress-reset-no").click().run()  # cancel: nothing happens
     assert store.all_sections_read(dee.id) == {"step-size": {"summary"}}
     assert table(at)["1. Fixture: step size"]["Sections read"] == "1 of 7"
+    code = at.sidebar.code[0].value  # Dee predates passphrases: signing in issued a code
     at.button(key="progress-reset").click().run()
+    at.text_input(key="progress-reset-secret").set_value("not-my-code")
+    at.button(key="progress-reset-yes").click().run()
+    assert any("Nothing was deleted" in e.value for e in at.error)
+    assert store.all_sections_read(dee.id) == {"step-size": {"summary"}}
+    at.text_input(key="progress-reset-secret").set_value(code.lower())  # case is forgiven
     at.button(key="progress-reset-yes").click().run()
     assert any("Your progress was reset (1 records deleted)" in s.value for s in at.success)
     assert store.all_sections_read(dee.id) == {}
