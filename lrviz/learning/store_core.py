@@ -219,7 +219,11 @@ class StoreCore:
         if self.path is None:  # in-memory: one shared connection or every call sees a new DB
             kwargs["poolclass"] = StaticPool
         elif self.read_only:
-            url = f"sqlite:///file:{quote(str(self.path.resolve()))}?mode=ro&uri=true"
+            # A WAL reader needs a writable -shm; with no WAL content to read, an immutable
+            # connection shows everything without creating or writing any file.
+            wal = Path(f"{self.path}-wal")
+            mode = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "immutable=1"
+            url = f"sqlite:///file:{quote(str(self.path.resolve()))}?{mode}&uri=true"
         engine = create_engine(url, **kwargs)
         wal = self.path is not None and not self.read_only
 

@@ -24,6 +24,7 @@ from lrviz.learning.store import (
     ProgressStore,
     SignInError,
     StoreError,
+    StoreReadOnlyError,
     TooManyAttemptsError,
     get_store,
     normalize_name,
@@ -111,7 +112,13 @@ def _attempt_sign_in(store: ProgressStore, raw_name: str, secret: str) -> None:
             learner, code = store.create_learner(name, secret or None)
             _accept(learner, code)
         elif status.state == "unprotected":
-            learner, code = store.claim_learner(name, secret or None)
+            try:
+                learner, code = store.claim_learner(name, secret or None)
+            except StoreReadOnlyError:  # cannot protect it now; it was open before anyway
+                _accept(status.learner, None, "This name has no passphrase yet and the "
+                        "database cannot be written, so it is shown read-only; it gets a "
+                        "recovery code at the first sign-in once saving works again.")
+                return
             _accept(learner, code, "This name's progress was saved before passphrases "
                                    "existed; it is now protected by the recovery code below.")
         elif not secret:
