@@ -4,8 +4,9 @@ Opening a file with SQLite normally has side effects: switching it to WAL rewrit
 creates ``-wal``/``-shm`` files, and even a read-only WAL reader writes to ``-shm``. So the file is
 first judged from its header bytes and then through an ``immutable=1`` connection, which takes
 no locks and creates no side files (or, when a non-empty ``-wal`` holds committed pages that
-connection would not see, through a private copy of the file and its ``-wal``). Only a file that is empty, missing, or an lrviz database of
-a version this code can handle is then opened normally.
+connection would not see, through a private copy of the file and its ``-wal``). Only a file
+that is empty, missing, or an lrviz database of a version this code can handle is then opened
+normally.
 """
 
 from __future__ import annotations
