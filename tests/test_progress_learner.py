@@ -18,6 +18,22 @@ def _fixture_course(monkeypatch):
     monkeypatch.setenv("LRVIZ_LESSONS_DIR", FIXTURE)
 
 
+# Every test runs on SQLite and on a real PostgreSQL (see conftest), except these, which are
+# about SQLite files.
+SQLITE_ONLY = {
+    "test_damaged_database_is_explained_in_the_sidebar",
+    "test_busy_database_is_announced_and_the_page_still_renders",
+    "test_disk_full_keeps_progress_viewable_with_a_message",
+}
+
+
+@pytest.fixture(autouse=True)
+def _backend(request, store_url, monkeypatch):
+    if store_url.startswith("postgresql") and request.node.originalname in SQLITE_ONLY:
+        pytest.skip("about SQLite files, which PostgreSQL does not have")
+    monkeypatch.setenv("LRVIZ_DB_URL", store_url)
+
+
 def captions(at) -> list[str]:
     return [c.value for c in at.sidebar.caption]
 

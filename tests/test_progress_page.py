@@ -22,6 +22,20 @@ def _fixture_course(monkeypatch):
     monkeypatch.setenv("LRVIZ_LESSONS_DIR", FIXTURE)
 
 
+# Every test runs on SQLite and on a real PostgreSQL (see conftest), except these, which are
+# about SQLite files.
+SQLITE_ONLY = {
+    "test_no_name_and_damaged_database",
+}
+
+
+@pytest.fixture(autouse=True)
+def _backend(request, store_url, monkeypatch):
+    if store_url.startswith("postgresql") and request.node.originalname in SQLITE_ONLY:
+        pytest.skip("about SQLite files, which PostgreSQL does not have")
+    monkeypatch.setenv("LRVIZ_DB_URL", store_url)
+
+
 def table(at) -> dict[str, dict]:
     frame = at.dataframe[0].value
     return {row["Lesson"]: row for row in frame.to_dict("records")}

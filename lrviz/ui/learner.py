@@ -205,8 +205,8 @@ def learner_sidebar() -> Learner | None:
         secret = st.session_state.get(SECRET_KEY) or ""
         if raw.strip():
             _attempt_sign_in(store, raw, secret)
-        if secret:
-            st.session_state[SECRET_KEY] = ""  # checked: never kept in the session
+            if secret:  # checked: never kept in the session (kept only until a name comes)
+                st.session_state[SECRET_KEY] = ""
         st.text_input(
             "Your display name", key=NAME_KEY, persist_state="session", max_chars=40,
             placeholder="e.g. Ada", on_change=_name_changed,
