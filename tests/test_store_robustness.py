@@ -261,3 +261,33 @@ def test_read_only_file_and_folder_leave_progress_viewable(tmp_path):
         assert fingerprint(db) == before
     finally:
         shutil.rmtree(folder)
+
+
+def test_busy_postgresql_table_is_waited_for_reads_go_on(postgres_url):
+    import psycopg
+
+    store = lrviz_db_url(postgres_url)
+    who = store.find_learner("learner 0")
+    holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    holder.execute("LOCK TABLE sections_read IN EXCLUSIVE MODE")  # writers wait, readers not
+    notices: list[float] = []
+    try:
+        with busy_handler(notices.append):
+            assert store.all_sections_read(who.id) == {"l1": {"summary"}}
+            assert notices == []
+            with pytest.raises(StoreBusyError, match="kept"):
+                store.mark_section_read(who.id, "l1", "kept")
+        assert notices and notices[0] < 2.0
+        assert store.pending_count() == 1
+    finally:
+        holder.rollback()
+        holder.close()
+    assert store.flush_pending() == 0
+    assert store.sections_read(who.id, "l1") == {"summary", "kept"}
+
+
+def lrviz_db_url(url: str) -> ProgressStore:
+    store = ProgressStore(url)
+    who = store.learner("learner 0")
+    store.mark_section_read(who.id, "l1", "summary")
+    return store
