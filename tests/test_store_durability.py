@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lrviz.learning.store import ProgressStore, StoreError
+from lrviz.learning.store import SCHEMA_VERSION, ProgressStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS, WRITES = 8, 200
@@ -203,3 +203,24 @@ def test_damaged_file_is_reported_and_never_touched(tmp_path, damage):
     message = str(info.value)
     assert str(db) in message and "has not been changed" in message
     assert db.read_bytes() == bytes(data)  # not repaired, replaced or truncated
+
+
+OPENER = textwrap.dedent("""
+    import sys
+    from lrviz.learning.store import ProgressStore
+    store = ProgressStore(sys.argv[1])
+    print(store.version, store.learner("replica " + sys.argv[2]).id, flush=True)
+""")
+
+
+def test_replicas_starting_together_on_a_new_database_create_one_schema(store_url):
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, store_url, str(p)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for p in range(4)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        assert out.split()[0] == str(SCHEMA_VERSION)
+    store = ProgressStore(store_url)
+    assert store.count_rows("schema_version") == 1
+    assert store.count_rows("learners") == 4
