@@ -24,6 +24,7 @@ SQLITE_ONLY = {
     "test_damaged_database_is_explained_in_the_sidebar",
     "test_busy_database_is_announced_and_the_page_still_renders",
     "test_disk_full_keeps_progress_viewable_with_a_message",
+    "test_busy_database_during_a_button_callback_is_announced",
 }
 
 
@@ -181,3 +182,24 @@ def test_disk_full_keeps_progress_viewable_with_a_message(app_test):
     assert any("Saving is paused" in w and "full" in w for w in warnings(at))
     assert any("kept by the server" in i.value for i in at.sidebar.info)
     assert at.dataframe  # the progress table is still there
+
+
+def test_busy_database_during_a_button_callback_is_announced(app_test):
+    import sqlite3
+
+    at = sign_in(app_test(PAGES[2]), "Flo", "flo-phrase")
+    store = get_store()
+    store.mark_section_read(store.find_learner("Flo").id, "step-size", "summary")
+    at.run()
+    at.button(key="progress-reset").click().run()
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        at.text_input(key="progress-reset-secret").set_value("flo-phrase")
+        at.button(key="progress-reset-yes").click().run()
+    finally:
+        holder.close()
+    assert not at.exception
+    assert any("busy" in t.value and "retrying" in t.value for t in at.toast)
+    assert any("Nothing was deleted" in e.value and "busy" in e.value for e in at.error)
+    assert store.all_sections_read(store.find_learner("Flo").id) == {"step-size": {"summary"}}

@@ -57,6 +57,7 @@ from lrviz.learning.store_core import (
     default_db_path,
     resolve_url,
     set_busy_handler,
+    set_default_busy_handler,
 )
 from lrviz.learning.store_schema import (
     NAME_MAX,
@@ -83,6 +84,7 @@ __all__ = [
     "ProgressStore", "ReviewRecord", "SignInError", "StoreBusyError", "StoreError",
     "StoreReadOnlyError", "TooManyAttemptsError", "busy_handler", "default_db_path",
     "get_store", "normalize_name", "resolve_url", "set_busy_handler",
+    "set_default_busy_handler",
 ]
 
 

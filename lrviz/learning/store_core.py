@@ -96,9 +96,17 @@ _handlers = threading.local()
 BusyHandler = Callable[[float], None]  # called with the seconds waited so far
 
 
+_default_handler: list[BusyHandler | None] = [None]
+
+
 def set_busy_handler(handler: BusyHandler | None) -> None:
     """Install the current thread's busy handler (Streamlit runs each session in a thread)."""
     _handlers.current = handler
+
+
+def set_default_busy_handler(handler: BusyHandler | None) -> None:
+    """The handler for threads that installed none (e.g. a widget callback's first moments)."""
+    _default_handler[0] = handler
 
 
 @contextmanager
@@ -113,7 +121,7 @@ def busy_handler(handler: BusyHandler) -> Iterator[None]:
 
 
 def _notify_busy(waited: float) -> None:
-    handler = getattr(_handlers, "current", None)
+    handler = getattr(_handlers, "current", None) or _default_handler[0]
     if handler is not None:
         with contextlib.suppress(Exception):  # a notice must never turn a wait into a failure
             handler(waited)
@@ -321,7 +329,7 @@ class StoreCore:
         """Run ``attempt`` until it is not blocked by a lock, until `BUSY_BUDGET_S` after
         ``start`` (default: now)."""
         start = time.monotonic() if start is None else start
-        told = False
+        next_notice = 0.0  # tell at once, then about once a second
         while True:
             try:
                 return attempt()
@@ -333,9 +341,9 @@ class StoreCore:
                     raise StoreBusyError(
                         f"The progress database {self.where} is busy: another program has "
                         f"held its lock for {waited:.1f} s.") from exc
-                if not told or waited > 1.0:
+                if waited >= next_notice:
                     _notify_busy(waited)
-                    told = True
+                    next_notice = waited + 1.0
                 time.sleep(0.05)
 
     @contextmanager

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrviz.learning.store import (
     Learner,
@@ -30,6 +31,7 @@ from lrviz.learning.store import (
     normalize_name,
     resolve_url,
     set_busy_handler,
+    set_default_busy_handler,
 )
 
 NAME_KEY = "learner"
@@ -132,14 +134,25 @@ def _attempt_sign_in(store: ProgressStore, raw_name: str, secret: str) -> None:
         st.session_state[_NOTICE_KEY] = ("error", f"Signing in failed: {exc}")
 
 
+BUSY_TEXT = ("The progress database is busy (another program is writing to it); retrying… "
+             "({waited:.1f} s so far, at most a few seconds)")
+
+
+def _toast_busy(waited: float) -> None:
+    """Busy while no page placeholder is set up yet (e.g. inside a button's callback)."""
+    if get_script_run_ctx() is not None:
+        st.toast(BUSY_TEXT.format(waited=waited), icon=":material/hourglass_top:")
+
+
+set_default_busy_handler(_toast_busy)
+
+
 def _busy_notice() -> None:
     """Show "busy, retrying" above the page whenever the store waits for a lock this run."""
     slot = st.empty()
 
     def show(waited: float) -> None:
-        slot.warning(f"The progress database is busy (another program is writing to it); "
-                     f"retrying… ({waited:.1f} s so far, at most a few seconds)",
-                     icon=":material/hourglass_top:")
+        slot.warning(BUSY_TEXT.format(waited=waited), icon=":material/hourglass_top:")
 
     set_busy_handler(show)
 
