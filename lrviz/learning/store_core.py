@@ -9,8 +9,9 @@ Rules this module enforces
       progress work while another process writes. Only real writes use ``BEGIN IMMEDIATE``.
     * A busy database is waited for in short slices (SQLite ``busy_timeout`` of
       `BUSY_SLICE_S`, PostgreSQL ``lock_timeout`` likewise) and retried for at most
-      `BUSY_BUDGET_S` seconds in total. The first busy slice calls the thread's busy handler
-      (`busy_handler`), so a page can say "busy, retrying" at once instead of freezing.
+      `BUSY_BUDGET_S` seconds in total (and, for `BUSY_BUDGET_S` after giving up, two slices
+      only, so a page doing several writes still does not hang). The first busy slice calls
+      the thread's busy handler (`busy_handler`), so a page can say "busy, retrying" at once.
     * A write that still fails (busy, disk full, read-only file) and that the caller marked as
       keepable is kept in memory (`pending_count`) and written before the next write, or by
       `flush_pending`; nothing the learner did is dropped while the server runs.
@@ -151,6 +152,7 @@ class StoreCore:
         # lock is fairer than SQLite's busy polling (which can starve one thread for seconds).
         self._write_lock = threading.Lock()
         self._last_failure: StoreError | None = None
+        self._busy_until = 0.0  # monotonic time until which waits are cut short
         create = True
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             self.path = Path(parsed.database).expanduser()
@@ -329,6 +331,9 @@ class StoreCore:
         """Run ``attempt`` until it is not blocked by a lock, until `BUSY_BUDGET_S` after
         ``start`` (default: now)."""
         start = time.monotonic() if start is None else start
+        # Just gave up on a busy database: later operations (the rest of the same page) try
+        # one slice only, so a page with several writes still never waits much over budget.
+        budget = BUSY_SLICE_S * 2 if start < self._busy_until else BUSY_BUDGET_S
         next_notice = 0.0  # tell at once, then about once a second
         while True:
             try:
@@ -337,7 +342,8 @@ class StoreCore:
                 if not _LOCKED.search(str(exc.orig)):
                     raise
                 waited = time.monotonic() - start
-                if waited + BUSY_SLICE_S > BUSY_BUDGET_S:
+                if waited + BUSY_SLICE_S > budget:
+                    self._busy_until = time.monotonic() + BUSY_BUDGET_S
                     raise StoreBusyError(
                         f"The progress database {self.where} is busy: another program has "
                         f"held its lock for {waited:.1f} s.") from exc
