@@ -203,3 +203,13 @@ def test_busy_database_during_a_button_callback_is_announced(app_test):
     assert any("busy" in t.value and "retrying" in t.value for t in at.toast)
     assert any("Nothing was deleted" in e.value and "busy" in e.value for e in at.error)
     assert store.all_sections_read(store.find_learner("Flo").id) == {"step-size": {"summary"}}
+
+
+def test_a_refused_passphrase_does_not_create_the_name_without_one(app_test):
+    at = sign_in(app_test(PAGES[2]), "Gil", "abc")
+    assert any("at least 6 characters" in w for w in warnings(at))
+    at.run()  # any later rerun, with the box now empty
+    assert get_store().name_status("Gil").state == "new"
+    sign_in(at, "Gil", "longer-phrase")
+    assert "Saving progress as **Gil**." in captions(at)
+    assert get_store().sign_in("gil", "longer-phrase").name == "Gil"

@@ -39,6 +39,7 @@ SECRET_KEY = "learner_secret"
 _SIGNED_KEY = "_lrviz_signed_in"  # (db url, Learner): the authenticated learner
 _CODE_KEY = "_lrviz_new_code"  # (learner id, code): a recovery code to show once
 _NOTICE_KEY = "_lrviz_signin_notice"  # (kind, text) for the sidebar
+_HOLD_KEY = "_lrviz_hold_name"  # a new name whose passphrase was refused: not created bare
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
@@ -111,7 +112,14 @@ def _attempt_sign_in(store: ProgressStore, raw_name: str, secret: str) -> None:
     try:
         status = store.name_status(name)
         if status.state == "new":
-            learner, code = store.create_learner(name, secret or None)
+            if not secret and st.session_state.get(_HOLD_KEY) == name.casefold():
+                return  # its passphrase was refused: wait for a better one, not none
+            try:
+                learner, code = store.create_learner(name, secret or None)
+            except ValueError:
+                st.session_state[_HOLD_KEY] = name.casefold()
+                raise
+            st.session_state.pop(_HOLD_KEY, None)
             _accept(learner, code)
         elif status.state == "unprotected":
             try:
