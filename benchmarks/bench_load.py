@@ -14,6 +14,9 @@ Prints JSON lines:
 Goals from issue 8: p95 <= 1.5 s with 30 sessions on the 2-core machine; RSS back within 10 %.
 
 Run: ``python benchmarks/bench_load.py [--sessions 30] [--reruns 5] [--budget 300]``.
+The server inherits the environment, so Streamlit options can be compared, e.g.
+``STREAMLIT_RUNNER_POST_SCRIPT_GC=true python benchmarks/bench_load.py`` (Streamlit's default
+full GC after every run, which .streamlit/config.toml turns off).
 """
 
 from __future__ import annotations
