@@ -291,3 +291,27 @@ def lrviz_db_url(url: str) -> ProgressStore:
     who = store.learner("learner 0")
     store.mark_section_read(who.id, "l1", "summary")
     return store
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0,
+                    reason="needs root to switch to an unprivileged user")
+def test_read_only_version_one_file_is_viewable_not_migrated(tmp_path):
+    from test_store_auth import _version_one_database
+
+    folder = Path(tempfile.mkdtemp(prefix="lrviz-ro1-"))
+    try:
+        os.chmod(folder, 0o755)
+        db = folder / "old.sqlite3"
+        _version_one_database(f"sqlite:///{db}")
+        before = fingerprint(db)
+
+        def view() -> dict:
+            ro = ProgressStore(f"sqlite:///{db}")
+            status = ro.name_status("old timer")
+            return {"state": status.state, "version": ro.version,
+                    "read": sorted(ro.sections_read(status.learner.id, "l1"))}
+
+        assert _as_nobody(view) == {"state": "unprotected", "version": 1, "read": ["summary"]}
+        assert fingerprint(db) == before
+    finally:
+        shutil.rmtree(folder)

@@ -173,6 +173,8 @@ class ProgressStore(StoreCore):
     # --- signing in ---------------------------------------------------------------------
 
     def _secrets(self, conn: Connection, learner_id: int) -> tuple[str | None, str | None]:
+        if self.schema_found < 2:  # a read-only version-1 file: no secrets table yet
+            return None, None
         row = conn.execute(select(learner_secrets.c.passphrase_hash,
                                   learner_secrets.c.recovery_hash)
                            .where(learner_secrets.c.learner_id == learner_id)).first()

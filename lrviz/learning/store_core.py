@@ -262,6 +262,7 @@ class StoreCore:
     def _open(self, create: bool) -> None:
         """Check the schema read-only; create or migrate it only when needed (and allowed)."""
         found = self._schema_state()
+        self.schema_found = SCHEMA_VERSION if found is None else found
         if found is not None and found == SCHEMA_VERSION:
             return
         if found is not None:
@@ -272,6 +273,7 @@ class StoreCore:
                                  f"is read-only, so it cannot be set up.")
             return  # an older version, read-only: readable, and migrated once writable
         self._write(self._ensure_schema)
+        self.schema_found = SCHEMA_VERSION
 
     def _schema_state(self) -> int | None:
         """The schema version found (None: no lrviz tables yet); refuses foreign databases."""
