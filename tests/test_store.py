@@ -212,3 +212,10 @@ def test_password_is_not_shown_in_messages():
     with pytest.raises(StoreError) as info:
         ProgressStore("postgresql://lrviz:hunter2@127.0.0.1:1/lrviz")
     assert "hunter2" not in str(info.value)
+
+
+def test_first_use_creates_missing_folders(tmp_path):
+    db = tmp_path / "not" / "there" / "yet" / "progress.sqlite3"
+    store = ProgressStore(f"sqlite:///{db}")
+    store.learner("Ada")
+    assert db.is_file() and store.version == SCHEMA_VERSION

@@ -36,6 +36,8 @@ class FileVerdict:
 
 def _writable(path: Path) -> bool:
     folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # created on first use
+        folder = folder.parent
     if not os.access(folder, os.W_OK | os.X_OK):
         return False
     return not path.exists() or os.access(path, os.W_OK)
