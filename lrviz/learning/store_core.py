@@ -37,6 +37,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from lrviz.learning.store_file import inspect_sqlite_file
@@ -218,7 +219,8 @@ class StoreCore:
         if not self.is_sqlite:
             try:
                 return create_engine(
-                    self.url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                    self.url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                    pool_timeout=BUSY_BUDGET_S,  # a starved pool reports busy, not a hang
                     connect_args={"connect_timeout": 5,
                                   "options": f"-c lock_timeout={int(BUSY_SLICE_S * 1000)}"})
             except Exception as exc:  # missing driver, bad options: say so plainly
@@ -340,6 +342,9 @@ class StoreCore:
         while True:
             try:
                 return attempt()
+            except PoolTimeout as exc:
+                raise StoreBusyError(f"The progress database {self.where} is busy: every "
+                                     f"connection of this server is in use.") from exc
             except OperationalError as exc:
                 if not _LOCKED.search(str(exc.orig)):
                     raise
