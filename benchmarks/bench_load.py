@@ -15,7 +15,8 @@ Prints JSON lines:
     vs before the load.
 Goals from issue 8: p95 <= 1.5 s with 30 sessions on the 2-core machine; RSS back within 10 %.
 
-Run: ``python benchmarks/bench_load.py [--sessions 30] [--reruns 5] [--budget 300]``.
+Run: ``python benchmarks/bench_load.py [--sessions 30] [--reruns 5] [--budget 300] [--waves 2]
+[--settle 180]``.
 The server inherits the environment, so Streamlit options can be compared, e.g.
 ``STREAMLIT_RUNNER_POST_SCRIPT_GC=true python benchmarks/bench_load.py`` (Streamlit's default
 full GC after every run, which .streamlit/config.toml turns off).
@@ -222,11 +223,52 @@ async def load(port: int, pid: int, sessions: int, reruns: int, budget: float) -
             "errors": [e for c in clients for e in c.errors][:3]}
 
 
+def load_wave(args: argparse.Namespace, port: int, proc: subprocess.Popen, before: float,
+              base_p95: float, wave: int) -> None:
+    """One wave of sessions, then RSS after they close (a second wave shows whether memory
+    left behind by the first is reused, i.e. bounded, or grows again)."""
+    result = asyncio.run(load(port, proc.pid, args.sessions, args.reruns, args.budget))
+    changed = result["changed"]
+    p95 = percentile(changed, 95)
+    print(json.dumps({
+        "bench": "load", "phase": "load", "wave": wave, "sessions": args.sessions,
+        "reruns_per_session": args.reruns, "finished": result["finished"],
+        "timed_out": result["timed_out"], "renders": len(result["renders"]),
+        "p50_s": round(percentile(changed, 50), 3), "p95_s": round(p95, 3),
+        "max_s": round(max(changed, default=float("nan")), 3),
+        "first_render_p95_s": round(percentile(
+            [r for r in result["renders"] if r not in changed], 95), 3),
+        "renders_per_s": round(len(result["renders"]) / result["wall"], 2),
+        "p95_vs_single_session": round(p95 / base_p95, 2),
+        "goal_p95_le_1_5s": p95 <= 1.5,
+        "server_rss_before_mb": round(before, 1),
+        "server_rss_peak_mb": round(result["peak_rss"], 1),
+        "rss_per_session_mb": round((result["peak_rss"] - before) / args.sessions, 2),
+        "failures": result["failures"], "page_errors": result["errors"]}), flush=True)
+    # Streamlit keeps a closed session for server.disconnectedSessionTTL (120 s by
+    # default) so a dropped connection can come back: measure at 30 s and after the TTL.
+    closed = time.perf_counter()
+    time.sleep(30)
+    at_30 = rss_mb(proc.pid)
+    after, waited = at_30, 30.0
+    while after > 1.10 * before and waited < args.settle:
+        time.sleep(5)
+        after, waited = rss_mb(proc.pid), time.perf_counter() - closed
+    print(json.dumps({"bench": "load", "phase": "after_close", "wave": wave,
+                      "server_rss_before_mb": round(before, 1),
+                      "server_rss_30s_after_close_mb": round(at_30, 1),
+                      "server_rss_after_mb": round(after, 1),
+                      "seconds_after_close": round(waited),
+                      "after_vs_before": round(after / before, 3),
+                      "goal_within_10pct": after <= 1.10 * before}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--reruns", type=int, default=5)
     parser.add_argument("--budget", type=float, default=300, help="seconds for the load phase")
+    parser.add_argument("--waves", type=int, default=2)
     parser.add_argument("--settle", type=float, default=180,
                         help="seconds to wait for RSS to come back after the sessions close")
     args = parser.parse_args()
@@ -239,40 +281,8 @@ def main() -> None:
                           "renders": len(base), "p50_s": round(percentile(base, 50), 3),
                           "p95_s": round(base_p95, 3), "server_rss_mb": round(before, 1)}),
               flush=True)
-        result = asyncio.run(load(port, proc.pid, args.sessions, args.reruns, args.budget))
-        changed = result["changed"]
-        p95 = percentile(changed, 95)
-        print(json.dumps({
-            "bench": "load", "phase": "load", "sessions": args.sessions,
-            "reruns_per_session": args.reruns, "finished": result["finished"],
-            "timed_out": result["timed_out"], "renders": len(result["renders"]),
-            "p50_s": round(percentile(changed, 50), 3), "p95_s": round(p95, 3),
-            "max_s": round(max(changed, default=float("nan")), 3),
-            "first_render_p95_s": round(percentile(
-                [r for r in result["renders"] if r not in changed], 95), 3),
-            "renders_per_s": round(len(result["renders"]) / result["wall"], 2),
-            "p95_vs_single_session": round(p95 / base_p95, 2),
-            "goal_p95_le_1_5s": p95 <= 1.5,
-            "server_rss_before_mb": round(before, 1),
-            "server_rss_peak_mb": round(result["peak_rss"], 1),
-            "rss_per_session_mb": round((result["peak_rss"] - before) / args.sessions, 2),
-            "failures": result["failures"], "page_errors": result["errors"]}), flush=True)
-        # Streamlit keeps a closed session for server.disconnectedSessionTTL (120 s by
-        # default) so a dropped connection can come back: measure at 30 s and after the TTL.
-        closed = time.perf_counter()
-        time.sleep(30)
-        at_30 = rss_mb(proc.pid)
-        after, waited = at_30, 30.0
-        while after > 1.10 * before and waited < args.settle:
-            time.sleep(5)
-            after, waited = rss_mb(proc.pid), time.perf_counter() - closed
-        print(json.dumps({"bench": "load", "phase": "after_close",
-                          "server_rss_before_mb": round(before, 1),
-                          "server_rss_30s_after_close_mb": round(at_30, 1),
-                          "server_rss_after_mb": round(after, 1),
-                          "seconds_after_close": round(waited),
-                          "after_vs_before": round(after / before, 3),
-                          "goal_within_10pct": after <= 1.10 * before}), flush=True)
+        for wave in range(1, args.waves + 1):
+            load_wave(args, port, proc, before, base_p95, wave)
 
 
 if __name__ == "__main__":
