@@ -20,7 +20,12 @@ def serve(db: Path, log: Path, port: int):
     return serve_app(log, port, {"LRVIZ_DB_URL": f"sqlite:///{db}", "LRVIZ_LESSONS_DIR": FIXTURE})
 
 
-def sign_in(pg, name: str) -> None:
+PASS_BOX = "[data-testid='stSidebar'] input[aria-label='Passphrase or recovery code']"
+
+
+def sign_in(pg, name: str, passphrase: str = "ada-passphrase") -> None:
+    """Every page load is a new session: the name needs its passphrase (set the first time)."""
+    pg.locator(PASS_BOX).fill(passphrase)
     box = pg.locator(NAME_BOX)
     box.fill(name)
     box.press("Enter")

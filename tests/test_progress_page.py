@@ -22,6 +22,20 @@ def _fixture_course(monkeypatch):
     monkeypatch.setenv("LRVIZ_LESSONS_DIR", FIXTURE)
 
 
+# Every test runs on SQLite and on a real PostgreSQL (see conftest), except these, which are
+# about SQLite files.
+SQLITE_ONLY = {
+    "test_no_name_and_damaged_database",
+}
+
+
+@pytest.fixture(autouse=True)
+def _backend(request, store_url, monkeypatch):
+    if store_url.startswith("postgresql") and request.node.originalname in SQLITE_ONLY:
+        pytest.skip("about SQLite files, which PostgreSQL does not have")
+    monkeypatch.setenv("LRVIZ_DB_URL", store_url)
+
+
 def table(at) -> dict[str, dict]:
     frame = at.dataframe[0].value
     return {row["Lesson"]: row for row in frame.to_dict("records")}
@@ -99,7 +113,13 @@ def test_reset_needs_confirmation(app_test):
     at.button(key="progress-reset-no").click().run()  # cancel: nothing happens
     assert store.all_sections_read(dee.id) == {"step-size": {"summary"}}
     assert table(at)["1. Fixture: step size"]["Sections read"] == "1 of 7"
+    code = at.sidebar.code[0].value  # Dee predates passphrases: signing in issued a code
     at.button(key="progress-reset").click().run()
+    at.text_input(key="progress-reset-secret").set_value("not-my-code")
+    at.button(key="progress-reset-yes").click().run()
+    assert any("Nothing was deleted" in e.value for e in at.error)
+    assert store.all_sections_read(dee.id) == {"step-size": {"summary"}}
+    at.text_input(key="progress-reset-secret").set_value(code.lower())  # case is forgiven
     at.button(key="progress-reset-yes").click().run()
     assert any("Your progress was reset (1 records deleted)" in s.value for s in at.success)
     assert store.all_sections_read(dee.id) == {}

@@ -274,7 +274,11 @@ def test_unfinished_attempt_can_be_resumed_in_a_new_session(quiz_page):
     submit(at, "step-size")
     at.button(key="quiz-next").click().run()
     submit(at, "step-size", right=False)
-    later = quiz_page("Cleo")  # a reload: new session, same name
+    code = at.sidebar.code[0].value  # the recovery code shown when "Cleo" was created
+    later = quiz_page()  # a reload: new session, same name, which needs its code
+    later.sidebar.text_input(key="learner").set_value("Cleo")
+    later.sidebar.text_input(key="learner_secret").set_value(code)
+    later.run()
     resume = [b for b in later.button if b.key == "resume-step-size"]
     assert resume and "2 of 10 answered" in resume[0].label
     resume[0].click().run()

@@ -1,4 +1,7 @@
-"""The progress store: round trip, restart, schema versioning and bad files."""
+"""The progress store: round trip, restart, schema versioning and bad files.
+
+Tests taking ``store_url`` run on SQLite and on a real PostgreSQL server (see conftest).
+"""
 
 from __future__ import annotations
 
@@ -38,8 +41,8 @@ def test_plain_path_and_default_location(tmp_path, monkeypatch):
     assert resolve_url() == f"sqlite:///{tmp_path / 'xdg' / 'lrviz' / 'progress.sqlite3'}"
 
 
-def test_learner_is_get_or_create_and_case_insensitive(db):
-    store = ProgressStore(f"sqlite:///{db}")
+def test_learner_is_get_or_create_and_case_insensitive(store_url):
+    store = ProgressStore(store_url)
     ada = store.learner("  Ada   Lovelace ")
     assert ada.name == "Ada Lovelace"
     assert store.learner("ada lovelace") == ada
@@ -49,8 +52,8 @@ def test_learner_is_get_or_create_and_case_insensitive(db):
             store.learner(bad)
 
 
-def test_sections_round_trip_and_survive_a_restart(db):
-    store = ProgressStore(f"sqlite:///{db}")
+def test_sections_round_trip_and_survive_a_restart(store_url):
+    store = ProgressStore(store_url)
     ada = store.learner("Ada")
     store.mark_section_read(ada.id, "lr-basics", "dialogue")
     store.mark_section_read(ada.id, "lr-basics", "dialogue")  # idempotent
@@ -58,7 +61,7 @@ def test_sections_round_trip_and_survive_a_restart(db):
     store.mark_section_read(ada.id, "schedules", "summary")
     store.close()
 
-    again = ProgressStore(f"sqlite:///{db}")  # a server restart: a brand-new engine
+    again = ProgressStore(store_url)  # a server restart: a brand-new engine
     ada2 = again.learner("ADA")
     assert ada2.id == ada.id
     assert again.sections_read(ada.id, "lr-basics") == {"dialogue", "summary"}
@@ -75,8 +78,8 @@ def test_wal_mode_and_schema_version(db):
     con.close()
 
 
-def test_quiz_attempt_is_scored_when_its_last_answer_arrives(db):
-    store = ProgressStore(f"sqlite:///{db}")
+def test_quiz_attempt_is_scored_when_its_last_answer_arrives(store_url):
+    store = ProgressStore(store_url)
     ada = store.learner("Ada")
     qs = [("l1", "a"), ("l1", "b"), ("l1", "c"), ("l1", "d")]
     attempt = store.start_attempt(ada.id, "lesson", "l1", qs, seed=7)
@@ -98,8 +101,8 @@ def test_quiz_attempt_is_scored_when_its_last_answer_arrives(db):
                             answer=None)
 
 
-def test_review_saves_card_and_log_together(db):
-    store = ProgressStore(f"sqlite:///{db}")
+def test_review_saves_card_and_log_together(store_url):
+    store = ProgressStore(store_url)
     ada = store.learner("Ada")
     t0 = datetime(2030, 1, 1, 9, tzinfo=UTC)
     store.save_review(ada.id, "c1", "l1", card_json="{}", due=t0 + timedelta(minutes=10),
@@ -114,8 +117,8 @@ def test_review_saves_card_and_log_together(db):
     assert [r.rating for r in store.reviews(ada.id)] == [3, 3]
 
 
-def test_export_and_reset(db):
-    store = ProgressStore(f"sqlite:///{db}")
+def test_export_and_reset(store_url):
+    store = ProgressStore(store_url)
     ada, bob = store.learner("Ada"), store.learner("Bob")
     for who in (ada, bob):
         store.mark_section_read(who.id, "l1", "summary")
@@ -133,6 +136,21 @@ def test_export_and_reset(db):
     assert store.card_states(ada.id) == {}
     assert store.find_learner("ada") == ada  # the name stays
     assert store.all_sections_read(bob.id) == {"l1": {"summary"}}  # others untouched
+
+
+def test_newer_schema_on_postgresql_is_refused(postgres_url):
+    from sqlalchemy import create_engine, text
+
+    ProgressStore(postgres_url).close()
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_version VALUES (:v)"), {"v": SCHEMA_VERSION + 1})
+    with pytest.raises(StoreError, match="newer lrviz"):
+        ProgressStore(postgres_url)
+    with engine.connect() as conn:  # and nothing was changed
+        versions = conn.execute(text("SELECT version FROM schema_version ORDER BY 1")).all()
+    engine.dispose()
+    assert [v for (v,) in versions] == [SCHEMA_VERSION, SCHEMA_VERSION + 1]
 
 
 def test_newer_schema_is_refused_and_left_alone(db):
@@ -194,3 +212,10 @@ def test_password_is_not_shown_in_messages():
     with pytest.raises(StoreError) as info:
         ProgressStore("postgresql://lrviz:hunter2@127.0.0.1:1/lrviz")
     assert "hunter2" not in str(info.value)
+
+
+def test_first_use_creates_missing_folders(tmp_path):
+    db = tmp_path / "not" / "there" / "yet" / "progress.sqlite3"
+    store = ProgressStore(f"sqlite:///{db}")
+    store.learner("Ada")
+    assert db.is_file() and store.version == SCHEMA_VERSION

@@ -1,4 +1,7 @@
-"""Nothing is lost: concurrent writers, processes killed mid-transaction, damaged files."""
+"""Nothing is lost: concurrent writers, processes killed mid-transaction, damaged files.
+
+Tests taking ``store_url`` run on SQLite and on a real PostgreSQL server (see conftest).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lrviz.learning.store import ProgressStore, StoreError
+from lrviz.learning.store import SCHEMA_VERSION, ProgressStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS, WRITES = 8, 200
@@ -25,8 +28,8 @@ def _url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def test_eight_threads_times_two_hundred_writes_lose_nothing(tmp_path):
-    store = ProgressStore(_url(tmp_path / "p.sqlite3"))
+def test_eight_threads_times_two_hundred_writes_lose_nothing(store_url):
+    store = ProgressStore(store_url)
     learners = [store.learner(f"learner {t}") for t in range(THREADS)]
     errors: list[BaseException] = []
     start = threading.Barrier(THREADS)
@@ -61,12 +64,12 @@ def test_eight_threads_times_two_hundred_writes_lose_nothing(tmp_path):
         # each card holds its last write: i = 199 for card-3 (199 % 7 == 3)
         assert states["card-3"].card_json == '{"i": 199}'
     store.close()
-    again = ProgressStore(_url(tmp_path / "p.sqlite3"))  # and after a restart
+    again = ProgressStore(store_url)  # and after a restart
     assert again.count_rows("sections_read") + again.count_rows("review_logs") == 1600
 
 
-def test_concurrent_get_or_create_gives_one_learner(tmp_path):
-    store = ProgressStore(_url(tmp_path / "p.sqlite3"))
+def test_concurrent_get_or_create_gives_one_learner(store_url):
+    store = ProgressStore(store_url)
     found: list[int] = []
     gate = threading.Barrier(THREADS)
 
@@ -94,8 +97,8 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_four_processes_write_at_once(tmp_path):
-    url, per_process = _url(tmp_path / "p.sqlite3"), 100
+def test_four_processes_write_at_once(store_url):
+    url, per_process = store_url, 100
     ProgressStore(url).close()
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, str(p), str(per_process)],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -128,9 +131,8 @@ KILLED_IN_TRANSACTION = textwrap.dedent("""
 """)
 
 
-def test_process_killed_mid_transaction_keeps_every_commit(tmp_path):
-    db = tmp_path / "p.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_IN_TRANSACTION, _url(db)], cwd=ROOT,
+def test_process_killed_mid_transaction_keeps_every_commit(store_url):
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_IN_TRANSACTION, store_url], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "COMMITTED"
@@ -138,15 +140,16 @@ def test_process_killed_mid_transaction_keeps_every_commit(tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    store = ProgressStore(_url(db))  # recovers the WAL left behind by the killed process
+    store = ProgressStore(store_url)  # recovers the WAL left behind by the killed process
     who = store.find_learner("victim")
     read = store.sections_read(who.id, "lesson")
     assert read == {f"committed-{i}" for i in range(50)}  # all commits, no pending row
     store.mark_section_read(who.id, "lesson", "after the crash")  # and it is writable
     assert len(store.sections_read(who.id, "lesson")) == 51
-    con = sqlite3.connect(db)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    con.close()
+    if store.path is not None:
+        con = sqlite3.connect(store.path)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
 
 
 def test_process_killed_while_writing_keeps_a_complete_prefix(tmp_path):
@@ -200,3 +203,24 @@ def test_damaged_file_is_reported_and_never_touched(tmp_path, damage):
     message = str(info.value)
     assert str(db) in message and "has not been changed" in message
     assert db.read_bytes() == bytes(data)  # not repaired, replaced or truncated
+
+
+OPENER = textwrap.dedent("""
+    import sys
+    from lrviz.learning.store import ProgressStore
+    store = ProgressStore(sys.argv[1])
+    print(store.version, store.learner("replica " + sys.argv[2]).id, flush=True)
+""")
+
+
+def test_replicas_starting_together_on_a_new_database_create_one_schema(store_url):
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, store_url, str(p)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for p in range(4)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        assert out.split()[0] == str(SCHEMA_VERSION)
+    store = ProgressStore(store_url)
+    assert store.count_rows("schema_version") == 1
+    assert store.count_rows("learners") == 4

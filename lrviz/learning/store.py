@@ -1,4 +1,4 @@
-"""The progress store: learners, sections read, quiz attempts, flashcard states and review logs.
+"""The progress store: learners and their secrets, sections read, quiz attempts, flashcards.
 
 Where the data lives
     The environment variable ``LRVIZ_DB_URL`` chooses the database. It takes a SQLAlchemy URL
@@ -8,33 +8,57 @@ Where the data lives
 
 Why nothing gets lost
     * every write is one transaction (``BEGIN IMMEDIATE`` on SQLite, so concurrent writers queue
-      behind SQLite's lock instead of failing half-way), retried when the lock stays busy;
+      behind SQLite's lock instead of failing half-way), retried while the lock stays busy for
+      a bounded time (see `store_core`);
     * SQLite runs in WAL mode with ``synchronous=FULL``: a committed transaction survives the
       process being killed, an uncommitted one simply disappears;
     * the schema is versioned (table ``schema_version``). A database written by a newer lrviz,
       a file that is not an lrviz database, or a damaged file raises `StoreError` with a message
-      naming the file, and the store never writes to it, so the learner's data stays intact for
-      recovery.
+      naming the file, and the store never writes to it, so the learner's data stays intact.
+
+Who may see what
+    A learner is a display name plus secrets (`store_auth`): a recovery code issued when the
+    name is first used, and optionally a passphrase. `create_learner`, `sign_in` and
+    `claim_learner` are how the app signs someone in; the progress methods take the learner id
+    that sign-in returned. `learner` (get-or-create by name, no secret) is for scripts and tests
+    that already own the database file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, inspect, select, update
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
+from lrviz.learning.store_auth import (
+    AttemptThrottle,
+    TooManyAttemptsError,
+    check_new_passphrase,
+    hash_secret,
+    new_recovery_code,
+    normalize_passphrase,
+    normalize_recovery_code,
+    verify_secret,
+)
+from lrviz.learning.store_core import (
+    ENV_DB_URL,
+    StoreBusyError,
+    StoreCore,
+    StoreError,
+    StoreReadOnlyError,
+    _now,
+    busy_handler,
+    default_db_path,
+    resolve_url,
+    set_busy_handler,
+    set_default_busy_handler,
+)
 from lrviz.learning.store_schema import (
     NAME_MAX,
     PROGRESS_TABLES,
@@ -45,46 +69,23 @@ from lrviz.learning.store_schema import (
     Learner,
     ReviewRecord,
     card_states,
+    learner_secrets,
     learner_settings,
     learners,
     metadata,
     quiz_answers,
     quiz_attempts,
     review_logs,
-    schema_version,
     sections_read,
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Attempt", "CardState", "Learner", "ProgressStore",
-    "ReviewRecord", "StoreError", "get_store", "normalize_name", "resolve_url",
+    "ENV_DB_URL", "SCHEMA_VERSION", "Answer", "Attempt", "CardState", "Learner", "NameStatus",
+    "ProgressStore", "ReviewRecord", "SignInError", "StoreBusyError", "StoreError",
+    "StoreReadOnlyError", "TooManyAttemptsError", "busy_handler", "default_db_path",
+    "get_store", "normalize_name", "resolve_url", "set_busy_handler",
+    "set_default_busy_handler",
 ]
-
-ENV_DB_URL = "LRVIZ_DB_URL"
-T = TypeVar("T")
-
-
-class StoreError(RuntimeError):
-    """The progress database cannot be used; the message says which file and why."""
-
-
-def default_db_path() -> Path:
-    """``$XDG_DATA_HOME/lrviz/progress.sqlite3`` (``~/.local/share/...`` when unset)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "lrviz" / "progress.sqlite3"
-
-
-def resolve_url(url: str | None = None) -> str:
-    """The database URL to use: ``url``, else ``$LRVIZ_DB_URL``, else the default SQLite file.
-
-    A value without ``://`` is a file path and becomes a SQLite URL.
-    """
-    url = (url or os.environ.get(ENV_DB_URL, "")).strip()
-    if not url:
-        return f"sqlite:///{default_db_path()}"
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
-    return url
 
 
 def normalize_name(name: str) -> str:
@@ -99,194 +100,59 @@ def normalize_name(name: str) -> str:
     return text
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+class SignInError(ValueError):
+    """Signing in failed for a reason the learner can act on (the message says which)."""
 
 
-_LOCKED = re.compile(r"database is locked|database table is locked|busy", re.I)
+NAME_TAKEN = "That name is taken — enter its passphrase or recovery code, or choose another name."
+WRONG_SECRET = ("That passphrase or recovery code does not match this name. Check it, or "
+                "choose another name.")
 
 
-# --- the store -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NameStatus:
+    """What signing in under a name involves: ``new``, ``protected`` or ``unprotected``.
+
+    ``unprotected`` is a learner saved before passphrases existed (schema version 1): the next
+    sign-in claims it by setting its secrets.
+    """
+
+    state: str
+    learner: Learner | None
 
 
-class ProgressStore:
+class ProgressStore(StoreCore):
     """All saved progress, behind one SQLAlchemy engine (thread-safe; one per database URL)."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = resolve_url(url)
-        try:
-            parsed = make_url(self.url)
-        except ArgumentError as exc:
-            raise StoreError(f"{ENV_DB_URL} is not a valid database URL ({self.url!r}): "
-                             f"{exc}") from exc
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self.path: Path | None = None
-        self.where = parsed.render_as_string(hide_password=True)
-        if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
-            self.path = Path(parsed.database).expanduser()
-            self.where = str(self.path)
-            self._check_file()
-        self.engine = self._make_engine()
-        try:
-            self._open()
-        except BaseException:
-            self.engine.dispose()
-            raise
-
-    # --- connection handling -----------------------------------------------------------
-
-    def _check_file(self) -> None:
-        path = self.path
-        assert path is not None
-        if path.exists() and not path.is_file():
-            raise StoreError(f"The progress database {path} is not a file. Point {ENV_DB_URL} "
-                             f"at a database file.")
-        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-            raise StoreError(f"The progress database {path} cannot be read and written by this "
-                             f"user; fix its permissions. Nothing was changed.")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the folder for the progress database {path}: "
-                             f"{exc}") from exc
-
-    def _make_engine(self) -> Engine:
-        if not self.is_sqlite:
-            try:
-                return create_engine(self.url, pool_pre_ping=True)
-            except Exception as exc:  # missing driver, bad options: say so plainly
-                raise StoreError(f"Cannot use the database {self.where}: {exc}") from exc
-        kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
-        if self.path is None:  # in-memory: one shared connection or every call sees a new DB
-            kwargs["poolclass"] = StaticPool
-        engine = create_engine(self.url, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record) -> None:
-            # Let SQLAlchemy (not the sqlite3 module) decide where transactions start.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout = 30000")
-            cur.execute("PRAGMA foreign_keys = ON")
-            if self.path is not None:
-                cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = FULL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            # IMMEDIATE takes the write lock up front: a writer waits its turn instead of
-            # failing when it upgrades a read snapshot that another writer made stale.
-            write = conn.get_execution_options().get("lrviz_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
-
-    def _fail(self, exc: Exception) -> StoreError:
-        text = str(getattr(exc, "orig", exc))
-        if re.search(r"not a database|malformed|corrupt|disk image", text, re.I):
-            return StoreError(
-                f"The progress database {self.where} is damaged or is not an lrviz database "
-                f"({text}). It has not been changed: move it aside (or restore a backup), or "
-                f"point {ENV_DB_URL} at another file, then reload.")
-        if re.search(r"readonly|read-only|permission", text, re.I):
-            return StoreError(f"The progress database {self.where} is read-only ({text}); "
-                              f"your progress cannot be saved until that is fixed.")
-        return StoreError(f"The progress database {self.where} cannot be used: {text}")
-
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except DBAPIError as exc:
-            raise self._fail(exc) from exc
-
-    def _write(self, work: Callable[[Connection], T], attempts: int = 6) -> T:
-        """Run ``work`` in one write transaction; retry it while the database stays locked."""
-        for attempt in range(attempts):
-            try:
-                with self.engine.connect() as conn:
-                    conn.execution_options(lrviz_write=True)
-                    with conn.begin():
-                        return work(conn)
-            except OperationalError as exc:
-                if _LOCKED.search(str(exc.orig)) and attempt + 1 < attempts:
-                    time.sleep(0.05 * (attempt + 1))
-                    continue
-                raise self._fail(exc) from exc
-            except IntegrityError:
-                raise
-            except DBAPIError as exc:
-                raise self._fail(exc) from exc
-        raise AssertionError("unreachable")
-
-    def _open(self) -> None:
-        """Check the file, then create or upgrade the schema (refusing newer versions)."""
-        if self.path is not None:
-            with self._reading() as conn:
-                result = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
-            if result != ["ok"]:
-                raise StoreError(
-                    f"The progress database {self.where} is damaged ({'; '.join(result[:3])}). "
-                    f"It has not been changed: move it aside (or restore a backup), or point "
-                    f"{ENV_DB_URL} at another file, then reload.")
-        self._write(self._ensure_schema)
-
-    def _ensure_schema(self, conn: Connection) -> None:
-        existing = set(inspect(conn).get_table_names())
-        if "schema_version" not in existing:
-            if existing - {t.name for t in metadata.sorted_tables}:
-                raise StoreError(
-                    f"{self.where} already holds tables that are not lrviz progress "
-                    f"({', '.join(sorted(existing)[:5])}); refusing to touch it. Point "
-                    f"{ENV_DB_URL} at a new file.")
-            metadata.create_all(conn)
-            conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
-            return
-        found = conn.execute(select(func.max(schema_version.c.version))).scalar()
-        if found is None:
-            raise StoreError(f"The progress database {self.where} has an empty schema_version "
-                             f"table; it was not created by lrviz. Nothing was changed.")
-        if found > SCHEMA_VERSION:
-            raise StoreError(
-                f"The progress database {self.where} uses schema version {found}, written by a "
-                f"newer lrviz (this one understands up to version {SCHEMA_VERSION}). Update "
-                f"lrviz to open it; nothing was changed.")
-        # Versions older than SCHEMA_VERSION would be migrated here, one step at a time.
-        metadata.create_all(conn)  # only adds tables that are missing
-
-    @property
-    def version(self) -> int:
-        with self._reading() as conn:
-            return int(conn.execute(select(func.max(schema_version.c.version))).scalar())
-
-    def close(self) -> None:
-        self.engine.dispose()
+        super().__init__(url)
+        self.throttle = AttemptThrottle()
 
     # --- learners -----------------------------------------------------------------------
 
     def learner(self, name: str) -> Learner:
-        """The learner with this display name (case-insensitive), created on first use."""
+        """The learner with this display name (case-insensitive), created on first use.
+
+        No secret is involved: for scripts and tests. The app signs in with `sign_in`.
+        """
+        found = self.find_learner(name)  # read-only: most calls stop here
+        if found is not None:
+            return found
         display = normalize_name(name)
-        key = display.casefold()
-
-        def work(conn: Connection) -> Learner:
-            row = conn.execute(select(learners.c.id, learners.c.name)
-                               .where(learners.c.name_key == key)).first()
-            if row is None:
-                new_id = conn.execute(learners.insert().values(
-                    name=display, name_key=key, created_at=_now())).inserted_primary_key[0]
-                return Learner(int(new_id), display)
-            return Learner(int(row.id), row.name)
-
         try:
-            return self._write(work)
-        except IntegrityError:  # another process created it first (PostgreSQL)
+            return self._write(lambda conn: self._insert_learner(conn, display))
+        except IntegrityError:  # another process created it first
             found = self.find_learner(display)
             if found is None:
                 raise
             return found
+
+    @staticmethod
+    def _insert_learner(conn: Connection, display: str) -> Learner:
+        new_id = conn.execute(learners.insert().values(
+            name=display, name_key=display.casefold(),
+            created_at=_now())).inserted_primary_key[0]
+        return Learner(int(new_id), display)
 
     def find_learner(self, name: str) -> Learner | None:
         try:
@@ -304,6 +170,145 @@ class ProgressStore:
                                .where(learners.c.id == learner_id)).first()
         return None if row is None else Learner(int(row.id), row.name)
 
+    # --- signing in ---------------------------------------------------------------------
+
+    def _secrets(self, conn: Connection, learner_id: int) -> tuple[str | None, str | None]:
+        if self.schema_found < 2:  # a read-only version-1 file: no secrets table yet
+            return None, None
+        row = conn.execute(select(learner_secrets.c.passphrase_hash,
+                                  learner_secrets.c.recovery_hash)
+                           .where(learner_secrets.c.learner_id == learner_id)).first()
+        return (None, None) if row is None else (row.passphrase_hash, row.recovery_hash)
+
+    def name_status(self, name: str) -> NameStatus:
+        """Whether ``name`` is free, protected by secrets, or a learner from before them.
+
+        Read-only. Raises ValueError for an unusable name.
+        """
+        key = normalize_name(name).casefold()
+        with self._reading() as conn:
+            row = conn.execute(select(learners.c.id, learners.c.name)
+                               .where(learners.c.name_key == key)).first()
+            if row is None:
+                return NameStatus("new", None)
+            secrets_ = self._secrets(conn, int(row.id))
+        who = Learner(int(row.id), row.name)
+        return NameStatus("protected" if any(secrets_) else "unprotected", who)
+
+    @staticmethod
+    def _put_secrets(conn: Connection, learner_id: int, passphrase_hash: str | None,
+                     recovery_hash: str | None) -> None:
+        values: dict[str, Any] = {"updated_at": _now()}
+        if passphrase_hash is not None:
+            values["passphrase_hash"] = passphrase_hash
+        if recovery_hash is not None:
+            values["recovery_hash"] = recovery_hash
+        where = learner_secrets.c.learner_id == learner_id
+        if conn.execute(update(learner_secrets).where(where).values(**values)).rowcount == 0:
+            conn.execute(learner_secrets.insert().values(learner_id=learner_id, **values))
+
+    def create_learner(self, name: str, passphrase: str | None = None) -> tuple[Learner, str]:
+        """A new learner with a fresh recovery code (and ``passphrase`` if given).
+
+        Returns the learner and the recovery code, which is never stored in clear and so can
+        be shown only now. Raises `SignInError` when the name is taken (names are never
+        merged) and ValueError for an unusable name or passphrase.
+        """
+        display = normalize_name(name)
+        phrase_hash = (hash_secret(check_new_passphrase(passphrase, display))
+                       if passphrase else None)
+        code = new_recovery_code()
+        code_hash = hash_secret(normalize_recovery_code(code))
+
+        def work(conn: Connection) -> Learner:
+            who = self._insert_learner(conn, display)
+            self._put_secrets(conn, who.id, phrase_hash, code_hash)
+            return who
+
+        try:
+            return self._write(work), code
+        except IntegrityError as exc:
+            raise SignInError(NAME_TAKEN) from exc
+
+    def claim_learner(self, name: str, passphrase: str | None = None) -> tuple[Learner, str]:
+        """Protect a learner saved before passphrases existed; returns it and a recovery code.
+
+        Only works while the learner has no secret (checked inside the write transaction, so
+        two sessions cannot both claim it); otherwise raises `SignInError`.
+        """
+        display = normalize_name(name)
+        phrase_hash = (hash_secret(check_new_passphrase(passphrase, display))
+                       if passphrase else None)
+        code = new_recovery_code()
+        code_hash = hash_secret(normalize_recovery_code(code))
+
+        def work(conn: Connection) -> Learner | None:
+            row = conn.execute(select(learners.c.id, learners.c.name)
+                               .where(learners.c.name_key == display.casefold())).first()
+            if row is None or any(self._secrets(conn, int(row.id))):
+                return None
+            self._put_secrets(conn, int(row.id), phrase_hash, code_hash)
+            return Learner(int(row.id), row.name)
+
+        who = self._write(work)
+        if who is None:
+            raise SignInError(NAME_TAKEN)
+        return who, code
+
+    def _matches(self, learner_id: int, secret: str) -> bool:
+        """Whether ``secret`` is the learner's passphrase or recovery code (read-only)."""
+        with self._reading() as conn:
+            phrase_hash, code_hash = self._secrets(conn, learner_id)
+        phrase = normalize_passphrase(secret)
+        if phrase and verify_secret(phrase, phrase_hash):
+            return True
+        code = normalize_recovery_code(secret)
+        return code is not None and verify_secret(code, code_hash)
+
+    def check_secret(self, learner_id: int, secret: str) -> bool:
+        """`_matches`, counted by the guessing throttle (raises `TooManyAttemptsError`)."""
+        self.throttle.check(learner_id)
+        if self._matches(learner_id, secret):
+            self.throttle.succeeded(learner_id)
+            return True
+        self.throttle.failed(learner_id)
+        return False
+
+    def sign_in(self, name: str, secret: str) -> Learner:
+        """The protected learner ``name`` if ``secret`` is its passphrase or recovery code.
+
+        Read-only. Raises `SignInError` (unknown name, no secret set yet, wrong secret) or
+        `TooManyAttemptsError` after repeated wrong secrets.
+        """
+        status = self.name_status(name)
+        if status.learner is None:
+            raise SignInError("No learner has that name yet.")
+        if status.state == "unprotected":
+            raise SignInError("This name has no passphrase yet; sign in to set one.")
+        if not self.check_secret(status.learner.id, secret):
+            raise SignInError(WRONG_SECRET)
+        return status.learner
+
+    def set_passphrase(self, learner_id: int, current: str, new_passphrase: str) -> None:
+        """Replace the passphrase after checking ``current`` (passphrase or recovery code)."""
+        who = self.get_learner(learner_id)
+        if who is None:
+            raise SignInError("That learner no longer exists.")
+        phrase = check_new_passphrase(new_passphrase, who.name)
+        if not self.check_secret(learner_id, current):
+            raise SignInError("The current passphrase or recovery code is not right.")
+        phrase_hash = hash_secret(phrase)
+        self._write(lambda conn: self._put_secrets(conn, learner_id, phrase_hash, None))
+
+    def replace_recovery_code(self, learner_id: int, current: str) -> str:
+        """A new recovery code (the old one stops working) after checking ``current``."""
+        if not self.check_secret(learner_id, current):
+            raise SignInError("The current passphrase or recovery code is not right.")
+        code = new_recovery_code()
+        code_hash = hash_secret(normalize_recovery_code(code))
+        self._write(lambda conn: self._put_secrets(conn, learner_id, None, code_hash))
+        return code
+
     def get_setting(self, learner_id: int, key: str, default: str | None = None) -> str | None:
         with self._reading() as conn:
             value = conn.execute(select(learner_settings.c.value).where(
@@ -320,7 +325,7 @@ class ProgressStore:
                 conn.execute(learner_settings.insert().values(
                     learner_id=learner_id, key=key, value=value))
 
-        self._write(work)
+        self._write(work, keep=f"setting {key}")
 
     # --- sections -----------------------------------------------------------------------
 
@@ -336,7 +341,7 @@ class ProgressStore:
                     learner_id=learner_id, lesson_id=lesson_id, section=section,
                     read_at=_now()))
 
-        self._write(work)
+        self._write(work, keep=f"section {section} of {lesson_id} read")
 
     def sections_read(self, learner_id: int, lesson_id: str) -> set[str]:
         with self._reading() as conn:
@@ -472,7 +477,7 @@ class ProgressStore:
                 learner_id=learner_id, card_id=card_id, lesson_id=lesson_id, rating=int(rating),
                 reviewed_at=reviewed_at, due_after=due, log=log_json))
 
-        self._write(work)
+        self._write(work, keep=f"review of card {card_id}")
 
     def reviews(self, learner_id: int) -> list[ReviewRecord]:
         """Every review, oldest first."""

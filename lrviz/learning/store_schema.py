@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: learner_secrets (passphrases and recovery codes)
 NAME_MAX = 40
 
 
@@ -64,6 +64,17 @@ def _learner_fk() -> Column:
     return Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"),
                   nullable=False)
 
+
+# A learner's secrets, as salted scrypt hashes (see store_auth). No row, or both hashes NULL:
+# a learner from before version 2, whose name is claimed by the next sign-in.
+learner_secrets = Table(
+    "learner_secrets", metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("passphrase_hash", Text),
+    Column("recovery_hash", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
 
 learner_settings = Table(
     "learner_settings", metadata,

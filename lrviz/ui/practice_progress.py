@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 import streamlit as st
 
@@ -11,12 +12,13 @@ from lrviz.figures.progress import reviews_figure, scores_figure
 from lrviz.learning import srs
 from lrviz.learning.content import load_course
 from lrviz.learning.practice import MASTERY_THRESHOLD, course_progress
-from lrviz.learning.store import Learner, ProgressStore, StoreError
-from lrviz.ui.learner import learner_sidebar
+from lrviz.learning.store import Learner, ProgressStore, StoreError, TooManyAttemptsError
+from lrviz.ui.learner import escape_markdown, learner_sidebar
 from lrviz.ui.practice_common import open_store, percent
 
 CONFIRM_KEY = "progress_confirm_reset"
 NOTICE_KEY = "progress_notice"
+SECRET_KEY = "progress-reset-secret"
 
 
 def _export_json(store: ProgressStore, learner: Learner) -> str:
@@ -32,6 +34,17 @@ def _cancel_reset() -> None:
 
 
 def _do_reset(store: ProgressStore, learner: Learner) -> None:
+    """Delete the learner's progress once their passphrase or recovery code is re-entered."""
+    secret = st.session_state.get(SECRET_KEY) or ""
+    st.session_state[SECRET_KEY] = ""
+    try:
+        if not store.check_secret(learner.id, secret):
+            st.session_state[NOTICE_KEY] = ("error", "Nothing was deleted: that passphrase or "
+                                                     "recovery code is not right.")
+            return
+    except (StoreError, TooManyAttemptsError) as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"Nothing was deleted: {exc}")
+        return
     st.session_state.pop(CONFIRM_KEY, None)
     try:
         removed = store.reset_learner(learner.id)
@@ -98,14 +111,16 @@ def _data(store: ProgressStore, learner: Learner) -> None:
     st.subheader("Your data")
     st.download_button(
         "Export my data (JSON)", functools.partial(_export_json, store, learner),
-        file_name=f"lrviz-progress-{learner.name.replace(' ', '_')}.json",
+        file_name=f"lrviz-progress-{re.sub(r'[^A-Za-z0-9]+', '_', learner.name)}.json",
         mime="application/json", key="progress-export", on_click="ignore")
     if not st.session_state.get(CONFIRM_KEY):
         st.button("Reset my progress…", key="progress-reset", on_click=_ask_reset)
         return
-    st.warning(f"This deletes everything saved for **{learner.name}**: sections read, quiz "
-               f"attempts, flashcard schedules and review history. It cannot be undone; export "
-               f"your data first if you may want it back.")
+    st.warning(f"This deletes everything saved for **{escape_markdown(learner.name)}**: "
+               f"sections read, quiz attempts, flashcard schedules and review history. It "
+               f"cannot be undone; export your data first if you may want it back.")
+    st.text_input("Your passphrase or recovery code, to confirm", type="password",
+                  key=SECRET_KEY)
     yes, no = st.columns(2)
     yes.button("Yes, delete all my progress", key="progress-reset-yes", type="primary",
                on_click=_do_reset, args=(store, learner))
@@ -122,10 +137,10 @@ def render_progress_page() -> None:
     if store is None:
         return
     if learner is None:
-        st.info("Enter your display name in the sidebar to see your progress. There is no "
-                "password: the same name brings your progress back on any visit.")
+        st.info("Enter your display name in the sidebar to see your progress. A name that is "
+                "already taken needs its passphrase or recovery code.")
         return
-    st.markdown(f"Progress of **{learner.name}**.")
+    st.markdown(f"Progress of **{escape_markdown(learner.name)}**.")
     try:
         _table(store, learner)
         _charts(store, learner)

@@ -29,7 +29,7 @@ from lrviz.learning.schema import Predict, Tune
 from lrviz.learning.simcheck import tune_config
 from lrviz.learning.store import Learner, ProgressStore, StoreError
 from lrviz.ui import runs
-from lrviz.ui.learner import learner_sidebar
+from lrviz.ui.learner import escape_markdown, learner_sidebar
 from lrviz.ui.practice_common import course_or_stop, open_store, percent, pick, show_run
 from lrviz.ui.practice_question import answer_form, read_answer, show_feedback
 
@@ -262,7 +262,8 @@ def _summary(run: QuizRun, store: ProgressStore | None, learner: Learner | None)
     st.success(f"Attempt complete: score **{score:.0%}** ({right} of {len(run.questions)} right "
                f"first time). {verdict}")
     if learner is not None and store is not None and run.attempt_id is not None:
-        st.caption(f"Saved for {learner.name}. Your history is on the Progress page.")
+        st.caption(f"Saved for {escape_markdown(learner.name)}. Your history is on the Progress "
+                   f"page.")
         if run.kind == "lesson":
             m = mastery(run.quiz_id, store.attempts(learner.id), store.answers(learner.id))
             st.markdown(f"Best score **{percent(m.best_score)}** — {m.label}.")
