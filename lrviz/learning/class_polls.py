@@ -21,7 +21,10 @@ from lrviz.learning.classroom import Poll
 from lrviz.learning.content import Course
 from lrviz.learning.export import csv_text
 from lrviz.learning.grading import prediction_holds, reached_minimum
+from lrviz.learning.net_questions import is_net_run
 from lrviz.learning.schema import COURSE_CONCEPTS, Predict
+from lrviz.learning.simcheck import predict_run
+from lrviz.nets import NetConfig
 
 __all__ = ["PollSpec", "concept_results", "poll_csv", "poll_options",
            "poll_run_config", "question_results"]
@@ -55,7 +58,7 @@ def question_poll(course: Course, lesson_id: str, question: Predict) -> PollSpec
     """A poll from a predict-then-run question: its prompt, its choices, the engine's regime."""
     lesson = course.get(lesson_id)
     concepts = tuple(lesson.concepts) if lesson is not None else ()
-    run = simulate(question.run.to_config())
+    run = predict_run(question)  # the 2-D engine, or the network engine for lesson 6
     choices = tuple(Regime(c).value for c in question.choices)
     return PollSpec("question", f"{lesson_id}/{question.id}",
                     f"{lesson.title if lesson else lesson_id}: {question.id}",
@@ -102,13 +105,16 @@ def build_poll(course: Course, kind: str, ref: str) -> PollSpec:
     raise ValueError(f"There is no predict question or preset {ref!r} to launch.")
 
 
-def poll_run_config(course: Course, poll: Poll) -> RunConfig:
-    """The run a poll is about (to show it beside the distribution when revealed)."""
+def poll_run_config(course: Course, poll: Poll) -> RunConfig | NetConfig:
+    """The run a poll is about (to show it beside the distribution when revealed): a 2-D
+    `RunConfig`, or a `NetConfig` for a question about a network."""
     if poll.kind == "preset":
         return PRESETS[poll.ref].config
     lesson_id, question_id = poll.ref.split("/", 1)
     lesson = course.get(lesson_id)
     question = next(q for q in lesson.quiz if q.id == question_id)
+    if is_net_run(question.run):
+        return question.run.to_net_config()
     return question.run.to_config()
 
 

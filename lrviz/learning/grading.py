@@ -232,9 +232,15 @@ _ALSO_TRUE = {  # how the feedback says that a broader prediction was right
 
 
 def reached_minimum(run: Run) -> bool:
-    """Whether the run arrived at its minimum within its steps (and stayed there)."""
-    arrival = run.facts.get("arrival_step")
-    return isinstance(arrival, int) and arrival <= run.config.steps
+    """Whether the run arrived at its minimum within its steps (and stayed there).
+
+    Network runs (`net_questions.NetPrediction`) have no known minimum: never.
+    """
+    facts, config = getattr(run, "facts", None), getattr(run, "config", None)
+    if not facts or config is None:
+        return False
+    arrival = facts.get("arrival_step")
+    return isinstance(arrival, int) and arrival <= config.steps
 
 
 def prediction_holds(guess: Regime, actual: Regime, *, arrived: bool) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from lrviz.engine.config import RunConfig
 from lrviz.figures.classroom import poll_figure
+from lrviz.figures.network import loss_figure as net_loss_figure
 from lrviz.figures.trajectory import trajectory_figure
 from lrviz.learning.class_polls import (
     build_poll,
@@ -24,7 +26,7 @@ from lrviz.learning.class_polls import (
 )
 from lrviz.learning.classroom import ClassError, ClassroomStore, Member, clean_code, get_classroom
 from lrviz.learning.content import Course, load_course
-from lrviz.ui import runs
+from lrviz.ui import network_view, runs
 
 TEACHER_KEY = "class_teacher"  # the class code this session teaches (after the passcode)
 MEMBER_KEY = "class_member"  # (code, member id, name, token) of this session's student
@@ -228,9 +230,15 @@ def _live_panel(store: ClassroomStore, course: Course, code: str) -> None:
     with left:
         st.plotly_chart(figure, key=f"class-dist-{poll.id}", width="stretch")
     with right:
-        run = runs.run(poll_run_config(course, poll))
-        st.plotly_chart(trajectory_figure([run], height=380, animate=True, colorbar=False),
-                        key=f"class-run-{poll.id}", width="stretch")
+        config = poll_run_config(course, poll)
+        if isinstance(config, RunConfig):
+            run = runs.run(config)
+            figure = trajectory_figure([run], height=380, animate=True, colorbar=False)
+        else:  # a network question (lesson 6): its loss curves
+            run = network_view.train(config)  # cached, bounded
+            figure = net_loss_figure(run.train_loss, run.eval_steps, run.val_loss,
+                                     diverged_at=run.diverged_at, height=380)
+        st.plotly_chart(figure, key=f"class-run-{poll.id}", width="stretch")
         st.caption(run.explanation)
 
 
