@@ -29,13 +29,29 @@ from lrviz.learning.classroom import (
 from lrviz.learning.content import load_course
 from lrviz.learning.grading import grade_predict
 from lrviz.learning.simcheck import predict_run
+from lrviz.learning.store import SCHEMA_VERSION, ProgressStore
 
 
-@pytest.fixture
-def store(tmp_path) -> ClassroomStore:
-    s = ClassroomStore(f"sqlite:///{tmp_path / 'classroom.sqlite3'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> ClassroomStore:
+    """A classroom store on a SQLite file, or on a fresh database of a real PostgreSQL."""
+    url = (f"sqlite:///{tmp_path / 'classroom.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    s = ClassroomStore(url)
     yield s
     s.close()
+
+
+def test_classes_and_progress_share_one_postgresql_database(postgres_url):
+    """Replicas behind a load balancer point both stores at one database: class tables made
+    first must not make the progress store call that database foreign."""
+    classes = ClassroomStore(postgres_url)
+    room = classes.open_class("Period 3", "maple-42")
+    progress = ProgressStore(postgres_url)
+    assert progress.version == SCHEMA_VERSION
+    assert classes.teacher_login(room.code, "maple-42").code == room.code
+    progress.close()
+    classes.close()
 
 
 def _poll(store: ClassroomStore, code: str, answer: str = "diverged"):
@@ -52,6 +68,8 @@ def test_a_class_has_a_readable_code_and_only_its_passcode_opens_it(store, tmp_p
         store.teacher_login(room.code, "maple-43")
     with pytest.raises(ClassError, match="at least 4"):
         store.open_class("x", "abc")
+    if not store.is_sqlite:
+        return
     # the passcode is kept only as a salted hash: its text is nowhere in the file
     raw = (tmp_path / "classroom.sqlite3").read_bytes()
     assert b"maple-42" not in raw

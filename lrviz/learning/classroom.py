@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from lrviz.learning.store import resolve_url
+from lrviz.learning.store_schema import COMPANION_PREFIX
 
 __all__ = [
     "CODE_ALPHABET", "ClassError", "ClassRoom", "ClassroomStore", "Member", "Poll",
@@ -108,6 +109,9 @@ class_answers = Table(
     Column("choice", String(32), nullable=False),
     Column("answered_at", DateTime(timezone=True), nullable=False),
 )
+
+
+assert all(t.startswith(COMPANION_PREFIX) for t in metadata.tables)  # see store_schema
 
 
 class ClassError(ValueError):

@@ -41,7 +41,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from lrviz.learning.store_file import inspect_sqlite_file
-from lrviz.learning.store_schema import SCHEMA_VERSION, metadata, schema_version
+from lrviz.learning.store_schema import (
+    COMPANION_PREFIX,
+    SCHEMA_VERSION,
+    metadata,
+    schema_version,
+)
 
 ENV_DB_URL = "LRVIZ_DB_URL"
 BUSY_SLICE_S = 0.25  # one wait for a lock before we look up and maybe tell the learner
@@ -282,7 +287,8 @@ class StoreCore:
         with self._reading() as conn:
             existing = set(inspect(conn).get_table_names())
             if "schema_version" not in existing:
-                if existing - {t.name for t in metadata.sorted_tables}:
+                companions = {t for t in existing if t.startswith(COMPANION_PREFIX)}
+                if existing - companions - {t.name for t in metadata.sorted_tables}:
                     raise self._refuse(
                         f"it already holds tables that are not lrviz progress "
                         f"({', '.join(sorted(existing)[:5])})")

@@ -27,6 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 SCHEMA_VERSION = 2  # 2: learner_secrets (passphrases and recovery codes)
+# Tables of lrviz's class polls (lrviz.learning.classroom) start with this; on PostgreSQL they
+# share the progress database, so the progress store must not call them foreign.
+COMPANION_PREFIX = "class_"
 NAME_MAX = 40
 
 
