@@ -216,9 +216,11 @@ def build_run(cfg: NetConfig, out: core.Outputs) -> NetRun:
     epoch = 1 if cfg.full_batch else max(1, load_dataset(cfg.dataset).n_train // cfg.batch_size)
     regime, facts = diagnose.classify(train_loss, diverged_at, epoch)
     limits = stability_limit(cfg, lrs)
+    limit_name = {"sgd": "2/η", "momentum": "(2+2μ)/η",
+                  "nesterov": "2(1+μ)/((1+2μ)η)"}.get(cfg.optimizer, "c/η")
     text, sharp_facts = diagnose.sharpness_story(
         sharpness, sharp_steps, None if limits is None else float(limits[-1]), train_loss,
-        diverged_at)
+        diverged_at, limit_name)
     facts.update(sharp_facts)
     explanation = diagnose.explain(regime, facts, n, float(val_acc[-1]), float(train_acc[-1]),
                                    diverged_at, text)
