@@ -28,7 +28,7 @@ from lrviz.nets.model import Params, accuracy, data_loss, forward, loss_from_out
 
 BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has diverged
 FIRST_SHARPNESS_ITERS = 20  # Lanczos steps at step 0, from the seeded random probe
-SHARPNESS_ITERS = 2  # Lanczos steps at each later measurement, warm-started from the last
+SHARPNESS_ITERS = 4  # Lanczos steps at each later measurement, warm-started from the last
 
 
 class Static(NamedTuple):
