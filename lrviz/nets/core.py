@@ -1,4 +1,4 @@
-"""The compiled trainer: one ``jit(vmap(lax.scan))`` per network structure.
+"""The compiled trainer: one ``jit(lax.map/vmap(lax.scan))`` per network structure.
 
 Structure (layer sizes, activation, loss, optimizer, loss-driven schedule or not, full batch or
 mini-batches, evaluation and sharpness cadence, step bucket, batch bucket) is static. Every number
@@ -15,6 +15,7 @@ and the run stays frozen at its last finite weights.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import NamedTuple
 
 import jax
@@ -224,11 +225,28 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     )
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def train_batch(static: Static, data: Data, inputs: Inputs) -> Outputs:
-    """All runs of one structure at once: ``vmap`` of the scan over the leading batch axis of
-    ``inputs``; ``data`` is shared."""
-    return jax.vmap(functools.partial(_train_one, static, data), in_axes=(0,))(inputs)
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def train_batch(static: Static, data: Data, inputs: Inputs, width: int) -> Outputs:
+    """All runs of one structure in one compiled program, ``data`` shared.
+
+    ``width=1`` runs the runs along the leading axis of ``inputs`` one after another inside the
+    program (``lax.map``); any other width vmaps them all at once. Why not always vmap: XLA on
+    CPU runs a batched matmul slower than the same matmuls one after another once each is big
+    enough for BLAS (measured 2.5-7x on the 64-32-10 digits net), while tiny nets are dominated
+    by per-operation overhead, which vmap amortises. `vmap_width` picks between the two.
+    """
+    single = functools.partial(_train_one, static, data)
+    return jax.lax.map(single, inputs) if width == 1 else jax.vmap(single)(inputs)
+
+
+SEQUENTIAL_FLOPS = 1e5  # multiply-adds of one forward pass above which runs go one by one
+
+
+def vmap_width(n_examples: int, layer_sizes: tuple[int, ...], batch: int) -> int:
+    """How many runs to vmap together: all of them for small nets on few examples, one at a
+    time once a forward pass costs more than `SEQUENTIAL_FLOPS` multiply-adds."""
+    flops = n_examples * sum(a * b for a, b in itertools.pairwise(layer_sizes))
+    return 1 if flops > SEQUENTIAL_FLOPS else batch
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 4))

@@ -80,8 +80,10 @@ def _g(x: float) -> str:
 
 
 def sharpness_story(sharpness: np.ndarray, steps: np.ndarray, limit: float | None,
-                    train_loss: np.ndarray, diverged_at: int | None) -> tuple[str, dict]:
-    """A sentence relating the measured sharpness to the stability limit ``limit`` = c/eta."""
+                    train_loss: np.ndarray, diverged_at: int | None,
+                    limit_name: str = "2/η") -> tuple[str, dict]:
+    """A sentence relating the measured sharpness to the stability limit ``limit`` = c/eta
+    (called ``limit_name`` in the text: "2/η" for plain gradient descent)."""
     if sharpness.size == 0:
         return "", {}
     lam0, lam_max = float(sharpness[0]), float(sharpness.max())
@@ -116,7 +118,7 @@ def sharpness_story(sharpness: np.ndarray, steps: np.ndarray, limit: float | Non
                 f"first steps flattened the loss to a sharpness of {_g(lam_after)} before any "
                 "spike, and training went on.", facts)
     if lam_max < lo * limit:
-        return (f"The sharpness stayed below the limit 2/η = {_g(limit)} (largest "
+        return (f"The sharpness stayed below the limit {limit_name} = {_g(limit)} (largest "
                 f"{_g(lam_max)}), so every step was stable.", facts)
     if lo * limit <= lam_late <= hi * limit:
         return (f"The sharpness rose from {_g(lam0)} to the limit {_g(limit)} and hovered "
@@ -131,8 +133,9 @@ def explain(regime: Regime, facts: dict, steps: int, val_acc: float, train_acc: 
     L0, LT = facts["initial_loss"], facts["final_loss"]
     if regime is Regime.DIVERGED:
         if diverged_at is not None:
-            head = (f"Diverged at step {diverged_at}: the loss left every finite bound "
-                    f"(start {_g(L0)}); the weights are frozen at their last finite values.")
+            head = (f"Diverged at step {diverged_at}: the loss blew up (from {_g(L0)} to more "
+                    "than 10,000 times that, or to infinity); the weights are frozen at their "
+                    "last finite values.")
         else:
             head = f"Diverged: the loss ended at {_g(LT)}, above its start {_g(L0)}."
     elif regime is Regime.STUCK:

@@ -168,8 +168,11 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     """Train the batched ``inputs`` (structure of ``cfg``); NumPy outputs of the first
     ``count`` runs."""
     length = step_bucket(cfg.steps)
-    out = core.train_batch(static_for(cfg, length, sharpness_every, curves),
-                           shared_data(cfg, length, n_examples), inputs)
+    data = shared_data(cfg, length, n_examples)
+    batch = jax.tree.leaves(inputs)[0].shape[0]
+    per_step = data.X_train.shape[0] if cfg.full_batch else cfg.batch_size
+    width = core.vmap_width(per_step, cfg.layer_sizes, batch)
+    out = core.train_batch(static_for(cfg, length, sharpness_every, curves), data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
 
 
@@ -213,9 +216,11 @@ def build_run(cfg: NetConfig, out: core.Outputs) -> NetRun:
     epoch = 1 if cfg.full_batch else max(1, load_dataset(cfg.dataset).n_train // cfg.batch_size)
     regime, facts = diagnose.classify(train_loss, diverged_at, epoch)
     limits = stability_limit(cfg, lrs)
+    limit_name = {"sgd": "2/η", "momentum": "(2+2μ)/η",
+                  "nesterov": "2(1+μ)/((1+2μ)η)"}.get(cfg.optimizer, "c/η")
     text, sharp_facts = diagnose.sharpness_story(
         sharpness, sharp_steps, None if limits is None else float(limits[-1]), train_loss,
-        diverged_at)
+        diverged_at, limit_name)
     facts.update(sharp_facts)
     explanation = diagnose.explain(regime, facts, n, float(val_acc[-1]), float(train_acc[-1]),
                                    diverged_at, text)
@@ -279,7 +284,9 @@ def check_lrs(lrs, what: str = "learning rate") -> np.ndarray:
 def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None,
              chunk: int = 64, progress: Callable[[float], None] | None = None) -> NetSweep:
     """One run per base rate in ``lrs`` (everything else as in ``cfg``, same initial weights),
-    vmapped in batches of ``chunk`` runs; ``progress(fraction)`` is called after each batch.
+    in compiled batches of ``chunk`` runs (vmapped, or mapped one by one inside the program for
+    nets big enough that XLA's batched matmuls lose: see `core.train_batch`);
+    ``progress(fraction)`` is called after each batch.
 
     No sharpness is measured here (use `train` for that).
     """
