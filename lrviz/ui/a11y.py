@@ -150,7 +150,10 @@ _BRIDGE_JS = r"""
 """
 
 
+A11Y_ALT = "accessibility helper (no visible content)"  # the iframe's title
+
+
 def install() -> None:
     """Add the accessibility bridge to the current page (call once per script run)."""
     st.iframe(f"<!doctype html><html><body><script>{_BRIDGE_JS}</script></body></html>",
-              height=1, tab_index=-1, alt="accessibility helper (no visible content)")
+              height=1, tab_index=-1, alt=A11Y_ALT)
