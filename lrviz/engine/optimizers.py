@@ -157,7 +157,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         title="SGD with momentum (heavy ball)",
         latex=r"b_t = \mu\, b_{t-1} + g_t,\quad \theta_{t+1} = \theta_t - \eta_t\, b_t",
         params=(_MU,),
-        torch_name="torch.optim.SGD(params, lr, momentum=mu)",
+        torch_name="torch.optim.SGD(params, lr, momentum=momentum)",
         summary="Keeps a velocity: consistent gradients add up, alternating ones cancel.",
         factory=_momentum,
     ),
@@ -167,7 +167,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         latex=r"b_t = \mu\, b_{t-1} + g_t,\quad "
         r"\theta_{t+1} = \theta_t - \eta_t\,(g_t + \mu\, b_t)",
         params=(_MU,),
-        torch_name="torch.optim.SGD(params, lr, momentum=mu, nesterov=True)",
+        torch_name="torch.optim.SGD(params, lr, momentum=momentum, nesterov=True)",
         summary="Momentum with a look-ahead correction that brakes earlier.",
         factory=_nesterov,
     ),
@@ -178,7 +178,8 @@ _ALL: tuple[OptimizerSpec, ...] = (
         r"\theta_{t+1} = \theta_t - \eta_t\,\frac{g_t}{\sqrt{G_t} + \epsilon}",
         params=(Param("eps", 1e-10, 1e-12, 1e-1, "epsilon", log=True,
                       help="added after the square root (PyTorch's placement)"),),
-        torch_name="torch.optim.Adagrad(params, lr, eps=1e-10)",
+        torch_name="torch.optim.Adagrad(params, lr, lr_decay=0, eps=eps, "
+        "initial_accumulator_value=0)",
         summary="Divides each coordinate by the root of its summed squared gradients, so "
         "steps shrink for good.",
         factory=_adagrad,
@@ -194,7 +195,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
                   help="how much of the running average of squared gradients carries over"),
             _EPS,
         ),
-        torch_name="torch.optim.RMSprop(params, lr, alpha=0.99, eps=1e-8)",
+        torch_name="torch.optim.RMSprop(params, lr, alpha=alpha, eps=eps)",
         summary="Like AdaGrad but with a forgetting average, so steps do not shrink forever.",
         factory=_rmsprop,
         adaptive=True,
@@ -207,7 +208,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         r"\hat m_t = \frac{m_t}{1-\beta_1^t},\ \hat v_t = \frac{v_t}{1-\beta_2^t},\ "
         r"\theta_{t+1} = \theta_t - \eta_t\,\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}",
         params=(_BETA1, _BETA2, _EPS),
-        torch_name="torch.optim.Adam(params, lr, betas=(beta1, beta2), eps=1e-8)",
+        torch_name="torch.optim.Adam(params, lr, betas=(beta1, beta2), eps=eps)",
         summary="Momentum on the gradient plus RMSprop scaling, with bias correction for "
         "the first steps.",
         factory=_adam,
@@ -225,8 +226,8 @@ _ALL: tuple[OptimizerSpec, ...] = (
             Param("weight_decay", 1e-2, 0.0, 1.0, "weight decay lambda",
                   help="pulls every parameter toward zero, separately from the gradient"),
         ),
-        torch_name="torch.optim.AdamW(params, lr, betas=(beta1, beta2), eps=1e-8, "
-        "weight_decay=0.01)",
+        torch_name="torch.optim.AdamW(params, lr, betas=(beta1, beta2), eps=eps, "
+        "weight_decay=weight_decay)",
         summary="Adam with weight decay applied directly to the parameters, not through the "
         "gradient.",
         factory=_adamw,
