@@ -96,7 +96,7 @@ def schedule_values(name: str, lr: float, T: int, **q) -> np.ndarray:
             df = q.get("final_div_factor", 1e4)
             P = p * T - 1
             cos = lambda a, b, u: b + (a - b) / 2 * (1 + math.cos(math.pi * u))  # noqa: E731
-            if 0 < P and t <= P:
+            if P > 0 and t <= P:
                 v = cos(lr / d, lr, t / P)
             else:  # with P <= 0 (p*T <= 1) there is no rise; the fall starts at step P
                 v = cos(lr, lr / (d * df), (t - P) / (T - 1 - P))

@@ -54,8 +54,11 @@ def _cosine(lr, steps, q) -> ScheduleFn:
     # PyTorch's CosineAnnealingLR is the closed form below for every t, also past T_max, where
     # it climbs back towards eta_0 (period 2 T_max). optax's cosine_decay_schedule holds the
     # floor after T_max instead, so it cannot be used once T_max < T.
+    # The phase is reduced modulo the period first: float32 pi * t / T_max loses digits at
+    # large t.
     length, floor = _cosine_length(steps, q), q["eta_min"]
-    return lambda t: floor + 0.5 * (lr - floor) * (1.0 + jnp.cos(jnp.pi * t / length))
+    return lambda t: floor + 0.5 * (lr - floor) * (
+        1.0 + jnp.cos(jnp.pi * jnp.mod(t, 2 * length) / length))
 
 
 def _warmup_cosine(lr, steps, q) -> ScheduleFn:
