@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -230,6 +231,74 @@ def _child_env(cache: Path, root: Path) -> dict[str, str]:
     return env
 
 
+# Importing jax, torch and pytest costs seconds per process; `preload` imports them once in this
+# process and each mutation then runs in a fork of it (lrviz itself is imported only in the
+# fork, from the mutated copy). Off unless `preload` ran, e.g. when imported by a test.
+_FORK_READY = False
+
+
+def preload(cache: Path) -> None:
+    """Import the heavy test dependencies once, before any fork (POSIX only).
+
+    JAX must not have started a backend in the parent (a fork of a running XLA runtime can
+    deadlock), so nothing is computed here, and lrviz must not be imported yet.
+    """
+    global _FORK_READY
+    if not hasattr(os, "fork") or "lrviz" in sys.modules or "jax" in sys.modules:
+        return
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(cache)
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    import jax  # noqa: F401
+    import numpy  # noqa: F401
+    import optax  # noqa: F401
+    import pytest  # noqa: F401
+    import torch  # noqa: F401
+
+    _FORK_READY = True
+
+
+def _pytest_in_fork(copy: Path, args: Sequence[str], env: dict[str, str]) -> tuple[int, str]:
+    output = copy / "pytest-output.txt"
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 3
+        try:
+            with open(output, "w") as out:
+                os.dup2(out.fileno(), 1)
+                os.dup2(out.fileno(), 2)
+                os.chdir(copy)
+                os.environ.update(env)
+                sys.path.insert(0, str(copy))
+                import pytest
+
+                code = int(pytest.main(list(args)))
+                sys.stdout.flush()
+                sys.stderr.flush()
+        finally:
+            os._exit(code)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except BaseException:  # Ctrl-C: the fork is ours to end
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    return os.waitstatus_to_exitcode(status), output.read_text()
+
+
+def _pytest(copy: Path, tests: Sequence[str], keyword: str, cache: Path,
+            timeout: float) -> tuple[int | None, str]:
+    command = pytest_command(tests, keyword)
+    env = _child_env(cache, copy)
+    if _FORK_READY:
+        return _pytest_in_fork(copy, command[3:], env)
+    try:
+        proc = subprocess.run(command, cwd=copy, capture_output=True, text=True, env=env,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timeout after {timeout} s"
+    return proc.returncode, proc.stdout
+
+
 def run_tests_in_copy(tests: Sequence[str], keyword: str, cache: Path,
                       mutation: Mutation | None = None, timeout: float = 1800) -> dict:
     """Copy the repository, apply ``mutation`` to the copy, run the tests there.
@@ -249,16 +318,11 @@ def run_tests_in_copy(tests: Sequence[str], keyword: str, cache: Path,
             except StaleMutationError as err:
                 return {"status": "stale", "returncode": None, "failed": str(err),
                         "seconds": 0.0}
-        try:
-            proc = subprocess.run(pytest_command(tests, keyword), cwd=copy, capture_output=True,
-                                  text=True, env=_child_env(cache, copy), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"status": "error", "returncode": None, "failed": f"timeout after {timeout} s",
-                    "seconds": round(time.monotonic() - started, 1)}
-    failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.MULTILINE)
-    status = {0: "survived", 1: "killed"}.get(proc.returncode, "error")
-    detail = failed[0] if failed else ("" if status == "survived" else proc.stdout[-2000:])
-    return {"status": status, "returncode": proc.returncode, "failed": detail,
+        returncode, output = _pytest(copy, tests, keyword, cache, timeout)
+    failed = re.findall(r"^FAILED (\S+)", output, flags=re.MULTILINE)
+    status = {0: "survived", 1: "killed"}.get(returncode, "error")
+    detail = failed[0] if failed else ("" if status == "survived" else output[-2000:])
+    return {"status": status, "returncode": returncode, "failed": detail,
             "seconds": round(time.monotonic() - started, 1)}
 
 
@@ -270,24 +334,25 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_check(mutations: Sequence[Mutation], baseline: bool = True) -> dict:
-    """Run every mutation; the summary dict has killed, total, survivors and per-mutation rows."""
+def run_check(mutations: Sequence[Mutation], cache: Path, baseline: bool = True) -> dict:
+    """Run every mutation; the summary dict has killed, total, survivors and per-mutation rows.
+
+    ``cache`` is a scratch folder for JAX's compilation cache, shared by the runs.
+    """
     before = _digest(m.path for m in mutations)
     rows, summary = [], {"killed": 0, "total": len(mutations)}
-    with tempfile.TemporaryDirectory(prefix="lrviz-mutation-cache-") as cache_dir:
-        cache = Path(cache_dir)
-        if baseline:
-            tests = sorted({t for m in mutations for t in m.tests})
-            base = run_tests_in_copy(tests, "", cache)
-            _log(f"baseline (unmutated): {base['status']} in {base['seconds']} s")
-            summary["baseline"] = "passed" if base["status"] == "survived" else "failed"
-            if base["status"] != "survived":
-                summary["baseline_failure"] = base["failed"]
-                return {**summary, "survived": [], "source_untouched": True, "mutations": []}
-        for m in mutations:
-            row = {"name": m.name, **run_tests_in_copy(m.tests, m.keyword, cache, m)}
-            rows.append(row)
-            _log(f"{m.name}: {row['status']} in {row['seconds']} s  {row['failed']:.120}")
+    if baseline:
+        tests = sorted({t for m in mutations for t in m.tests})
+        base = run_tests_in_copy(tests, "", cache)
+        _log(f"baseline (unmutated): {base['status']} in {base['seconds']} s")
+        summary["baseline"] = "passed" if base["status"] == "survived" else "failed"
+        if base["status"] != "survived":
+            summary["baseline_failure"] = base["failed"]
+            return {**summary, "survived": [], "source_untouched": True, "mutations": []}
+    for m in mutations:
+        row = {"name": m.name, **run_tests_in_copy(m.tests, m.keyword, cache, m)}
+        rows.append(row)
+        _log(f"{m.name}: {row['status']} in {row['seconds']} s  {row['failed']:.120}")
     after = _digest(m.path for m in mutations)
     summary["killed"] = sum(r["status"] == "killed" for r in rows)
     summary["survived"] = [r["name"] for r in rows if r["status"] != "killed"]
@@ -314,7 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mutation(s): {', '.join(unknown)} (see --list)")
     chosen = [BY_NAME[n] for n in args.only] if args.only else list(MUTATIONS)
-    summary = run_check(chosen, baseline=not args.no_baseline)
+    with tempfile.TemporaryDirectory(prefix="lrviz-mutation-cache-") as cache:
+        preload(Path(cache))
+        summary = run_check(chosen, Path(cache), baseline=not args.no_baseline)
     print(json.dumps(summary, indent=1))
     return 0 if summary["killed"] == summary["total"] and summary["source_untouched"] else 1
 
