@@ -198,6 +198,14 @@ MUTATIONS: tuple[Mutation, ...] = (
 )
 BY_NAME = {m.name: m for m in MUTATIONS}
 
+# A change no test can see (a comment): it must survive, which shows that "killed" above is
+# the tests' doing and not the harness's.
+CONTROL = Mutation("control-comment-only", SCHEDULES_PY,
+                   "# optax has no 1/t decay; it is one line.",
+                   "# (a comment changed by the mutation check's control)",
+                   (_SEM + "test_schedule_equals_its_stated_torch_scheduler_for_every_step",),
+                   "inverse_time")
+
 _IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".ruff_cache", "*.pyc",
                                  ".hypothesis")
 
@@ -334,10 +342,13 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_check(mutations: Sequence[Mutation], cache: Path, baseline: bool = True) -> dict:
+def run_check(mutations: Sequence[Mutation], cache: Path, baseline: bool = True,
+              control: bool = False) -> dict:
     """Run every mutation; the summary dict has killed, total, survivors and per-mutation rows.
 
-    ``cache`` is a scratch folder for JAX's compilation cache, shared by the runs.
+    ``cache`` is a scratch folder for JAX's compilation cache, shared by the runs. With
+    ``control``, the comment-only `CONTROL` runs too and ``summary["control"]`` is its status
+    ("survived" when the harness works).
     """
     before = _digest(m.path for m in mutations)
     rows, summary = [], {"killed": 0, "total": len(mutations)}
@@ -353,6 +364,10 @@ def run_check(mutations: Sequence[Mutation], cache: Path, baseline: bool = True)
         row = {"name": m.name, **run_tests_in_copy(m.tests, m.keyword, cache, m)}
         rows.append(row)
         _log(f"{m.name}: {row['status']} in {row['seconds']} s  {row['failed']:.120}")
+    if control:
+        summary["control"] = run_tests_in_copy(CONTROL.tests, CONTROL.keyword, cache,
+                                               CONTROL)["status"]
+        _log(f"control (comment only): {summary['control']}")
     after = _digest(m.path for m in mutations)
     summary["killed"] = sum(r["status"] == "killed" for r in rows)
     summary["survived"] = [r["name"] for r in rows if r["status"] != "killed"]
@@ -370,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the unmutated run of the selected tests")
+    parser.add_argument("--control", action="store_true",
+                        help="also run a comment-only change, which must survive")
     args = parser.parse_args(argv)
     if args.list:
         for m in MUTATIONS:
@@ -381,9 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = [BY_NAME[n] for n in args.only] if args.only else list(MUTATIONS)
     with tempfile.TemporaryDirectory(prefix="lrviz-mutation-cache-") as cache:
         preload(Path(cache))
-        summary = run_check(chosen, Path(cache), baseline=not args.no_baseline)
+        summary = run_check(chosen, Path(cache), baseline=not args.no_baseline,
+                            control=args.control)
     print(json.dumps(summary, indent=1))
-    return 0 if summary["killed"] == summary["total"] and summary["source_untouched"] else 1
+    ok = summary["killed"] == summary["total"] and summary["source_untouched"]
+    return 0 if ok and summary.get("control", "survived") == "survived" else 1
 
 
 if __name__ == "__main__":
