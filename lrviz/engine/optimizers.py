@@ -90,7 +90,9 @@ class OptimizerSpec:
     """An optimizer: its optax builder, the LaTeX of its update and its hyperparameters.
 
     ``g_t`` in the formulas is the (possibly noisy) gradient at the current point and
-    ``\\eta_t`` the learning rate the schedule gives update ``t``.
+    ``\\eta_t`` the learning rate the schedule gives update ``t``. ``torch_name`` is the
+    ``torch.optim`` equivalent as a Python expression in the hyperparameters' names, ``params``
+    and ``lr``; the tests evaluate it and compare every step.
     """
 
     name: str

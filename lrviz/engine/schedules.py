@@ -121,7 +121,13 @@ def _cosine_restarts(lr, steps, q) -> ScheduleFn:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """A schedule: its optax builder, the LaTeX of its values and its parameters."""
+    """A schedule: its optax builder, the LaTeX of its values and its parameters.
+
+    ``torch_name`` is the ``torch.optim.lr_scheduler`` equivalent as a Python expression (the
+    optimizer argument left out) in the parameters' names, ``lr`` and the run length ``T``;
+    the tests evaluate it and compare every step. ``summary`` states where lrviz deliberately
+    departs from it.
+    """
 
     name: str
     title: str
