@@ -83,11 +83,11 @@ def schedule_values(name: str, lr: float, T: int, **q) -> np.ndarray:
         elif name == "cosine":
             Tm = int(q.get("T_max", 0)) or T
             lo = q.get("eta_min", 0.0)
-            v = lo + 0.5 * (lr - lo) * (1 + math.cos(math.pi * min(t, Tm) / Tm))
+            v = lo + 0.5 * (lr - lo) * (1 + math.cos(math.pi * t / Tm))  # rises past T_max
         elif name == "warmup_cosine":
             W, f = int(q.get("warmup_steps", 30)), q.get("start_factor", 0.01)
             lo = q.get("eta_min", 0.0)
-            if t < W:
+            if t < W:  # also every step of a run shorter than its warmup (W >= T)
                 v = lr * (f + (1 - f) * t / W)
             else:
                 v = lo + 0.5 * (lr - lo) * (1 + math.cos(math.pi * (t - W) / (T - W)))
@@ -96,7 +96,10 @@ def schedule_values(name: str, lr: float, T: int, **q) -> np.ndarray:
             df = q.get("final_div_factor", 1e4)
             P = p * T - 1
             cos = lambda a, b, u: b + (a - b) / 2 * (1 + math.cos(math.pi * u))  # noqa: E731
-            v = cos(lr / d, lr, t / P) if t <= P else cos(lr, lr / (d * df), (t - P) / (T - 1 - P))
+            if P > 0 and t <= P:
+                v = cos(lr / d, lr, t / P)
+            else:  # with P <= 0 (p*T <= 1) there is no rise; the fall starts at step P
+                v = cos(lr, lr / (d * df), (t - P) / (T - 1 - P))
         elif name == "cyclic":
             s, r = q.get("step_size_up", 50), q.get("base_factor", 0.1)
             c = math.floor(1 + t / (2 * s))

@@ -90,7 +90,9 @@ class OptimizerSpec:
     """An optimizer: its optax builder, the LaTeX of its update and its hyperparameters.
 
     ``g_t`` in the formulas is the (possibly noisy) gradient at the current point and
-    ``\\eta_t`` the learning rate the schedule gives update ``t``.
+    ``\\eta_t`` the learning rate the schedule gives update ``t``. ``torch_name`` is the
+    ``torch.optim`` equivalent as a Python expression in the hyperparameters' names, ``params``
+    and ``lr``; the tests evaluate it and compare every step.
     """
 
     name: str
@@ -174,7 +176,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         title="SGD with momentum (heavy ball)",
         latex=r"b_t = \mu\, b_{t-1} + g_t,\quad \theta_{t+1} = \theta_t - \eta_t\, b_t",
         params=(_MU,),
-        torch_name="torch.optim.SGD(params, lr, momentum=mu)",
+        torch_name="torch.optim.SGD(params, lr, momentum=momentum)",
         summary="Keeps a velocity: consistent gradients add up, alternating ones cancel.",
         factory=_momentum,
     ),
@@ -184,7 +186,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         latex=r"b_t = \mu\, b_{t-1} + g_t,\quad "
         r"\theta_{t+1} = \theta_t - \eta_t\,(g_t + \mu\, b_t)",
         params=(_NESTEROV_MU,),
-        torch_name="torch.optim.SGD(params, lr, momentum=mu, nesterov=True)",
+        torch_name="torch.optim.SGD(params, lr, momentum=momentum, nesterov=True)",
         summary="Momentum with a look-ahead correction that brakes earlier.",
         factory=_nesterov,
     ),
@@ -196,7 +198,8 @@ _ALL: tuple[OptimizerSpec, ...] = (
         params=(Param("eps", 1e-10, 1e-12, 1e-1, "epsilon", log=True,
                       help="added after the square root (PyTorch's placement)",
                       valid=_EPS_VALID),),
-        torch_name="torch.optim.Adagrad(params, lr, eps=1e-10)",
+        torch_name="torch.optim.Adagrad(params, lr, lr_decay=0, eps=eps, "
+        "initial_accumulator_value=0)",
         summary="Divides each coordinate by the root of its summed squared gradients, so "
         "steps shrink for good.",
         factory=_adagrad,
@@ -213,7 +216,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
                   valid=_AVERAGING),
             _EPS,
         ),
-        torch_name="torch.optim.RMSprop(params, lr, alpha=0.99, eps=1e-8)",
+        torch_name="torch.optim.RMSprop(params, lr, alpha=alpha, eps=eps)",
         summary="Like AdaGrad but with a forgetting average, so steps do not shrink forever.",
         factory=_rmsprop,
         adaptive=True,
@@ -226,7 +229,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         r"\hat m_t = \frac{m_t}{1-\beta_1^t},\ \hat v_t = \frac{v_t}{1-\beta_2^t},\ "
         r"\theta_{t+1} = \theta_t - \eta_t\,\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}",
         params=(_BETA1, _BETA2, _EPS),
-        torch_name="torch.optim.Adam(params, lr, betas=(beta1, beta2), eps=1e-8)",
+        torch_name="torch.optim.Adam(params, lr, betas=(beta1, beta2), eps=eps)",
         summary="Momentum on the gradient plus RMSprop scaling, with bias correction for "
         "the first steps.",
         factory=_adam,
@@ -247,8 +250,8 @@ _ALL: tuple[OptimizerSpec, ...] = (
                   help="pulls every parameter toward zero, separately from the gradient",
                   valid=Interval(0.0, 10.0)),
         ),
-        torch_name="torch.optim.AdamW(params, lr, betas=(beta1, beta2), eps=1e-8, "
-        "weight_decay=0.01)",
+        torch_name="torch.optim.AdamW(params, lr, betas=(beta1, beta2), eps=eps, "
+        "weight_decay=weight_decay)",
         summary="Adam with weight decay applied directly to the parameters, not through the "
         "gradient.",
         factory=_adamw,

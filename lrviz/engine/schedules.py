@@ -60,16 +60,28 @@ def _cosine_length(steps: int, q) -> int:
 
 
 def _cosine(lr, steps, q) -> ScheduleFn:
-    return optax.cosine_decay_schedule(lr, _cosine_length(steps, q), alpha=q["eta_min"] / lr)
+    # PyTorch's CosineAnnealingLR is the closed form below for every t, also past T_max, where
+    # it climbs back towards eta_0 (period 2 T_max). optax's cosine_decay_schedule holds the
+    # floor after T_max instead, so it cannot be used once T_max < T.
+    # The phase is reduced modulo the period first: float32 pi * t / T_max loses digits at
+    # large t.
+    length, floor = _cosine_length(steps, q), q["eta_min"]
+    return lambda t: floor + 0.5 * (lr - floor) * (
+        1.0 + jnp.cos(jnp.pi * jnp.mod(t, 2 * length) / length))
 
 
 def _warmup_cosine(lr, steps, q) -> ScheduleFn:
-    warmup = int(min(q["warmup_steps"], max(steps - 1, 0)))
+    warmup = int(q["warmup_steps"])
+    if warmup >= steps:
+        # The run ends inside the warmup: PyTorch's SequentialLR never reaches the cosine, so
+        # this is LinearLR alone (and at W = T, where CosineAnnealingLR(T_max=0) would divide
+        # by zero, the same line).
+        return optax.linear_schedule(lr * q["start_factor"], lr, transition_steps=warmup)
     return optax.warmup_cosine_decay_schedule(
         init_value=lr * q["start_factor"],
         peak_value=lr,
         warmup_steps=warmup,
-        decay_steps=max(steps, warmup + 1),
+        decay_steps=steps,
         end_value=q["eta_min"],
     )
 
@@ -79,12 +91,16 @@ def _one_cycle(lr, steps, q) -> ScheduleFn:
     # lr/div_factor to lr until step pct_start*T - 1, then falls to lr/(div_factor*final_div_factor)
     # at step T - 1. optax's cosine_onecycle_schedule peaks at pct_start*T, so it is rebuilt from
     # two optax cosine pieces with PyTorch's phase boundaries.
+    # When pct_start*T <= 1 the peak step P is not positive and PyTorch has no rising phase:
+    # the fall starts from P (at P = 0 PyTorch divides 0/0 at step 0; the limit, the peak rate,
+    # is used). The fall ends at T - 1 unless P >= T - 1 (pct_start >= 1), then it is one step.
     initial = lr / q["div_factor"]
     final = initial / q["final_div_factor"]
-    last = max(steps - 1, 1)
-    peak = min(max(q["pct_start"] * steps - 1.0, 1e-6), last - 1e-6)
+    peak = q["pct_start"] * steps - 1.0
+    fall = optax.cosine_decay_schedule(lr, max(steps - 1.0 - peak, 1e-6), alpha=final / lr)
+    if peak <= 0:
+        return lambda t: fall(t - peak)
     rise = optax.cosine_decay_schedule(initial, peak, alpha=lr / initial)
-    fall = optax.cosine_decay_schedule(lr, last - peak, alpha=final / lr)
     return lambda t: jnp.where(t <= peak, rise(t), fall(t - peak))
 
 
@@ -119,7 +135,13 @@ def _cosine_restarts(lr, steps, q) -> ScheduleFn:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """A schedule: its optax builder, the LaTeX of its values and its parameters."""
+    """A schedule: its optax builder, the LaTeX of its values and its parameters.
+
+    ``torch_name`` is the ``torch.optim.lr_scheduler`` equivalent as a Python expression (the
+    optimizer argument left out) in the parameters' names, ``lr`` and the run length ``T``;
+    the tests evaluate it and compare every step. ``summary`` states where lrviz deliberately
+    departs from it.
+    """
 
     name: str
     title: str
@@ -189,7 +211,7 @@ _ALL: tuple[ScheduleSpec, ...] = (
         params=(Param("decay", 0.01, 1e-4, 1.0, "decay rate k", log=True,
                       # k < 0 would make 1 + k t cross zero: negative, then infinite rates
                       valid=Interval(0.0, 1e3)),),
-        torch_name="LambdaLR(lambda t: 1 / (1 + k * t))",
+        torch_name="LambdaLR(lambda t: 1 / (1 + decay * t))",
         summary="Shrinks like 1/t: the classic choice of stochastic-approximation theory.",
         factory=_inverse_time,
     ),
@@ -197,14 +219,15 @@ _ALL: tuple[ScheduleSpec, ...] = (
         name="cosine",
         title="Cosine annealing",
         latex=r"\eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})"
-        r"\left(1 + \cos\frac{\pi \min(t, T_{max})}{T_{max}}\right)",
+        r"\left(1 + \cos\frac{\pi t}{T_{max}}\right)",
         params=(
             Param("T_max", 0, 0, 5000, "T_max (0 = whole run)", integer=True, valid=_COUNT),
             _ETA_MIN,
         ),
-        torch_name="CosineAnnealingLR(T_max, eta_min)",
-        summary="Glides from the starting rate to the floor along half a cosine wave, then "
-        "stays at the floor.",
+        torch_name="CosineAnnealingLR(T_max or T, eta_min)",
+        summary="Glides from the starting rate to the floor along half a cosine wave over "
+        "T_max steps. As in PyTorch, a T_max shorter than the run makes the rate climb back "
+        "up after T_max (0 = the whole run, T).",
         factory=_cosine,
     ),
     ScheduleSpec(
@@ -220,9 +243,11 @@ _ALL: tuple[ScheduleSpec, ...] = (
                   help="the first step uses f times the peak rate", valid=_DECAY),
             _ETA_MIN,
         ),
-        torch_name="SequentialLR([LinearLR(start_factor, total_iters=W), "
-        "CosineAnnealingLR(T - W, eta_min)], milestones=[W])",
-        summary="Starts small and ramps up linearly, then anneals along a cosine.",
+        torch_name="SequentialLR([LinearLR(start_factor, total_iters=warmup_steps), "
+        "CosineAnnealingLR(T - warmup_steps, eta_min)], milestones=[warmup_steps]) "
+        "if warmup_steps < T else LinearLR(start_factor, total_iters=warmup_steps)",
+        summary="Starts small and ramps up linearly, then anneals along a cosine. A warmup "
+        "as long as the run (W >= T) never reaches the peak: the run ends mid-ramp.",
         factory=_warmup_cosine,
     ),
     ScheduleSpec(
@@ -240,9 +265,11 @@ _ALL: tuple[ScheduleSpec, ...] = (
             Param("final_div_factor", 1e4, 1.0, 1e6, "final_div_factor d_f", log=True,
                   valid=Interval(1.0, 1e8)),
         ),
-        torch_name="OneCycleLR(max_lr=lr, total_steps=T, pct_start, div_factor, "
-        "final_div_factor, cycle_momentum=False)",
-        summary="One big wave: warm up to the peak rate, then anneal far below the start.",
+        torch_name="OneCycleLR(max_lr=lr, total_steps=T, pct_start=pct_start, "
+        "div_factor=div_factor, final_div_factor=final_div_factor, cycle_momentum=False)",
+        summary="One big wave: warm up to the peak rate, then anneal far below the start. "
+        "Unlike PyTorch's default, momentum is not cycled; where PyTorch divides by zero "
+        "(pct_start x T = 1) the run starts at the peak.",
         factory=_one_cycle,
     ),
     ScheduleSpec(
@@ -257,8 +284,8 @@ _ALL: tuple[ScheduleSpec, ...] = (
             Param("base_factor", 0.1, 0.0, 1.0, "base rate / peak rate r",
                   valid=Interval(0.0, 1.0)),
         ),
-        torch_name="CyclicLR(base_lr=r*lr, max_lr=lr, step_size_up=s, mode='triangular', "
-        "cycle_momentum=False)",
+        torch_name="CyclicLR(base_lr=base_factor * lr, max_lr=lr, step_size_up=step_size_up, "
+        "mode='triangular', cycle_momentum=False)",
         summary="Bounces linearly between a low and a high rate.",
         factory=_cyclic,
     ),
@@ -295,8 +322,8 @@ _ALL: tuple[ScheduleSpec, ...] = (
             Param("cooldown", 0, 0, 200, "cooldown (steps)", integer=True, valid=_COUNT),
             Param("min_lr", 0.0, 0.0, 1.0, "min_lr", valid=_ABS_RATE),
         ),
-        torch_name="ReduceLROnPlateau(mode='min', factor, patience, threshold, "
-        "threshold_mode='rel', cooldown, min_lr)",
+        torch_name="ReduceLROnPlateau(mode='min', factor=factor, patience=patience, "
+        "threshold=threshold, threshold_mode='rel', cooldown=cooldown, min_lr=min_lr)",
         summary="Watches the loss and cuts the rate by a factor when it stops improving.",
         factory=_constant,
         needs_loss=True,
