@@ -175,10 +175,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     _sched("cyclic-step-size-up-ignored", 'size = q["step_size_up"]', "size = 50.0", "cyclic"),
     _sched("cyclic-base-factor-ignored", 'base = lr * q["base_factor"]', "base = lr * 0.1",
            "cyclic"),
-    _sched("restarts-t0-ignored", 'cycles, length, covered = [], int(q["T_0"]), 0',
+    _sched("restarts-t0-ignored", 'cycles, length, covered = [], max(int(q["T_0"]), 1), 0',
            "cycles, length, covered = [], 50, 0", "restarts"),
-    _sched("restarts-t-mult-ignored", 'length = int(length * q["T_mult"])',
-           "length = int(length * 1)", "restarts"),
+    _sched("restarts-t-mult-ignored", 'length = max(int(length * q["T_mult"]), 1)',
+           "length = max(int(length * 1), 1)", "restarts"),
     _sched("restarts-eta-min-ignored", 'decay_steps=length, end_value=q["eta_min"]',
            "decay_steps=length, end_value=0.0", "restarts"),
     # --- reduce on plateau
