@@ -9,15 +9,14 @@ replicas behind a load balancer share one class (see README, "Deploy for a schoo
   ``classroom.sqlite3`` beside it; otherwise (PostgreSQL) the progress database itself.
 
 Secrets: the teacher passcode and each student's rejoin token are stored only as salted scrypt
-hashes. A student is known by a display name that is unique *within one class*; the token kept
-in the student's browser session is what lets them change their answer, so typing someone
-else's name gives "that name is taken", never their answers. Nothing here imports streamlit.
+hashes (`store_auth.hash_secret`, the same scheme as learners' passphrases). A student is known
+by a display name that is unique *within one class*; the token kept in the student's browser
+session is what lets them change their answer, so typing someone else's name gives "that name
+is taken", never their answers. Nothing here imports streamlit.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 import threading
@@ -47,8 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from lrviz.learning.store import resolve_url
-from lrviz.learning.store_schema import COMPANION_PREFIX
+from lrviz.learning.store import normalize_name, resolve_url
+from lrviz.learning.store_auth import hash_secret, verify_secret
+from lrviz.learning.store_schema import COMPANION_PREFIX, NAME_MAX
 
 __all__ = [
     "CODE_ALPHABET", "ClassError", "ClassRoom", "ClassroomStore", "Member", "Poll",
@@ -58,9 +58,7 @@ __all__ = [
 ENV_CLASS_DB_URL = "LRVIZ_CLASS_DB_URL"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
 CODE_LENGTH = 6
-NAME_MAX = 40
 PASSCODE_MIN = 4
-SCRYPT = dict(n=2**14, r=8, p=1, dklen=32)  # ~50 ms per check: cheap to use, slow to guess
 T = TypeVar("T")
 
 metadata = MetaData()
@@ -68,8 +66,7 @@ class_rooms = Table(
     "class_rooms", metadata,
     Column("code", String(CODE_LENGTH), primary_key=True),
     Column("title", String(120), nullable=False),
-    Column("salt", String(32), nullable=False),
-    Column("passcode_hash", String(64), nullable=False),
+    Column("passcode_hash", String(200), nullable=False),  # store_auth.hash_secret format
     Column("active_poll", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
@@ -95,8 +92,7 @@ class_members = Table(
            nullable=False),
     Column("name_key", String(NAME_MAX), nullable=False),
     Column("name", String(NAME_MAX), nullable=False),
-    Column("salt", String(32), nullable=False),
-    Column("token_hash", String(64), nullable=False),
+    Column("token_hash", String(200), nullable=False),  # store_auth.hash_secret format
     Column("joined_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("code", "name_key", name="uq_class_member_name"),
 )
@@ -151,33 +147,18 @@ class Poll:
         return self.state == "revealed"
 
 
-def hash_secret(secret: str, salt: str | None = None) -> tuple[str, str]:
-    """``(salt, scrypt(secret, salt))`` as hex strings; a fresh random salt unless given."""
-    salt = salt or secrets.token_hex(16)
-    digest = hashlib.scrypt(secret.encode("utf-8"), salt=bytes.fromhex(salt), **SCRYPT)
-    return salt, digest.hex()
-
-
-def verify_secret(secret: str, salt: str, expected_hash: str) -> bool:
-    """Constant-time check of ``secret`` against a stored `hash_secret` result."""
-    return hmac.compare_digest(hash_secret(secret, salt)[1], expected_hash)
-
-
 def name_key(name: str) -> str:
     """How names are compared within a class: case and spacing ignored."""
     return " ".join(name.split()).casefold()
 
 
 def clean_name(name: str) -> str:
-    """A display name with spacing collapsed; ClassError when empty, too long or unprintable."""
-    text = " ".join(str(name).split())
-    if not text:
-        raise ClassError("Enter the name your teacher will see.")
-    if len(text) > NAME_MAX:
-        raise ClassError(f"A name has at most {NAME_MAX} characters.")
-    if any(not ch.isprintable() for ch in text):
-        raise ClassError("A name cannot contain control characters.")
-    return text
+    """A display name with spacing collapsed (the progress store's rules); ClassError when it
+    is empty, too long or unprintable."""
+    try:
+        return normalize_name(name)
+    except ValueError as exc:
+        raise ClassError(str(exc)) from None
 
 
 def clean_code(code: str) -> str:
@@ -270,12 +251,12 @@ class ClassroomStore:
         title = " ".join(str(title).split())[:120] or "Class"
         if len(passcode) < PASSCODE_MIN:
             raise ClassError(f"Choose a teacher passcode of at least {PASSCODE_MIN} characters.")
-        salt, digest = hash_secret(passcode)
+        digest = hash_secret(passcode)
         for _ in range(20):  # 31^6 ~ 8.9e8 codes: a clash is rare, so retry a few times
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
             try:
                 self._write(lambda conn, code=code: conn.execute(insert(class_rooms).values(
-                    code=code, title=title, salt=salt, passcode_hash=digest,
+                    code=code, title=title, passcode_hash=digest,
                     created_at=_now())))
                 return ClassRoom(code, title, None)
             except IntegrityError:
@@ -287,7 +268,7 @@ class ClassroomStore:
         code = clean_code(code)
         row = self._read(lambda conn: conn.execute(
             select(class_rooms).where(class_rooms.c.code == code)).first())
-        if row is None or not verify_secret(passcode, row.salt, row.passcode_hash):
+        if row is None or not verify_secret(passcode, row.passcode_hash):
             raise ClassError("That class code and passcode do not match.")
         return ClassRoom(row.code, row.title, row.active_poll)
 
@@ -364,10 +345,10 @@ class ClassroomStore:
         if self.room(code) is None:
             raise ClassError("No class has that code; check the code on the projector.")
         token = secrets.token_urlsafe(16)
-        salt, digest = hash_secret(token)
+        digest = hash_secret(token)
         try:
             member_id = self._write(lambda conn: conn.execute(insert(class_members).values(
-                code=code, name_key=name_key(name), name=name, salt=salt, token_hash=digest,
+                code=code, name_key=name_key(name), name=name, token_hash=digest,
                 joined_at=_now())).inserted_primary_key[0])
         except IntegrityError:
             raise ClassError("Someone in this class already uses that name; add an initial "
@@ -377,8 +358,8 @@ class ClassroomStore:
     def _member_id(self, member: Member) -> int:
         row = self._read(lambda conn: conn.execute(
             select(class_members).where(class_members.c.id == member.id)).first())
-        if row is None or row.code != member.code or not verify_secret(
-                member.token, row.salt, row.token_hash):
+        if row is None or row.code != member.code or not verify_secret(member.token,
+                                                                       row.token_hash):
             raise ClassError("This device is not signed in to that class; join again.")
         return row.id
 
