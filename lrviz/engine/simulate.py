@@ -24,6 +24,18 @@ from lrviz.engine.surfaces import get_surface
 from lrviz.engine.theory import suggest_lr
 
 
+def largest_rate_before_divergence(lrs: Sequence[float] | np.ndarray,
+                                   regimes: Sequence[Regime]) -> float | None:
+    """Going up the swept rates, the last one before the first divergence (None: none diverged;
+    also None when the smallest rate already diverged)."""
+    last = None
+    for k in np.argsort(np.asarray(lrs)):
+        if regimes[k] is Regime.DIVERGED:
+            return last
+        last = float(lrs[k])
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class Run:
     """One finished trajectory.
@@ -77,13 +89,7 @@ class SweepResult:
     @property
     def max_stable_lr(self) -> float | None:
         """The largest swept rate below the first one that diverged (None if none diverged)."""
-        order = np.argsort(self.lrs)
-        last = None
-        for k in order:
-            if self.regimes[k] is Regime.DIVERGED:
-                return last
-            last = float(self.lrs[k])
-        return None
+        return largest_rate_before_divergence(self.lrs, self.regimes)
 
 
 def _inputs(cfg: RunConfig, length: int) -> core.Inputs:

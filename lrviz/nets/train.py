@@ -16,6 +16,7 @@ import numpy as np
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.schedules import base_values, get_schedule
+from lrviz.engine.simulate import largest_rate_before_divergence
 from lrviz.engine.spec import batch_bucket, step_bucket
 from lrviz.engine.theory import suggest_lr
 from lrviz.nets import core, diagnose
@@ -263,13 +264,7 @@ class NetSweep:
     @property
     def max_stable_lr(self) -> float | None:
         """The largest rate below the smallest one that diverged (None if none diverged)."""
-        order = np.argsort(self.lrs)
-        last = None
-        for k in order:
-            if self.regimes[k] is Regime.DIVERGED:
-                return last
-            last = float(self.lrs[k])
-        return None
+        return largest_rate_before_divergence(self.lrs, self.regimes)
 
 
 def check_lrs(lrs, what: str = "learning rate") -> np.ndarray:
