@@ -167,3 +167,16 @@ def test_trainability_map_validates_and_reports_progress():
         nets.trainability_map(cfg, [0.1], [0.1], n_examples=0)
     with pytest.raises(ValueError, match="layer-2 rate"):
         nets.trainability_map(cfg, [0.1], [])
+
+
+def test_train_sizes_are_known_without_loading_and_lrviz_imports_light():
+    import subprocess
+    import sys
+
+    from lrviz.nets.data import DATASETS, load_dataset, train_size
+
+    assert {n: train_size(n) for n in DATASETS} == {n: load_dataset(n).n_train for n in DATASETS}
+    probe = ("import sys, lrviz; print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"  # configs and presets are validated without scikit-learn

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.schedules import get_schedule
 from lrviz.engine.spec import MAX_STEPS
-from lrviz.nets.data import DATASETS, load_dataset
+from lrviz.nets.data import DATASETS, load_dataset, train_size
 
 MAX_WIDTH = 512
 MAX_HIDDEN_LAYERS = 4
@@ -90,7 +90,7 @@ class NetConfig(BaseModel):
                 "AdamW's weight decay is decoupled: set optimizer_params={'weight_decay': ...} "
                 "and leave weight_decay at 0"
             )
-        n_train = load_dataset(self.dataset).n_train
+        n_train = train_size(self.dataset)
         if self.batch_size is not None and self.batch_size > n_train:
             raise ValueError(
                 f"batch_size {self.batch_size} is larger than the {n_train} training examples "

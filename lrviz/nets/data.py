@@ -23,6 +23,16 @@ DATASETS: tuple[str, ...] = ("digits", "moons", "spirals", "circles")
 SPLIT_SEED = 0
 VALIDATION_FRACTION = 0.2
 TOY_SAMPLES = 500  # points in each generated 2-D set (400 train, 100 validation)
+DIGITS_SAMPLES = 1797  # images in scikit-learn's bundled digits
+
+
+def train_size(name: str) -> int:
+    """How many training examples `load_dataset(name)` has, without loading it (validating a
+    config must not import scikit-learn or build data sets: ``import lrviz`` stays light)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    total = DIGITS_SAMPLES if name == "digits" else TOY_SAMPLES
+    return total - round(VALIDATION_FRACTION * total)
 
 
 @dataclass(frozen=True, eq=False)
