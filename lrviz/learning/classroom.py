@@ -8,8 +8,10 @@ replicas behind a load balancer share one class (see README, "Deploy for a schoo
 * ``LRVIZ_CLASS_DB_URL`` when set; otherwise, when the progress store is a SQLite file, the file
   ``classroom.sqlite3`` beside it; otherwise (PostgreSQL) the progress database itself.
 
-Secrets: the teacher passcode and each student's rejoin token are stored only as salted scrypt
-hashes (`store_auth.hash_secret`, the same scheme as learners' passphrases). A student is known
+Secrets: the teacher passcode is stored only as a salted scrypt hash (`store_auth.hash_secret`,
+the same scheme as learners' passphrases). A student's rejoin token is 128 random bits, so a
+plain SHA-256 of it suffices (a slow KDF protects guessable secrets, and the token is checked on
+every two-second refresh of every student's phone). A student is known
 by a display name that is unique *within one class*; the token kept in the student's browser
 session is what lets them change their answer, so typing someone else's name gives "that name
 is taken", never their answers. Nothing here imports streamlit.
@@ -17,6 +19,8 @@ is taken", never their answers. Nothing here imports streamlit.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import threading
@@ -92,7 +96,7 @@ class_members = Table(
            nullable=False),
     Column("name_key", String(NAME_MAX), nullable=False),
     Column("name", String(NAME_MAX), nullable=False),
-    Column("token_hash", String(200), nullable=False),  # store_auth.hash_secret format
+    Column("token_hash", String(200), nullable=False),  # sha256 hex of the random token
     Column("joined_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("code", "name_key", name="uq_class_member_name"),
 )
@@ -145,6 +149,10 @@ class Poll:
     @property
     def revealed(self) -> bool:
         return self.state == "revealed"
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def name_key(name: str) -> str:
@@ -345,7 +353,7 @@ class ClassroomStore:
         if self.room(code) is None:
             raise ClassError("No class has that code; check the code on the projector.")
         token = secrets.token_urlsafe(16)
-        digest = hash_secret(token)
+        digest = _token_digest(token)
         try:
             member_id = self._write(lambda conn: conn.execute(insert(class_members).values(
                 code=code, name_key=name_key(name), name=name, token_hash=digest,
@@ -358,8 +366,8 @@ class ClassroomStore:
     def _member_id(self, member: Member) -> int:
         row = self._read(lambda conn: conn.execute(
             select(class_members).where(class_members.c.id == member.id)).first())
-        if row is None or row.code != member.code or not verify_secret(member.token,
-                                                                       row.token_hash):
+        if row is None or row.code != member.code or not hmac.compare_digest(
+                _token_digest(member.token), row.token_hash):
             raise ClassError("This device is not signed in to that class; join again.")
         return row.id
 
