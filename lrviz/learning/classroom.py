@@ -41,8 +41,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     insert,
     select,
     update,
@@ -50,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from lrviz.learning.sql_engine import WRITE_OPTION, postgres_engine, sqlite_engine
 from lrviz.learning.store import normalize_name, resolve_url
 from lrviz.learning.store_auth import hash_secret, verify_secret
 from lrviz.learning.store_schema import COMPANION_PREFIX, NAME_MAX
@@ -209,30 +208,16 @@ class ClassroomStore:
 
     def _make_engine(self) -> Engine:
         if not self.is_sqlite:
-            return create_engine(self.url, pool_pre_ping=True)
-        engine = create_engine(self.url, connect_args={"timeout": 2,
-                                                       "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record) -> None:
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout = 2000")  # a poll refresh must never hang
-            cur.execute("PRAGMA foreign_keys = ON")
-            cur.execute("PRAGMA journal_mode = WAL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            write = conn.get_execution_options().get("lrviz_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
+            return postgres_engine(self.url, lock_ms=2000, pool_timeout_s=2.0)
+        parsed = make_url(self.url)
+        # A poll refresh must never hang: each lock wait is at most 2 s.
+        return sqlite_engine(self.url, busy_ms=2000, wal=True,
+                             in_memory=parsed.database in (None, "", ":memory:"))
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         try:
             with self.engine.connect() as conn:
-                conn.execution_options(lrviz_write=True)
+                conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     return work(conn)
         except IntegrityError:

@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import StaticPool
 
+from lrviz.learning.sql_engine import WRITE_OPTION, postgres_engine, sqlite_engine
 from lrviz.learning.store_file import inspect_sqlite_file
 from lrviz.learning.store_schema import (
     COMPANION_PREFIX,
@@ -223,48 +223,22 @@ class StoreCore:
     def _make_engine(self) -> Engine:
         if not self.is_sqlite:
             try:
-                return create_engine(
-                    self.url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                    pool_timeout=BUSY_BUDGET_S,  # a starved pool reports busy, not a hang
-                    connect_args={"connect_timeout": 5,
-                                  "options": f"-c lock_timeout={int(BUSY_SLICE_S * 1000)}"})
+                # A starved pool or a held lock reports busy, not a hang.
+                return postgres_engine(self.url, lock_ms=int(BUSY_SLICE_S * 1000),
+                                       pool_timeout_s=BUSY_BUDGET_S)
             except Exception as exc:  # missing driver, bad options: say so plainly
                 raise StoreError(f"Cannot use the database {self.where}: {exc}") from exc
-        kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_SLICE_S,
-                                                   "check_same_thread": False}}
         url = self.url
-        if self.path is None:  # in-memory: one shared connection or every call sees a new DB
-            kwargs["poolclass"] = StaticPool
-        elif self.read_only:
+        if self.read_only and self.path is not None:
             # A WAL reader needs a writable -shm; with no WAL content to read, an immutable
             # connection shows everything without creating or writing any file.
             wal = Path(f"{self.path}-wal")
             mode = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "immutable=1"
             url = f"sqlite:///file:{quote(str(self.path.resolve()))}?{mode}&uri=true"
-        engine = create_engine(url, **kwargs)
-        wal = self.path is not None and not self.read_only
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record) -> None:
-            # Let SQLAlchemy (not the sqlite3 module) decide where transactions start.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute(f"PRAGMA busy_timeout = {int(BUSY_SLICE_S * 1000)}")
-            cur.execute("PRAGMA foreign_keys = ON")
-            if wal:  # only after _judge_file accepted the file
-                cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = FULL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            # A write takes the lock up front (IMMEDIATE) so it queues instead of failing
-            # half-way; a read is deferred and query_only, so it can never take that lock.
-            write = conn.get_execution_options().get("lrviz_write", False)
-            conn.exec_driver_sql(f"PRAGMA query_only = {0 if write else 1}")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
+        # WAL only after _judge_file accepted the file, and never for a read-only one.
+        return sqlite_engine(url, busy_ms=int(BUSY_SLICE_S * 1000),
+                             wal=self.path is not None and not self.read_only,
+                             in_memory=self.path is None)
 
     def _open(self, create: bool) -> None:
         """Check the schema read-only; create or migrate it only when needed (and allowed)."""
@@ -420,7 +394,7 @@ class StoreCore:
 
         def attempt() -> T:
             with self.engine.connect() as conn:
-                conn = conn.execution_options(lrviz_write=True)
+                conn = conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     return work(conn)
 
