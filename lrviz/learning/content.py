@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import frontmatter
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from lrviz.learning.schema import CLAIM_MARKER, Claim, Flashcard, GlossaryEntry, Lesson
+
+M = TypeVar("M", bound=BaseModel)
 
 LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 ENV_LESSONS_DIR = "LRVIZ_LESSONS_DIR"
@@ -135,14 +138,8 @@ def load_glossary(root: Path) -> tuple[dict[str, GlossaryEntry], list[ContentErr
         return {}, [ContentError(_rel(file), "terms", "must be a list of terms")]
     terms: dict[str, GlossaryEntry] = {}
     names: dict[str, str] = {}
-    errors: list[ContentError] = []
-    for k, item in enumerate(raw):
-        try:
-            entry = GlossaryEntry.model_validate(item)
-        except ValidationError as exc:
-            errors += [ContentError(_rel(file), f"terms[{k}].{_field_path(e['loc'])}".rstrip("."),
-                                    _message(e)) for e in exc.errors()]
-            continue
+    entries, errors = _validate_list(GlossaryEntry, raw, _rel(file), "terms")
+    for k, entry in entries:
         name = entry.term.strip().casefold()
         if entry.id in terms or name in names:
             first = entry.id if entry.id in terms else names[name]
@@ -255,16 +252,8 @@ def _resolve_claims(data: dict, owner: dict[str, Path], path: Path) -> list[Cont
     where = _rel(owner.get("claims", path))
     if not isinstance(raw, list):
         return [ContentError(where, "claims", "must be a list of claims")]
-    claims: dict[str, Claim] = {}
-    errors: list[ContentError] = []
-    for k, item in enumerate(raw):
-        try:
-            claim = Claim.model_validate(item)
-        except ValidationError as exc:
-            errors += [ContentError(where, f"claims[{k}].{_field_path(e['loc'])}".rstrip("."),
-                                    _message(e)) for e in exc.errors()]
-            continue
-        claims[claim.id] = claim
+    valid, errors = _validate_list(Claim, raw, where, "claims")
+    claims = {claim.id: claim for _, claim in valid}
     if errors:
         return errors
     unknown: set[str] = set()
@@ -289,6 +278,20 @@ def _resolve_claims(data: dict, owner: dict[str, Path], path: Path) -> list[Cont
             data[key] = fill(data[key])
     return [ContentError(_rel(path), "claims", f"the text refers to undeclared claim {c!r}")
             for c in sorted(unknown)]
+
+
+def _validate_list(model: type[M], raw: list, where: str, field: str
+                   ) -> tuple[list[tuple[int, M]], list[ContentError]]:
+    """Each item of ``raw`` validated as ``model``, with its index; errors name ``field[k]``."""
+    valid: list[tuple[int, M]] = []
+    errors: list[ContentError] = []
+    for k, item in enumerate(raw):
+        try:
+            valid.append((k, model.model_validate(item)))
+        except ValidationError as exc:
+            errors += [ContentError(where, f"{field}[{k}].{_field_path(e['loc'])}".rstrip("."),
+                                    _message(e)) for e in exc.errors()]
+    return valid, errors
 
 
 def _message(err: dict) -> str:
