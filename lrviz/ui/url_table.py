@@ -165,6 +165,10 @@ class Parsed:
     notices: tuple[str, ...] = ()
     rejected: tuple[str, ...] = ()
 
+    def report(self) -> Parsed:
+        """Only the notices and rejected keys (to combine with the typed values of a parse)."""
+        return Parsed({}, self.notices, self.rejected)
+
     def __add__(self, other: Parsed) -> Parsed:
         return Parsed({**self.values, **other.values}, self.notices + other.notices,
                       tuple(dict.fromkeys(self.rejected + other.rejected)))
@@ -392,7 +396,13 @@ def page_rows(page: str, surface: str = "rosenbrock", optimizer: str = "adam",
 
 def all_rows(page: str) -> Iterable[Entry]:
     """Every row ``page`` can ever read, for every choice of components (for the tests)."""
-    yield from (e for e in TABLE if page in e.pages and e.name not in ("x0", "y0"))
+    for entry in TABLE:
+        if page not in entry.pages or entry.name in ("x0", "y0"):
+            continue
+        if entry.name == "phase_param":
+            entry = entry.with_(options=tuple(dict.fromkeys(
+                name for o in OPTIMIZERS for s in SCHEDULES for name in phase_axes(o, s))))
+        yield entry
     if any(e.name == "x0" and page in e.pages for e in TABLE):
         for surface in SURFACES:
             yield from start_rows(surface)

@@ -286,7 +286,7 @@ def parse_lab_query(params: Mapping[str, str | Sequence[str]],
         pins, pin_notices = _pins(table.all_values(params["pins"]))
     else:
         pins, pin_notices = (preset_pins(preset) if preset is not None else ()), ()
-    found = single + switches + settings.parsed + unknown
+    found = single.report() + switches + settings.parsed + unknown
     return LabQuery(base, settings.config, preset, pins, pins_explicit,
                     bool(switches.values.get("view3d", False)), found.notices + pin_notices,
                     found.rejected, bool(pin_notices),
@@ -352,7 +352,7 @@ def check_page_query(page: str, params: Mapping[str, str | Sequence[str]], base:
     own = table.parse(text, [e for e in rows if e.name not in run], where="Link", live=live)
     chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in COMPONENTS[page])
     unknown = table.unknown_keys(text, {e.name for e in rows}, chosen=chosen)
-    found = single + settings.parsed + own + unknown
+    found = single.report() + settings.parsed + own + unknown
     for entry in lists:
         found = found + table.parse_list(params, entry, live)
     return found
@@ -365,6 +365,6 @@ def check_plain_query(page: str, params: Mapping[str, str | Sequence[str]],
     page's own pickers (a lesson id against the course), the others here."""
     single = table.single_values(params)
     rows = [e for e in table.TABLE if page in e.pages]
-    checked = table.parse(single.values, [e for e in rows if e.type != "str"], live=live)
+    checked = table.parse(single.values, rows, live=live)
     unknown = table.unknown_keys(single.values, {e.name for e in rows})
-    return single + checked + unknown
+    return single.report() + checked + unknown
