@@ -32,17 +32,12 @@ from lrviz.ui.safe_text import clean_label, md, shown
 from lrviz.ui.url_table import (
     COMPONENTS,
     GETTERS,
-    IGNORED_KEYS,
     LAB,
     MAX_PINS,
     NO_PINS,
-    REGISTRIES,
-    BadValueError,
     Parsed,
     row,
 )
-
-__all__ = ["IGNORED_KEYS", "MAX_PINS", "NO_PINS", "BadValueError", "Parsed"]
 
 
 def _span(name: str) -> tuple[float, float]:
@@ -57,7 +52,6 @@ NOISE_RANGE = _span("noise")
 SEED_RANGE = tuple(int(v) for v in _span("seed"))
 GENERAL_NUMERIC = ("lr", "steps", "x0", "y0", "noise", "seed")  # the numbers of a RunConfig
 DEFAULT_CONFIG = RunConfig()
-NAMES = REGISTRIES
 
 
 def normalized(cfg: RunConfig) -> RunConfig:
