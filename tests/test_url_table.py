@@ -311,6 +311,9 @@ def test_other_pages_read_their_rows():
 def test_network_notices_are_plain_text_naming_parameter_and_value():
     q = network_url.parse_query({"lr": "**fast**"})
     assert q.notices == ("Link: ignored lr='**fast**' (not a number); using lr=0.1.",)
+    q = network_url.parse_query({"steps": ["50", "60"]})
+    assert q.config.steps == 60
+    assert q.notices == ("Link: 'steps' was given 2 times; using the last value, '60'.",)
     q = network_url.parse_query({"colour": "red"})
     assert q.notices == ("Link: ignored unknown parameter 'colour': this page has no such "
                          "setting.",)

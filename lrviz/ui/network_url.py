@@ -15,7 +15,7 @@ listed in ``rejected`` so the page can drop it and show the fallback.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lrviz.engine.optimizers import get_optimizer
@@ -162,13 +162,15 @@ def page_defaults(base: NetConfig, preset: str | None, optimizer: str, schedule:
             **_component_defaults(base, "schedule", schedule), **view_defaults(preset)}
 
 
-def parse_query(params: Mapping[str, str]) -> NetQuery:
+def parse_query(params: Mapping[str, str | Sequence[str]]) -> NetQuery:
     """The settings a /network URL asks for; every unusable value becomes a notice naming its
-    parameter (and is listed in ``rejected``), and the fallback is used instead. Notices are
-    plain text (the page shows them with ``st.text``), values quoted with ``repr``."""
-    params = {k: str(v) for k, v in params.items()}
+    parameter (and is listed in ``rejected``), and the fallback is used instead; a key given
+    several times keeps its last value, with a notice. Notices are plain text (the page shows
+    them with ``st.text``), values quoted with ``repr``."""
     quote = plain_quote
-    found = table.parse(params, [table.row("preset", NETWORK)], quote=quote)
+    single = table.single_values(params, quote=quote)
+    params = {k: str(v) for k, v in single.values.items()}
+    found = single.report() + table.parse(params, [table.row("preset", NETWORK)], quote=quote)
     preset = found.values.get("preset")
     base = preset_base(preset)  # type: ignore[arg-type]
     defaults = page_defaults(base, preset, base.optimizer, base.schedule)  # type: ignore[arg-type]
