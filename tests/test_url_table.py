@@ -317,3 +317,40 @@ def test_network_notices_are_plain_text_naming_parameter_and_value():
     q = network_url.parse_query({"colour": "red"})
     assert q.notices == ("Link: ignored unknown parameter 'colour': this page has no such "
                          "setting.",)
+
+
+# --- the widgets are the table's rows: same keys, same ranges, same choices -------------------
+
+SESSION_ONLY = {"lr_log", "net_lr_log"}  # keyed widgets that are not bound to the URL
+INPUTS = ("number_input", "slider", "selectbox", "toggle", "multiselect", "radio", "checkbox")
+
+
+@pytest.mark.parametrize(("page", "query"), [
+    ("lab", {"surface": "bowl", "optimizer": "rmsprop", "schedule": "step", "noise": "0.5"}),
+    ("race", {}), ("schedules", {"s3": "cyclic"}), ("finder", {"optimizer": "adam"}),
+    ("network", {"optimizer": "adamw", "schedule": "cosine"}), ("network", {"view": "map"}),
+    ("network", {"view": "range"}),
+])
+def test_every_bound_widget_is_a_row_with_the_rows_range_and_choices(app_test, page, query):
+    at = app_test(f"lrviz/ui/pages/{page}.py", query=query, timeout=240)
+    assert not at.exception, [e.value for e in at.exception]
+    chosen = {k: query.get(k, at.selectbox(key=k).value) for k in ("surface", "optimizer",
+                                                                   "schedule")
+              if k in query or any(w.key == k for w in at.selectbox)}
+    slots = {i: at.selectbox(key=f"s{i}").value for i in table.SLOTS} if page == "schedules" \
+        else None
+    rows = {e.name: e for e in table.page_rows(page, **chosen, slots=slots)}
+    seen = set()
+    for kind in INPUTS:
+        for widget in getattr(at, kind):
+            if not widget.key or widget.key in SESSION_ONLY:
+                continue
+            assert widget.key in rows, f"{page}: widget {widget.key!r} has no URL table row"
+            entry, seen = rows[widget.key], seen | {widget.key}
+            if entry.type in ("float", "int"):
+                assert (widget.min, widget.max) == (entry.valid.lo, entry.valid.hi), entry.name
+            if entry.type in ("enum", "list"):
+                assert tuple(widget.options) == entry.choices(), entry.name
+    run_rows = {e.name for e in rows.values() if e.owner or e.name in (
+        "surface", "optimizer", "schedule", "lr", "steps", "x0", "y0", "noise", "seed")}
+    assert run_rows <= seen, f"{page}: rows without a widget: {run_rows - seen}"
