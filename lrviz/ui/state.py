@@ -97,6 +97,14 @@ def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins
                 st.query_params[key] = value[-1]
 
 
+def scrub_url(params: dict[str, str | list[str]], rejected: Sequence[str],
+              keep: Sequence[str] = ()) -> None:
+    """After a parse: drop the rejected keys from the URL and the widgets' seed, and reduce a
+    repeated key (outside ``keep``) to the value the parser used."""
+    _drop(rejected)
+    _collapse_repeated(params, rejected, keep=tuple(keep))
+
+
 def live_keys() -> set[str]:
     """URL keys whose controls already hold a value in this session (see `parse_lab_query`)."""
     return {key for key in st.query_params if key in st.session_state}
@@ -114,8 +122,7 @@ def check_url(page: str, base: RunConfig) -> None:
     lists = _list_keys(page)
     params = query_dict(lists)
     found = check_page_query(page, params, base, live_keys())
-    _drop(found.rejected)
-    _collapse_repeated(params, found.rejected, keep=lists)
+    scrub_url(params, found.rejected, keep=lists)
     if found.notices:
         st.session_state[notices_key(page)] = list(found.notices)
 
@@ -127,8 +134,7 @@ def check_plain_url(page: str, *, drop: bool = True) -> None:
     params = query_dict()
     found = check_plain_query(page, params, live_keys())
     if drop:
-        _drop(found.rejected)
-        _collapse_repeated(params, found.rejected)
+        scrub_url(params, found.rejected)
     if found.notices:
         st.warning("\n\n".join(found.notices), icon=":material/link_off:")
 
@@ -149,8 +155,7 @@ def load_lab_query() -> LabQuery:
         st.query_params["preset"] = new_id
     params = query_dict()
     query = parse_lab_query(params, live_keys())
-    _drop(query.rejected)
-    _collapse_repeated(params, query.rejected)
+    scrub_url(params, query.rejected)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     renamed = [f"Link: preset {old_id!r} is now called {new_id!r}; showing it."] if new_id else []
