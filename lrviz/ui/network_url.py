@@ -171,22 +171,22 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> NetQuery:
     single = table.single_values(params, quote=quote)
     params = {k: str(v) for k, v in single.values.items()}
     found = single.report() + table.parse(params, [table.row("preset", NETWORK)], quote=quote)
-    preset = found.values.get("preset")
-    base = preset_base(preset)  # type: ignore[arg-type]
-    defaults = page_defaults(base, preset, base.optimizer, base.schedule)  # type: ignore[arg-type]
+    preset = str(found.values["preset"]) if "preset" in found.values else None
+    base = preset_base(preset)
+    defaults = page_defaults(base, preset, base.optimizer, base.schedule)
     names = table.parse(params, [table.row(k, NETWORK) for k in ("optimizer", "schedule")],
                         defaults, quote=quote)
     optimizer = str(names.values.get("optimizer", base.optimizer))
     schedule = str(names.values.get("schedule", base.schedule))
-    defaults = page_defaults(base, preset, optimizer, schedule)  # type: ignore[arg-type]
+    defaults = page_defaults(base, preset, optimizer, schedule)
     rows = [e for e in table.page_rows(NETWORK, optimizer=optimizer, schedule=schedule)
             if e.name not in ("preset", "optimizer", "schedule")]
     found = found + names + table.parse(params, rows, defaults, quote=quote)
     found = found + table.unknown_keys(params, {e.name for e in rows} | {
         "preset", "optimizer", "schedule"}, quote=quote, sep=":")
     values = {**defaults, **found.values}
-    run_keys = [k for k in (*GENERAL_KEYS, *_component_defaults(base, "optimizer", optimizer),
-                            *_component_defaults(base, "schedule", schedule))]
+    run_keys = (*GENERAL_KEYS, *_component_defaults(base, "optimizer", optimizer),
+                *_component_defaults(base, "schedule", schedule))
     try:
         config = _net_config(values, optimizer, schedule)
     except ValueError as exc:
@@ -199,18 +199,18 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> NetQuery:
         config = base
     view_keys = ("view", *MAP_DEFAULTS, *RANGE_DEFAULTS)
     settings = {k: values[k] for k in view_keys if k != "view"}
-    return NetQuery(base, config, preset, str(values["view"]),  # type: ignore[arg-type]
-                    map_settings=settings, view_defaults=view_defaults(preset),  # type: ignore
-                    notices=found.notices, rejected=found.rejected)
+    return NetQuery(base, config, preset, str(values["view"]), map_settings=settings,
+                    view_defaults=view_defaults(preset), notices=found.notices,
+                    rejected=found.rejected)
 
 
 def _net_config(values: Mapping[str, object], optimizer: str, schedule: str) -> NetConfig:
     """A `NetConfig` from the page's values by URL key."""
-    fields = {table.row(k, NETWORK).field or k: values[k] for k in GENERAL_KEYS}
-    fields["optimizer_params"] = {p.name: float(values[p.name])  # type: ignore[arg-type]
-                                  for p in get_optimizer(optimizer).params}
-    fields["schedule_params"] = {p.name: float(values[p.name])  # type: ignore[arg-type]
-                                 for p in get_schedule(schedule).params}
+    fields: dict[str, object] = {table.row(k, NETWORK).field or k: values[k]
+                                 for k in GENERAL_KEYS}
+    for kind, spec in (("optimizer", get_optimizer(optimizer)),
+                       ("schedule", get_schedule(schedule))):
+        fields[f"{kind}_params"] = {p.name: float(values[p.name]) for p in spec.params}  # type: ignore[arg-type]
     return NetConfig(**fields)
 
 
