@@ -210,7 +210,8 @@ def _net_config(values: Mapping[str, object], optimizer: str, schedule: str) -> 
                                  for k in GENERAL_KEYS}
     for kind, spec in (("optimizer", get_optimizer(optimizer)),
                        ("schedule", get_schedule(schedule))):
-        fields[f"{kind}_params"] = {p.name: float(values[p.name]) for p in spec.params}  # type: ignore[arg-type]
+        fields[f"{kind}_params"] = {p.name: float(values[p.name])  # type: ignore[arg-type]
+                                    for p in spec.params}
     return NetConfig(**fields)
 
 
