@@ -153,9 +153,10 @@ def load_lab_query() -> LabQuery:
     new_id = RENAMED_PRESETS.get(old_id)
     if new_id is not None:  # an old link: open the renamed preset and say so
         st.query_params["preset"] = new_id
-    params = query_dict()
+    lists = _list_keys(url_table.LAB)
+    params = query_dict(lists)
     query = parse_lab_query(params, live_keys())
-    scrub_url(params, query.rejected)
+    scrub_url(params, query.rejected, keep=lists)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     renamed = [f"Link: preset {old_id!r} is now called {new_id!r}; showing it."] if new_id else []
