@@ -31,12 +31,15 @@ def test_preset_link():
         lab_url(preset="nope")
 
 
-def test_config_link_follows_the_design_example():
-    cfg = RunConfig(surface="rosenbrock", optimizer="adam", lr=0.01, schedule="cosine",
-                    steps=300, start=(-1.5, 2.0))
-    url = lab_url(config=cfg)
-    assert url.startswith("/lab?surface=rosenbrock&optimizer=adam&lr=0.01&schedule=cosine"
-                          "&steps=300&x0=-1.5&y0=2")
+def test_config_link_writes_only_what_differs_in_table_order():
+    cfg = RunConfig(surface="ravine", optimizer="momentum", lr=0.05, schedule="cosine",
+                    steps=500, start=(1.0, -1.5), optimizer_params={"momentum": 0.5})
+    assert lab_url(config=cfg) == ("/lab?surface=ravine&optimizer=momentum&lr=0.05"
+                                   "&schedule=cosine&steps=500&x0=1&y0=-1.5&momentum=0.5")
+    assert lab_url(config=RunConfig()) == "/lab"  # the defaults need no parameter
+    assert lab_url(config=RunConfig(lr=0.2)) == "/lab?lr=0.2"
+    preset = PRESETS["overshoot"]
+    assert lab_url(preset=preset.id, config=preset.config) == f"/lab?preset={preset.id}"
 
 
 @pytest.mark.parametrize("cfg", [

@@ -23,10 +23,7 @@ from lrviz.ui import runs, state
 from lrviz.ui.controls import BIND, component, runnable, start_inputs, steps_slider
 from lrviz.ui.lab_view import show_notices
 from lrviz.ui.links import lab_query, query_params_dict
-from lrviz.ui.urlstate import LR_RANGE, NAMES, Scope, choice, number, start_default
-
-SCOPE = Scope(components=("surface", "optimizer", "schedule"), general=("steps", "x0", "y0"),
-              extra=())
+from lrviz.ui.urlstate import LR_RANGE, start_default
 
 BASE = RunConfig(surface="ravine", optimizer="momentum", lr=0.01, steps=200)
 BASE_JSON = BASE.model_dump_json()
@@ -188,20 +185,9 @@ def phase_section(cfg: RunConfig, lrs: np.ndarray) -> None:
                f"{len(pm.values) * len(pm.lrs)} runs in one batch ({counts}).{line}")
 
 
-def url_checks() -> dict:
-    """Checks for the finder's own keys (the phase-map axis must belong to the chosen
-    optimizer or schedule)."""
-    names = {kind: st.query_params.get(kind, getattr(BASE, kind)) for kind in ("optimizer",
-                                                                                "schedule")}
-    cfg = BASE.with_(**{k: v for k, v in names.items() if v in NAMES[k]})
-    return {"lr_min": number(*LR_RANGE), "lr_max": number(*LR_RANGE),
-            "points": number(10, 200, integer=True), "rows": number(4, 30, integer=True),
-            "phase_param": choice(list(phase_axis_options(cfg)))}
-
-
 def page() -> None:
     st.title("LR finder")
-    state.check_url("finder", BASE, SCOPE, url_checks())
+    state.check_url("finder", BASE)
     show_notices("finder")
     st.markdown("A learning-rate range test on your surface and optimizer: one full run per "
                 "rate, rates spaced evenly on a log scale. Read it with the theory line: the "

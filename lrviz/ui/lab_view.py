@@ -96,7 +96,7 @@ def remedy_buttons(run: Run) -> None:
 
 
 def _decode(encoded: Sequence[str]) -> list[Pin]:
-    return [p for i, text in enumerate(encoded) if (p := decode_pin(text, i, [])) is not None]
+    return [p for i, text in enumerate(encoded) if (p := decode_pin(text, i)[0]) is not None]
 
 
 def _encode(pins: Sequence[Pin]) -> list[str]:

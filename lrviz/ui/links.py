@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS
-from lrviz.ui.urlstate import MAX_PINS, config_params, encode_pin
+from lrviz.ui.urlstate import MAX_PINS, config_pairs, encode_pin
 
 LAB_PATH = "/lab"
 
@@ -28,7 +28,8 @@ def lab_query(preset: str | None = None, config: RunConfig | None = None,
             raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
         query.append(("preset", preset))
     if config is not None:
-        query += list(config_params(config, with_noise=preset is not None).items())
+        query += config_pairs(config, PRESETS[preset].config if preset is not None else
+                              RunConfig())
     if len(pins) > MAX_PINS:
         raise ValueError(f"at most {MAX_PINS} pinned runs fit in the lab, got {len(pins)}")
     query += [("pins", encode_pin(p)) for p in pins]
@@ -52,7 +53,8 @@ def lab_url(preset: str | None = None, config: RunConfig | None = None,
     """``/lab?preset=<id>``, ``/lab?surface=...&lr=...`` or both (the config overrides the
     preset's first run); ``pins`` adds up to four runs to compare against.
 
-    Every setting of ``config`` is written, so the link shows exactly that run. An unknown
+    Only the settings of ``config`` that differ from what the lab shows without them (the
+    preset's, else the defaults) are written, in the order of the URL table. An unknown
     preset id raises ValueError here rather than producing a link that shows a notice.
     """
     query = lab_query(preset, config, pins)

@@ -7,16 +7,15 @@ write widget values before the next rerun draws the widgets.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
 from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import DATASETS
+from lrviz.ui import state
 from lrviz.ui.network_url import (
     ACTIVATIONS,
     ARCHITECTURES,
@@ -47,17 +46,12 @@ LR_LOG_KEY = "net_lr_log"
 # --- session state and notices -----------------------------------------------------------------
 
 
-def _drop(keys) -> None:
-    for key in keys:
-        with contextlib.suppress(KeyError, StreamlitAPIException):
-            del st.query_params[key]
-
-
 def load_query() -> NetQuery:
-    """Parse the URL, drop what it cannot use, remember the notices for this view."""
-    params = {k: st.query_params[k] for k in st.query_params}
+    """Parse the URL, drop what it cannot use (also from the widgets' URL seed: an integer
+    input seeded with ``inf`` raises), remember the notices for this view."""
+    params = state.query_dict(())
     query = parse_query(params)
-    _drop(query.rejected)
+    state.scrub_url(params, query.rejected)
     if query.notices:
         st.session_state[NOTICES_KEY] = list(query.notices)
     return query

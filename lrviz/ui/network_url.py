@@ -7,46 +7,58 @@ decay), ``seed``, ``sharp`` (measure the sharpness every so many steps), ``view`
 ``range`` or ``map``), the range test's span (``rt_lo``, ``rt_hi``: log10 rates; ``rt_steps``)
 and the trainability map's zoom (``tm_lo1``, ``tm_hi1``, ``tm_lo2``, ``tm_hi2``: log10 rate
 ranges of layer 1 and 2; ``tm_n``: grid size; ``tm_steps``). The settings override the
-preset's first run. `parse_query` never raises: an unusable value becomes a notice naming the
-parameter and is listed in ``rejected`` so the page can drop it and show the fallback.
+preset's first run. The keys, their types and ranges are rows of `lrviz.ui.url_table`.
+`parse_query` never raises: an unusable value becomes a notice naming the parameter and is
+listed in ``rejected`` so the page can drop it and show the fallback.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
-from lrviz.engine.schedules import SCHEDULES, get_schedule
-from lrviz.engine.spec import Param
-from lrviz.nets.config import MAX_HIDDEN_LAYERS, MAX_WIDTH, NetConfig
-from lrviz.nets.data import DATASETS
+from lrviz.engine.optimizers import get_optimizer
+from lrviz.engine.schedules import get_schedule
+from lrviz.nets.config import NetConfig
+from lrviz.ui import url_table as table
+from lrviz.ui.url_table import NETWORK, BadValueError, plain_quote, read_batch, read_hidden
+
+__all__ = ["BadValueError"]
 
 DEFAULT = NetConfig(dataset="moons", hidden=(32,), activation="tanh", optimizer="sgd", lr=0.1,
                     steps=300, sharpness_every=10)
-LR_RANGE = (1e-5, 10.0)
-STEPS_RANGE = (10, 1000)
-WD_RANGE = (0.0, 0.1)
-SEED_RANGE = (0, 9999)
-SHARP_RANGE = (0, 100)
+
+
+def _span(name: str) -> tuple[float, float]:
+    valid = table.row(name, NETWORK).valid
+    assert valid is not None
+    lo, hi = valid.lo, valid.hi
+    return (int(lo), int(hi)) if table.row(name, NETWORK).type == "int" else (lo, hi)
+
+
+LR_RANGE = _span("lr")
+STEPS_RANGE = _span("steps")
+WD_RANGE = _span("wd")
+SEED_RANGE = _span("seed")
+SHARP_RANGE = _span("sharp")
 ARCHITECTURES = ("8", "16", "32", "64", "128", "16-16", "32-32", "64-32", "64-64", "128-64",
                  "32-32-32")
 BATCHES = ("full", "8", "16", "32", "64", "128", "256")
-ACTIVATIONS = ("tanh", "relu")
-LOSSES = ("cross_entropy", "mse")
-VIEWS = ("run", "range", "map")
-MAP_SIZES = ("16", "32", "64", "128")
-MAP_EXP_RANGE = (-5.0, 3.0)  # log10 of the rates the map, range test and sweep may span
+ACTIVATIONS = table.row("activation", NETWORK).choices()
+LOSSES = table.row("loss", NETWORK).choices()
+VIEWS = table.row("view", NETWORK).choices()
+MAP_SIZES = table.row("tm_n", NETWORK).choices()
+MAP_EXP_RANGE = _span("tm_lo1")  # log10 of the rates the map, range test and sweep may span
 MAP_DEFAULTS = {"tm_lo1": -3.0, "tm_hi1": 0.5, "tm_lo2": -3.0, "tm_hi2": 0.5, "tm_n": "32",
                 "tm_steps": 100, "tm_ex": 0}
-MAP_EXAMPLES_RANGE = (0, 2000)  # training examples the map uses (0: all)
-MAP_STEPS_RANGE = (10, 500)
+MAP_EXAMPLES_RANGE = _span("tm_ex")  # training examples the map uses (0: all)
+MAP_STEPS_RANGE = _span("tm_steps")
 # The range test's span (log10 rates) and steps, and the sweep's span and number of runs.
 RANGE_DEFAULTS = {"rt_lo": -4.0, "rt_hi": 1.0, "rt_steps": 200, "sw_lo": -4.0, "sw_hi": 1.0,
                   "sw_n": 24}
-RANGE_STEPS_RANGE = (20, 1000)
-SWEEP_RANGE = (2, 64)
+RANGE_STEPS_RANGE = _span("rt_steps")
+SWEEP_RANGE = _span("sw_n")
 PRESET_VIEWS = {"train": "run", "compare": "run", "range_test": "range", "map": "map"}
 GRID_POINTS = 120  # per axis of the decision-boundary grid
 
@@ -63,69 +75,12 @@ def net_presets() -> Mapping:
     return PRESETS
 
 
-# --- the URL, without streamlit -------------------------------------------------------------
+# --- the URL, without streamlit: rows and checks come from `lrviz.ui.url_table` -------------
 
-
-class BadValueError(ValueError):
-    """A URL value that cannot be used; the message says why."""
-
-
-def hidden_text(hidden: tuple[int, ...]) -> str:
-    return "-".join(str(w) for w in hidden)
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """``"64-32"`` (or ``"64,32"``) as layer widths; BadValueError says what is wrong."""
-    parts = [p for p in text.replace(",", "-").replace("x", "-").split("-")]
-    if not 1 <= len(parts) <= MAX_HIDDEN_LAYERS or not all(p.strip().isdigit() for p in parts):
-        raise BadValueError(f"expected 1 to {MAX_HIDDEN_LAYERS} layer widths such as 32 or "
-                            f"64-32")
-    widths = tuple(int(p) for p in parts)
-    if not all(1 <= w <= MAX_WIDTH for w in widths):
-        raise BadValueError(f"every width must be between 1 and {MAX_WIDTH}")
-    return widths
-
-
-def batch_text(batch_size: int | None) -> str:
-    return "full" if batch_size is None else str(batch_size)
-
-
-def parse_batch(text: str) -> int | None:
-    if text == "full":
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise BadValueError("expected full or a positive whole number")
-    return int(text)
-
-
-def _float(text: str, low: float, high: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadValueError("not a number") from None
-    if not math.isfinite(value):
-        raise BadValueError("not a finite number")
-    if not low <= value <= high:
-        raise BadValueError(f"outside the allowed range {low:g} to {high:g}")
-    return value
-
-
-def _int(text: str, low: int, high: int) -> int:
-    value = _float(text, low, high)
-    if not value.is_integer():
-        raise BadValueError("not a whole number")
-    return int(value)
-
-
-def _choice(text: str, options) -> str:
-    if text not in options:
-        raise BadValueError(f"choose one of {', '.join(options)}")
-    return text
-
-
-def _param(p: Param, text: str) -> float:
-    return float(_int(text, int(p.low), int(p.high))) if p.integer else _float(text, p.low,
-                                                                               p.high)
+parse_hidden = read_hidden
+parse_batch = read_batch
+hidden_text = table.write_hidden
+batch_text = table.write_batch
 
 
 def short(text: str, limit: int = 40) -> str:
@@ -148,8 +103,7 @@ class NetQuery:
 
 
 GENERAL_KEYS = ("dataset", "hidden", "activation", "loss", "optimizer", "lr", "schedule", "steps",
-                "batch", "wd", "seed", "sharp")
-OTHER_KEYS = ("preset", "view", *MAP_DEFAULTS, *RANGE_DEFAULTS, "embed", "embed_options")
+                "batch", "wd", "seed", "sharp")  # the rows that fill a NetConfig field
 
 
 def preset_base(preset_id: str | None) -> NetConfig:
@@ -181,108 +135,93 @@ def view_defaults(preset_id: str | None) -> dict:
     return out
 
 
-def parse_query(params: Mapping[str, str]) -> NetQuery:
+def config_values(cfg: NetConfig) -> dict[str, object]:
+    """Every setting of ``cfg`` by URL key (a parameter of the optimizer or schedule by its
+    name)."""
+    out: dict[str, object] = {}
+    for key in GENERAL_KEYS:
+        entry = table.row(key, NETWORK)
+        out[key] = getattr(cfg, entry.field or key)
+    out.update(cfg.optimizer_values())
+    out.update(cfg.schedule_values())
+    return out
+
+
+def _component_defaults(base: NetConfig, kind: str, name: str) -> dict[str, float]:
+    """What a parameter control shows: the base's value for the base's component, else the
+    registry default (as `network_controls` resets them)."""
+    if getattr(base, kind) == name:
+        return getattr(base, f"{kind}_values")()
+    getter = get_optimizer if kind == "optimizer" else get_schedule
+    return getter(name).resolve({})
+
+
+def page_defaults(base: NetConfig, preset: str | None, optimizer: str, schedule: str) -> dict:
+    """What every control of the page shows when the URL leaves it out."""
+    return {**config_values(base), **_component_defaults(base, "optimizer", optimizer),
+            **_component_defaults(base, "schedule", schedule), **view_defaults(preset)}
+
+
+def parse_query(params: Mapping[str, str | Sequence[str]]) -> NetQuery:
     """The settings a /network URL asks for; every unusable value becomes a notice naming its
-    parameter (and is listed in ``rejected``), and the fallback is used instead."""
-    notices: list[str] = []
-    rejected: list[str] = []
-
-    def bad(key: str, why: str, fallback) -> None:
-        notices.append(f"Link: ignored {key}={short(str(params[key]))!r} ({why}); using "
-                       f"{key}={fallback}.")
-        rejected.append(key)
-
-    preset = params.get("preset")
-    if preset is not None and preset not in net_presets():
-        notices.append(f"Link: ignored preset={short(preset)!r} (no such network preset; "
-                       f"choose one of {', '.join(net_presets()) or 'none'}).")
-        rejected.append("preset")
-        preset = None
+    parameter (and is listed in ``rejected``), and the fallback is used instead; a key given
+    several times keeps its last value, with a notice. Notices are plain text (the page shows
+    them with ``st.text``), values quoted with ``repr``."""
+    quote = plain_quote
+    single = table.single_values(params, quote=quote)
+    params = {k: str(v) for k, v in single.values.items()}
+    found = single.report() + table.parse(params, [table.row("preset", NETWORK)], quote=quote)
+    preset = str(found.values["preset"]) if "preset" in found.values else None
     base = preset_base(preset)
-    fields = base.model_dump()
-    simple = {
-        "dataset": (lambda t: _choice(t, DATASETS), "dataset", base.dataset),
-        "hidden": (parse_hidden, "hidden", hidden_text(base.hidden)),
-        "activation": (lambda t: _choice(t, ACTIVATIONS), "activation", base.activation),
-        "loss": (lambda t: _choice(t, LOSSES), "loss", base.loss),
-        "optimizer": (lambda t: _choice(t, tuple(OPTIMIZERS)), "optimizer", base.optimizer),
-        "schedule": (lambda t: _choice(t, tuple(SCHEDULES)), "schedule", base.schedule),
-        "lr": (lambda t: _float(t, *LR_RANGE), "lr", f"{base.lr:g}"),
-        "steps": (lambda t: _int(t, *STEPS_RANGE), "steps", base.steps),
-        "batch": (parse_batch, "batch_size", batch_text(base.batch_size)),
-        "wd": (lambda t: _float(t, *WD_RANGE), "weight_decay", f"{base.weight_decay:g}"),
-        "seed": (lambda t: _int(t, *SEED_RANGE), "seed", base.seed),
-        "sharp": (lambda t: _int(t, *SHARP_RANGE), "sharpness_every", base.sharpness_every),
-    }
-    for key, (parse, name, fallback) in simple.items():
-        if key in params:
-            try:
-                fields[name] = parse(str(params[key]))
-            except BadValueError as why:
-                bad(key, str(why), fallback)
-    if fields["optimizer"] != base.optimizer:
-        fields["optimizer_params"] = {}
-    if fields["schedule"] != base.schedule:
-        fields["schedule_params"] = {}
-    owned = {p.name: ("optimizer_params", p) for p in get_optimizer(fields["optimizer"]).params}
-    owned.update({p.name: ("schedule_params", p)
-                  for p in get_schedule(fields["schedule"]).params})
-    for key, (group, p) in owned.items():
-        if key in params:
-            try:
-                fields[group] = {**fields[group], key: _param(p, str(params[key]))}
-            except BadValueError as why:
-                bad(key, str(why), f"{p.default:g}")
-    for key in params:
-        if key not in (*GENERAL_KEYS, *OTHER_KEYS, *owned):
-            notices.append(f"Link: ignored unknown parameter {short(key)!r}: this page has no "
-                           "such setting.")
-            rejected.append(key)
+    defaults = page_defaults(base, preset, base.optimizer, base.schedule)
+    names = table.parse(params, [table.row(k, NETWORK) for k in ("optimizer", "schedule")],
+                        defaults, quote=quote)
+    optimizer = str(names.values.get("optimizer", base.optimizer))
+    schedule = str(names.values.get("schedule", base.schedule))
+    defaults = page_defaults(base, preset, optimizer, schedule)
+    rows = [e for e in table.page_rows(NETWORK, optimizer=optimizer, schedule=schedule)
+            if e.name not in ("preset", "optimizer", "schedule")]
+    found = found + names + table.parse(params, rows, defaults, quote=quote)
+    found = found + table.unknown_keys(params, {e.name for e in rows} | {
+        "preset", "optimizer", "schedule"}, quote=quote, sep=":")
+    values = {**defaults, **found.values}
+    run_keys = (*GENERAL_KEYS, *_component_defaults(base, "optimizer", optimizer),
+                *_component_defaults(base, "schedule", schedule))
     try:
-        config = NetConfig(**fields)
+        config = _net_config(values, optimizer, schedule)
     except ValueError as exc:
         first = str(exc).splitlines()
-        notices.append("Link: these settings cannot run together ("
-                       f"{' '.join(first[1:3]).strip() or first[0]}); showing the "
-                       f"{'preset' if preset else 'default'} settings instead.")
-        rejected += [k for k in params if k in (*GENERAL_KEYS, *owned)]
+        found = found + table.Parsed({}, (
+            "Link: these settings cannot run together ("
+            f"{' '.join(first[1:3]).strip() or first[0]}); showing the "
+            f"{'preset' if preset else 'default'} settings instead.",),
+            tuple(k for k in params if k in run_keys))
         config = base
-    defaults = view_defaults(preset)
-    view = params.get("view", defaults["view"])
-    if view not in VIEWS:
-        bad("view", f"choose one of {', '.join(VIEWS)}", defaults["view"])
-        view = defaults["view"]
-    settings = {k: v for k, v in defaults.items() if k != "view"}
-    for key, default in list(settings.items()):
-        if key not in params:
-            continue
-        try:
-            settings[key] = _view_value(key, str(params[key]))
-        except BadValueError as why:
-            bad(key, str(why), default)
-    return NetQuery(base, config, preset, view, map_settings=settings, view_defaults=defaults,
-                    notices=tuple(notices), rejected=tuple(rejected))
+    view_keys = ("view", *MAP_DEFAULTS, *RANGE_DEFAULTS)
+    settings = {k: values[k] for k in view_keys if k != "view"}
+    return NetQuery(base, config, preset, str(values["view"]), map_settings=settings,
+                    view_defaults=view_defaults(preset), notices=found.notices,
+                    rejected=found.rejected)
 
 
-def _view_value(key: str, text: str) -> float | int | str:
-    """One setting of the range test, sweep or map, validated."""
-    if key == "tm_n":
-        return _choice(text, MAP_SIZES)
-    integers = {"tm_steps": MAP_STEPS_RANGE, "rt_steps": RANGE_STEPS_RANGE,
-                "sw_n": SWEEP_RANGE, "tm_ex": MAP_EXAMPLES_RANGE}
-    if key in integers:
-        return _int(text, *integers[key])
-    return _float(text, *MAP_EXP_RANGE)
+def _net_config(values: Mapping[str, object], optimizer: str, schedule: str) -> NetConfig:
+    """A `NetConfig` from the page's values by URL key."""
+    fields: dict[str, object] = {table.row(k, NETWORK).field or k: values[k]
+                                 for k in GENERAL_KEYS}
+    for kind, spec in (("optimizer", get_optimizer(optimizer)),
+                       ("schedule", get_schedule(schedule))):
+        fields[f"{kind}_params"] = {p.name: float(values[p.name])  # type: ignore[arg-type]
+                                    for p in spec.params}
+    return NetConfig(**fields)
 
 
 def query_params(cfg: NetConfig, preset: str | None = None) -> dict[str, str]:
-    """Every setting of ``cfg`` as URL parameters (a link that shows exactly this run)."""
+    """A link that shows exactly this run: the preset, then only the settings that differ from
+    what the page shows without them, in table order."""
+    base = preset_base(preset)
+    defaults = page_defaults(base, preset, cfg.optimizer, cfg.schedule)
+    defaults.update(optimizer=base.optimizer, schedule=base.schedule)
+    rows = table.page_rows(NETWORK, optimizer=cfg.optimizer, schedule=cfg.schedule)
     out = {} if preset is None else {"preset": preset}
-    out.update({"dataset": cfg.dataset, "hidden": hidden_text(cfg.hidden),
-                "activation": cfg.activation, "loss": cfg.loss, "optimizer": cfg.optimizer,
-                "lr": f"{cfg.lr:g}", "schedule": cfg.schedule, "steps": str(cfg.steps),
-                "batch": batch_text(cfg.batch_size), "wd": f"{cfg.weight_decay:g}",
-                "seed": str(cfg.seed), "sharp": str(cfg.sharpness_every)})
-    for values in (cfg.optimizer_values(), cfg.schedule_values()):
-        out.update({k: f"{v:g}" for k, v in values.items()})
+    out.update(table.link_pairs(config_values(cfg), rows, defaults))
     return out

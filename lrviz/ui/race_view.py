@@ -30,7 +30,7 @@ from lrviz.ui.controls import (
 )
 from lrviz.ui.lab_view import show_notices
 from lrviz.ui.safe_text import md
-from lrviz.ui.urlstate import Scope, choice, start_default
+from lrviz.ui.urlstate import start_default
 
 BASE = RunConfig(surface="rosenbrock", optimizer="sgd", lr=0.001, steps=500)
 BASE_JSON = BASE.model_dump_json()
@@ -106,13 +106,9 @@ def winner(results: list[Run], labels: list[str]) -> str:
     return f"First at the minimum: **{md(label)}**, at step {step}."
 
 
-SCOPE = Scope(components=("surface",), general=("lr", "steps", "x0", "y0"), extra=())
-
-
 def page() -> None:
     st.title("Optimizer race")
-    state.check_url("race", BASE, SCOPE, {"mode": choice(list(MODES))},
-                    lists={"optimizers": list(OPTIMIZERS)})
+    state.check_url("race", BASE)
     show_notices("race")
     setup, racers, mode = controls()
     if not racers:

@@ -29,15 +29,13 @@ from lrviz.ui.controls import (
 from lrviz.ui.lab_view import regime_badge, show_notices
 from lrviz.ui.links import lab_query, query_params_dict
 from lrviz.ui.safe_text import swatch_line
-from lrviz.ui.urlstate import Scope, choice, param_check, start_default
-
-SCOPE = Scope(components=("surface", "optimizer"), general=("lr", "steps", "x0", "y0"), extra=())
+from lrviz.ui.url_table import SLOT_DEFAULTS
+from lrviz.ui.urlstate import start_default
 
 # Constant lr 0.03 bounces on Himmelblau's minimum (lr x lambda_max ~ 2.5): every schedule has
 # something to rescue.
 BASE = RunConfig(surface="himmelblau", optimizer="sgd", lr=0.03, steps=300)
 BASE_JSON = BASE.model_dump_json()
-SLOT_DEFAULTS = ("cosine", "warmup_cosine", "one_cycle")
 NONE = "none"
 
 
@@ -126,22 +124,9 @@ def run_all(setup: RunConfig, slots: list[Slot]) -> None:
                      query_params=query_params_dict(lab_query(config=run.config)))
 
 
-def url_checks() -> dict:
-    """Checks for this page's own URL keys: the slots, their parameters and the run switch."""
-    options = [NONE, *(s for s in SCHEDULES if s != "constant")]
-    checks: dict = {"run": choice(("true", "false"))}
-    for i, default in enumerate(SLOT_DEFAULTS, start=1):
-        checks[f"s{i}"] = choice(options)
-        name = st.query_params.get(f"s{i}", default)
-        name = name if name in SCHEDULES else default
-        for p in get_schedule(name).params:
-            checks[f"s{i}_{p.name}"] = param_check(p)
-    return checks
-
-
 def page() -> None:
     st.title("Schedules: shape the learning rate over time")
-    state.check_url("schedules", BASE, SCOPE, url_checks())
+    state.check_url("schedules", BASE)
     show_notices("schedules")
     st.markdown("Build up to three schedules, read their learning-rate curves, predict what "
                 "each does to the run, then compare them with a constant rate on the same "

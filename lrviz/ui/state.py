@@ -18,13 +18,13 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS, RENAMED_PRESETS
+from lrviz.ui import url_table
 from lrviz.ui.urlstate import (
     DEFAULT_CONFIG,
     MAX_PINS,
     NO_PINS,
     LabQuery,
     Pin,
-    Scope,
     check_page_query,
     check_plain_query,
     component_defaults,
@@ -47,7 +47,7 @@ def nearest_lr_option(lr: float) -> float:
     return min(LR_OPTIONS, key=lambda v: abs(math.log10(v) - target))
 
 
-def query_dict(repeated: tuple[str, ...] = ("pins",)) -> dict[str, str | list[str]]:
+def query_dict(repeated: Sequence[str] = ("pins",)) -> dict[str, str | list[str]]:
     """``st.query_params`` as a dict; keys in ``repeated``, and any key given more than once,
     keep every value (the parser says which one it uses)."""
     out: dict[str, str | list[str]] = {}
@@ -97,35 +97,46 @@ def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins
                 st.query_params[key] = value[-1]
 
 
+def scrub_url(params: dict[str, str | list[str]], rejected: Sequence[str],
+              keep: Sequence[str] = ()) -> None:
+    """After a parse: drop the rejected keys from the URL and the widgets' seed, and reduce a
+    repeated key (outside ``keep``) to the value the parser used."""
+    _drop(rejected)
+    _collapse_repeated(params, rejected, keep=tuple(keep))
+
+
 def live_keys() -> set[str]:
     """URL keys whose controls already hold a value in this session (see `parse_lab_query`)."""
     return {key for key in st.query_params if key in st.session_state}
 
 
-def check_url(page: str, base: RunConfig, scope: Scope, checks: dict,
-              lists: dict | None = None) -> None:
-    """Validate a (non-lab) page's URL; unusable values are dropped and their notices kept
-    for the page (see `notices`)."""
-    params = query_dict(tuple(lists or ()))
-    notices_, rejected = check_page_query(params, base, scope, checks, lists, live_keys())
-    _drop(rejected)
-    _collapse_repeated(params, rejected, keep=tuple(lists or ()))
-    if notices_:
-        st.session_state[notices_key(page)] = list(notices_)
+def _list_keys(page: str) -> tuple[str, ...]:
+    """The page's repeatable keys (``pins``, ``optimizers``), from the URL table."""
+    return tuple(e.name for e in url_table.TABLE if page in e.pages and e.type == "list")
 
 
-def check_plain_url(known: Sequence[str], checks: dict | None = None, *,
-                    drop: bool = True) -> None:
-    """Validate the URL of a page without lab settings and show its notices at once (the
-    unusable keys are dropped, so they show once, unless ``drop`` is False: the home page,
-    which reads no parameter, leaves the URL alone)."""
+def check_url(page: str, base: RunConfig) -> None:
+    """Validate the URL of /schedules, /race or /finder against the URL table (``base``: the
+    page's base settings); unusable values are dropped and their notices kept for the page
+    (see `notices`)."""
+    lists = _list_keys(page)
+    params = query_dict(lists)
+    found = check_page_query(page, params, base, live_keys())
+    scrub_url(params, found.rejected, keep=lists)
+    if found.notices:
+        st.session_state[notices_key(page)] = list(found.notices)
+
+
+def check_plain_url(page: str, *, drop: bool = True) -> None:
+    """Validate the URL of a page without lab settings against the URL table and show its
+    notices at once (the unusable keys are dropped, so they show once, unless ``drop`` is
+    False: the home page, which reads no parameter, leaves the URL alone)."""
     params = query_dict()
-    notices_, rejected = check_plain_query(params, known, checks, live_keys())
+    found = check_plain_query(page, params, live_keys())
     if drop:
-        _drop(rejected)
-        _collapse_repeated(params, rejected)
-    if notices_:
-        st.warning("\n\n".join(notices_), icon=":material/link_off:")
+        scrub_url(params, found.rejected)
+    if found.notices:
+        st.warning("\n\n".join(found.notices), icon=":material/link_off:")
 
 
 def notices_key(page: str = "lab") -> str:
@@ -142,10 +153,10 @@ def load_lab_query() -> LabQuery:
     new_id = RENAMED_PRESETS.get(old_id)
     if new_id is not None:  # an old link: open the renamed preset and say so
         st.query_params["preset"] = new_id
-    params = query_dict()
+    lists = _list_keys(url_table.LAB)
+    params = query_dict(lists)
     query = parse_lab_query(params, live_keys())
-    _drop(query.rejected)
-    _collapse_repeated(params, query.rejected)
+    scrub_url(params, query.rejected, keep=lists)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     renamed = [f"Link: preset {old_id!r} is now called {new_id!r}; showing it."] if new_id else []

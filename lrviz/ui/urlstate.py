@@ -1,44 +1,56 @@
-"""The lab's URL scheme, both ways, without streamlit (so it is unit-testable).
+"""The lab pages' URLs, both ways, without streamlit (so they are unit-testable).
 
 A lab URL is a preset (optional) plus flat settings: ``surface``, ``optimizer``, ``lr``,
 ``schedule``, ``steps``, ``x0``, ``y0``, the parameter names of the chosen surface, optimizer and
 schedule, ``noise`` and ``seed``, plus view switches. The settings override the preset's first
 run. Pinned runs travel as ``pins`` values, each a compact ``key:value,key:value`` string; with a
-preset and no ``pins`` the preset's other runs are pinned.
+preset and no ``pins`` the preset's other runs are pinned. /schedules, /race and /finder read
+the subset of these settings their page has, plus their own keys.
 
-`parse_lab_query` never raises: a value it cannot use is reported in ``notices`` (naming the
-parameter) and listed in ``rejected`` so that the page can drop it and show the default instead.
-Every number is range-checked here, before any widget sees it (Streamlit's own URL seeding of an
-integer input raises OverflowError on ``inf``). A key given several times keeps its last value
-(as Streamlit's widgets do) and says so. Notices are Markdown written by the app; every URL
-value or key in them is quoted with `lrviz.ui.safe_text.shown` (escaped, cut), so none of it
-can become markup.
+Which keys exist, their types and ranges is declared once, in `lrviz.ui.url_table`; this
+module turns those rows into a `RunConfig`. `parse_lab_query` and `check_page_query` never
+raise: a value they cannot use is reported in ``notices`` (naming the parameter) and listed in
+``rejected`` so that the page can drop it and show the default instead. Every number is
+range-checked before any widget sees it (Streamlit's own URL seeding of an integer input raises
+OverflowError on ``inf``). A key given several times keeps its last value (as Streamlit's
+widgets do) and says so. Notices are Markdown written by the app; every URL value or key in
+them is quoted with `lrviz.ui.safe_text.shown` (escaped, cut), so none of it can become markup.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from lrviz.engine.config import RunConfig
-from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
 from lrviz.engine.presets import PRESETS, Preset
-from lrviz.engine.schedules import SCHEDULES, get_schedule
-from lrviz.engine.spec import Param
-from lrviz.engine.surfaces import SURFACES, get_surface
+from lrviz.engine.surfaces import get_surface
 from lrviz.figures.labels import describe
+from lrviz.ui import url_table as table
 from lrviz.ui.safe_text import clean_label, md, shown
+from lrviz.ui.url_table import (
+    COMPONENTS,
+    GETTERS,
+    LAB,
+    MAX_PINS,
+    NO_PINS,
+    Parsed,
+    row,
+)
 
-LR_RANGE = (1e-5, 10.0)
-STEPS_RANGE = (10, 2000)
-NOISE_RANGE = (0.0, 3.0)
-SEED_RANGE = (0, 2**31 - 1)
-MAX_PINS = 4
-NO_PINS = "none"  # ``pins=none``: explicitly no pinned runs (overrides a preset's)
-VIEW_KEYS = ("view3d",)
-IGNORED_KEYS = ("embed", "embed_options")  # Streamlit's own parameters
+
+def _span(name: str) -> tuple[float, float]:
+    valid = row(name, LAB).valid
+    assert valid is not None
+    return valid.lo, valid.hi
+
+
+LR_RANGE = _span("lr")
+STEPS_RANGE = tuple(int(v) for v in _span("steps"))
+NOISE_RANGE = _span("noise")
+SEED_RANGE = tuple(int(v) for v in _span("seed"))
+GENERAL_NUMERIC = ("lr", "steps", "x0", "y0", "noise", "seed")  # the numbers of a RunConfig
 DEFAULT_CONFIG = RunConfig()
 
 
@@ -49,33 +61,38 @@ def normalized(cfg: RunConfig) -> RunConfig:
                      schedule_params=cfg.schedule_values())
 
 
-def _num(value: float) -> str:
-    """Numbers as Streamlit writes them into the URL: 5.0 -> "5", 0.01 -> "0.01"."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+def config_values(cfg: RunConfig) -> dict[str, object]:
+    """Every setting of ``cfg`` by URL key (the start as x0/y0, each parameter by its name)."""
+    x0, y0 = cfg.start_point
+    out: dict[str, object] = {"surface": cfg.surface, "optimizer": cfg.optimizer, "lr": cfg.lr,
+                              "schedule": cfg.schedule, "steps": cfg.steps, "x0": x0, "y0": y0,
+                              "noise": cfg.noise, "seed": cfg.seed}
+    for values in (cfg.surface_values(), cfg.optimizer_values(), cfg.schedule_values()):
+        out.update(values)
+    return out
+
+
+def run_rows(page: str, surface: str, optimizer: str, schedule: str) -> tuple[table.Entry, ...]:
+    """The rows of ``page`` that set a run: its component choices, numbers and parameters."""
+    kinds = COMPONENTS[page]
+    return tuple(e for e in table.page_rows(page, surface, optimizer, schedule)
+                 if e.name in kinds or e.name in GENERAL_NUMERIC or e.owner)
 
 
 def config_params(cfg: RunConfig, *, with_noise: bool = True) -> dict[str, str]:
-    """Every setting of ``cfg`` as URL parameters, in the order of DESIGN.md's example.
-
-    All parameters of the chosen surface, optimizer and schedule are written (resolved), so the
-    URL reproduces the run whatever preset or defaults the reader starts from.
-    """
-    x0, y0 = cfg.start_point
-    out = {"surface": cfg.surface, "optimizer": cfg.optimizer, "lr": _num(cfg.lr),
-           "schedule": cfg.schedule, "steps": str(cfg.steps), "x0": _num(x0), "y0": _num(y0)}
-    for values in (cfg.surface_values(), cfg.optimizer_values(), cfg.schedule_values()):
-        out.update({k: _num(v) for k, v in values.items()})
-    if with_noise or cfg.noise > 0:
-        out["noise"] = _num(cfg.noise)
-        out["seed"] = str(cfg.seed)
-    return out
+    """Every setting of ``cfg`` as URL parameters, in table order (a pinned run's value)."""
+    values = config_values(cfg)
+    if not with_noise and cfg.noise == 0:
+        values = {k: v for k, v in values.items() if k not in ("noise", "seed")}
+    return dict(table.link_pairs(values, run_rows(LAB, cfg.surface, cfg.optimizer,
+                                                  cfg.schedule), {}))
 
 
 def encode_pin(cfg: RunConfig, label: str | None = None) -> str:
     """A pinned run as one compact URL value: ``surface:ravine,optimizer:sgd,lr:0.09,...``.
 
-    A label travels last, with the separators ``,`` and ``:`` replaced by ``;`` and ``=``.
+    Every setting is written (a pin is a whole run, whatever the page's base). A label travels
+    last, with the separators ``,`` and ``:`` replaced by ``;`` and ``=``.
     """
     text = ",".join(f"{k}:{v}" for k, v in config_params(cfg, with_noise=False).items())
     if label:
@@ -104,59 +121,12 @@ class LabQuery:
     notices: tuple[str, ...]
     rejected: tuple[str, ...]  # URL keys whose value was unusable (the page drops them)
     repair_pins: bool = False  # some pinned run had unusable values: rewrite ``pins``
+    present: bool = False  # presenter mode (``present=1``)
 
 
-def _last(value: str | Sequence[str]) -> str:
-    return value if isinstance(value, str) else (str(value[-1]) if len(value) else "")
-
-
-def single_values(params: Mapping[str, str | Sequence[str]], notices: list[str],
-                  repeatable: Collection[str] = ()) -> dict[str, str]:
-    """One value per key (the last, as Streamlit's widgets read it); a key given several times
-    outside ``repeatable`` gets a notice saying which value is used."""
-    out: dict[str, str] = {}
-    for key, value in params.items():
-        if key in repeatable:
-            continue
-        out[key] = _last(value)
-        if not isinstance(value, str) and len(value) > 1:
-            notices.append(f"Link: {shown(key)} was given {len(value)} times; using the last "
-                           f"value, {shown(out[key])}.")
-    return out
-
-
-def _all(value: str | Sequence[str]) -> list[str]:
-    return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-class _BadValueError(ValueError):
-    """A URL value that cannot be used; the message says why."""
-
-
-def _float(text: str, low: float, high: float) -> float:
-    if not text.strip():
-        raise _BadValueError("empty")
-    try:
-        value = float(text)
-    except (ValueError, OverflowError):
-        raise _BadValueError("not a number") from None
-    if not math.isfinite(value):
-        raise _BadValueError("not a finite number")
-    if not low <= value <= high:
-        raise _BadValueError(f"outside the allowed range {_num(low)} … {_num(high)}")
-    return value
-
-
-def _int(text: str, low: int, high: int) -> int:
-    value = _float(text, low, high)
-    if not value.is_integer():
-        raise _BadValueError("not a whole number")
-    return int(value)
-
-
-def _param(p: Param, text: str) -> float:
-    return float(_int(text, int(p.low), int(p.high))) if p.integer else _float(text, p.low,
-                                                                               p.high)
+def spec_of(kind: str, name: str):
+    """The registry entry (surface, optimizer or schedule spec) of one component."""
+    return GETTERS[kind](name)
 
 
 def start_range(surface: str) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -164,186 +134,12 @@ def start_range(surface: str) -> tuple[tuple[float, float], tuple[float, float]]
     return get_surface(surface).domain
 
 
-def general_value(key: str, text: str, surface: str) -> float | int:
-    """Validate one of the numeric settings that every lab view has."""
-    if key == "lr":
-        return _float(text, *LR_RANGE)
-    if key == "steps":
-        return _int(text, *STEPS_RANGE)
-    if key in ("x0", "y0"):
-        lo, hi = start_range(surface)[0 if key == "x0" else 1]
-        return _float(text, lo, hi)
-    if key == "noise":
-        return _float(text, *NOISE_RANGE)
-    if key == "seed":
-        return _int(text, *SEED_RANGE)
-    raise KeyError(key)
-
-
-GENERAL_NUMERIC = ("lr", "steps", "x0", "y0", "noise", "seed")
-NAMES = {"surface": SURFACES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
-
-
-def spec_of(kind: str, name: str):
-    """The registry entry (surface, optimizer or schedule spec) of one component."""
-    return {"surface": get_surface, "optimizer": get_optimizer, "schedule": get_schedule}[kind](
-        name)
-
-
-def component_params(surface: str, optimizer: str, schedule: str) -> dict[str, tuple[str, Param]]:
+def component_params(surface: str, optimizer: str, schedule: str) -> dict[str, tuple[str, object]]:
     """URL key -> (kind, Param) for the parameters of the chosen components."""
-    out: dict[str, tuple[str, Param]] = {}
-    for kind, spec in (("surface", get_surface(surface)), ("optimizer", get_optimizer(optimizer)),
-                       ("schedule", get_schedule(schedule))):
-        for p in spec.params:
-            out[p.name] = (kind, p)
+    out: dict[str, tuple[str, object]] = {}
+    for kind, name in (("surface", surface), ("optimizer", optimizer), ("schedule", schedule)):
+        out.update({p.name: (kind, p) for p in spec_of(kind, name).params})
     return out
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which shared settings a page has controls for, and its own extra URL keys."""
-
-    components: tuple[str, ...] = ("surface", "optimizer", "schedule")
-    general: tuple[str, ...] = GENERAL_NUMERIC
-    extra: tuple[str, ...] = (*VIEW_KEYS, "preset", "pins")
-
-
-LAB_SCOPE = Scope()
-
-
-def _settings(params: Mapping[str, str], base: RunConfig, where: str,
-              notices: list[str], rejected: list[str], scope: Scope = LAB_SCOPE,
-              live: Collection[str] = ()) -> RunConfig:
-    """``base`` overridden by the usable values of ``params`` (each problem noted).
-
-    Keys in ``live`` belong to controls that already hold a value in this session: the control
-    rewrites the URL after this rerun, so an unusable URL value of theirs (a stale ``x0`` from
-    the previous surface, say) is dropped without a notice.
-    """
-
-    def bad(key: str, text: str, why: str, fallback: str) -> None:
-        rejected.append(key)
-        if key not in live:
-            notices.append(f"{where}: ignored {key}={shown(text)} ({why}); using {fallback}.")
-
-    names = {}
-    for kind, registry in NAMES.items():
-        text = params.get(kind) if kind in scope.components else None
-        if text is None:
-            continue
-        if text in registry:
-            names[kind] = text
-        else:
-            bad(kind, text, f"unknown {kind}; choose one of {', '.join(registry)}",
-                f"{getattr(base, kind)}")
-    cfg = base.with_(**names) if names else base
-    if "surface" in names and names["surface"] != base.surface:
-        cfg = cfg.with_(start=None)  # the base start belongs to another surface
-    general: dict[str, float] = {}
-    for key in scope.general:
-        if key in params:
-            try:
-                general[key] = general_value(key, params[key], cfg.surface)
-            except _BadValueError as why:
-                current = {"lr": cfg.lr, "steps": cfg.steps, "x0": cfg.start_point[0],
-                           "y0": cfg.start_point[1], "noise": cfg.noise, "seed": cfg.seed}[key]
-                bad(key, params[key], str(why), f"{key}={_num(current)}")
-    owned = {k: v for k, v in component_params(cfg.surface, cfg.optimizer, cfg.schedule).items()
-             if v[0] in scope.components}
-    changes: dict[str, dict[str, float]] = {"surface": {}, "optimizer": {}, "schedule": {}}
-    for key, (kind, p) in owned.items():
-        if key in params:
-            try:
-                changes[kind][key] = _param(p, params[key])
-            except _BadValueError as why:
-                current = getattr(cfg, f"{kind}_values")()[key]
-                bad(key, params[key], str(why), f"{key}={_num(current)}")
-    known = {*scope.components, *scope.general, *owned, *scope.extra, *IGNORED_KEYS}
-    chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in scope.components)
-    for key in params:
-        if key not in known:
-            notices.append(f"{where}: ignored unknown parameter {shown(key)} — this page has no "
-                           f"such setting (chosen: {chosen}).")
-            rejected.append(key)
-    start = cfg.start_point
-    start = (general.get("x0", start[0]), general.get("y0", start[1]))
-    try:
-        return normalized(cfg.with_(
-            lr=general.get("lr", cfg.lr), steps=int(general.get("steps", cfg.steps)),
-            start=start, noise=general.get("noise", cfg.noise),
-            seed=int(general.get("seed", cfg.seed)),
-            surface_params={**cfg.surface_params, **changes["surface"]},
-            optimizer_params={**cfg.optimizer_params, **changes["optimizer"]},
-            schedule_params={**cfg.schedule_params, **changes["schedule"]},
-        ))
-    except ValueError as why:  # each value is in range, but the engine refuses the combination
-        dropped = [*general, *changes["surface"], *changes["optimizer"], *changes["schedule"]]
-        notices.append(f"{where}: these settings cannot run together ({md(str(why))}); using the "
-                       f"defaults for {', '.join(dropped)}.")
-        rejected.extend(dropped)
-        return normalized(cfg)
-
-
-def decode_pin(text: str, index: int, notices: list[str]) -> Pin | None:
-    """One ``pins`` value back into a run (None, with a notice, when it is unusable)."""
-    fields: dict[str, str] = {}
-    for part in text.split(","):
-        key, sep, value = part.partition(":")
-        if not sep or not key:
-            notices.append(f"Link: ignored pinned run {index + 1} ({shown(text)}): expected "
-                           f"key:value pairs separated by commas.")
-            return None
-        fields[key.strip()] = value.strip()
-    label = clean_label(fields.pop("label", ""))
-    problems: list[str] = []
-    cfg = _settings(fields, DEFAULT_CONFIG, f"Pinned run {index + 1}", problems, [])
-    notices.extend(problems)
-    return Pin(label or describe(cfg), cfg)
-
-
-def preset_pins(preset: Preset) -> tuple[Pin, ...]:
-    return tuple(Pin(r.label, r.config) for r in preset.runs[1:])
-
-
-def parse_lab_query(params: Mapping[str, str | Sequence[str]],
-                    live: Collection[str] = ()) -> LabQuery:
-    """Validate a lab URL's parameters (``st.query_params.to_dict()``-like, lists allowed).
-
-    ``live``: keys whose controls already hold a value this session (see `_settings`).
-    """
-    notices: list[str] = []
-    rejected: list[str] = []
-    single = single_values(params, notices, repeatable=("pins",))
-    preset = None
-    if "preset" in single:
-        preset = PRESETS.get(single["preset"])
-        if preset is None:
-            notices.append(f"Link: ignored preset={shown(single['preset'])} (unknown preset; "
-                           f"available: {', '.join(PRESETS)}); showing the default settings.")
-            rejected.append("preset")
-    base = preset.config if preset is not None else DEFAULT_CONFIG
-    config = _settings(single, base, "Link", notices, rejected, live=live)
-    view3d = single.get("view3d", "false").lower() == "true"
-    if "view3d" in single and single["view3d"].lower() not in ("true", "false"):
-        if "view3d" not in live:
-            notices.append(f"Link: ignored view3d={shown(single['view3d'])} (expected true or "
-                           f"false).")
-        rejected.append("view3d")
-    pins_explicit = "pins" in params
-    before = len(notices)
-    if pins_explicit:
-        values = [v for v in _all(params["pins"]) if v and v != NO_PINS]
-        decoded = [decode_pin(v, i, notices) for i, v in enumerate(values)]
-        pins = tuple(p for p in decoded if p is not None)
-        if len(pins) > MAX_PINS:
-            notices.append(f"Link: only the first {MAX_PINS} pinned runs are kept.")
-            pins = pins[:MAX_PINS]
-    else:
-        pins = preset_pins(preset) if preset is not None else ()
-    repair = pins_explicit and len(notices) > before
-    return LabQuery(base, config, preset, pins, pins_explicit, view3d, tuple(notices),
-                    tuple(dict.fromkeys(rejected)), repair)
 
 
 def component_defaults(base: RunConfig, kind: str, name: str) -> dict[str, float]:
@@ -366,111 +162,203 @@ def widget_defaults(base: RunConfig, surface: str, optimizer: str,
     That is the base (preset) setting while the component is the base's, else the component's
     own defaults; the URL then only needs the settings that differ from the base.
     """
-    cfg = base.with_(surface=surface, optimizer=optimizer, schedule=schedule)
-    if surface != base.surface:
-        cfg = cfg.with_(start=None)
-    x0, y0 = cfg.start_point
+    x0, y0 = start_default(base, surface)
     out: dict[str, float | int | str] = {
-        "surface": surface, "optimizer": optimizer, "schedule": schedule, "lr": cfg.lr,
-        "steps": cfg.steps, "x0": x0, "y0": y0, "noise": cfg.noise, "seed": cfg.seed,
+        "surface": surface, "optimizer": optimizer, "schedule": schedule, "lr": base.lr,
+        "steps": base.steps, "x0": x0, "y0": y0, "noise": base.noise, "seed": base.seed,
     }
-    for values in (cfg.surface_values(), cfg.optimizer_values(), cfg.schedule_values()):
-        out.update(values)
+    for kind, name in (("surface", surface), ("optimizer", optimizer), ("schedule", schedule)):
+        out.update(component_defaults(base, kind, name))
     return out
 
 
-def share_query(preset: Preset | None, config: RunConfig, pins: Sequence[Pin],
-                pins_explicit: bool, view3d: bool = False) -> str:
-    """The lab URL (path and query) that reproduces this exact view, every setting written."""
+def _config(values: Mapping[str, object]) -> RunConfig:
+    """A normalized `RunConfig` from every setting by URL key (as `config_values` gives)."""
+    names = {kind: str(values[kind]) for kind in ("surface", "optimizer", "schedule")}
+    params = {kind: {p.name: float(values[p.name]) for p in spec_of(kind, name).params}
+              for kind, name in names.items()}
+    return normalized(RunConfig(
+        **names, lr=float(values["lr"]), steps=int(values["steps"]),
+        start=(float(values["x0"]), float(values["y0"])), noise=float(values["noise"]),
+        seed=int(values["seed"]), surface_params=params["surface"],
+        optimizer_params=params["optimizer"], schedule_params=params["schedule"]))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A page's run settings read from its URL."""
+
+    config: RunConfig
+    parsed: Parsed  # values by URL key, notices, rejected keys
+    known: frozenset[str]  # every key of the page's rows for the chosen components
+
+
+def read_settings(params: Mapping[str, str], base: RunConfig, page: str = LAB, *,
+                  where: str = "Link", live: Collection[str] = ()) -> Settings:
+    """``base`` overridden by the usable run settings in ``params`` (one text per key).
+
+    The page's component choices are read first (an unknown one keeps the base's); they decide
+    the start range and which parameters exist. Every setting the URL leaves out shows what
+    its control shows (`widget_defaults`). Keys in ``live`` belong to controls that already
+    hold a value this session: the control rewrites the URL after this rerun, so an unusable
+    URL value of theirs (a stale ``x0`` from the previous surface, say) is dropped without a
+    notice.
+    """
+    kinds = COMPONENTS[page]
+    names = table.parse(params, [row(k, page) for k in kinds],
+                        {k: getattr(base, k) for k in kinds}, where=where, live=live)
+    chosen = {k: str(names.values.get(k, getattr(base, k)))
+              for k in ("surface", "optimizer", "schedule")}
+    defaults = widget_defaults(base, **chosen)
+    rows = [e for e in run_rows(page, **chosen) if e.name not in kinds]
+    numbers = table.parse(params, rows, defaults, where=where, live=live)
+    known = frozenset(e.name for e in table.page_rows(page, **chosen))
+    try:
+        config = _config({**defaults, **numbers.values})
+    except ValueError as why:  # each value is in range, but the engine refuses the combination
+        dropped = tuple(numbers.values)
+        notice = (f"{where}: these settings cannot run together ({md(str(why))}); using the "
+                  f"defaults for {', '.join(dropped)}.")
+        return Settings(_config(defaults), names + numbers + Parsed({}, (notice,), dropped),
+                        known)
+    return Settings(config, names + numbers, known)
+
+
+def decode_pin(text: str, index: int) -> tuple[Pin | None, tuple[str, ...]]:
+    """One ``pins`` value back into a run, and the notices about it (None when unusable)."""
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition(":")
+        if not sep or not key:
+            return None, (f"Link: ignored pinned run {index + 1} ({shown(text)}): "
+                          "expected key:value pairs separated by commas.",)
+        fields[key.strip()] = value.strip()
+    label = clean_label(fields.pop("label", ""))
+    where = f"Pinned run {index + 1}"
+    settings = read_settings(fields, DEFAULT_CONFIG, where=where)
+    cfg = settings.config
+    chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in COMPONENTS[LAB])
+    unknown = table.unknown_keys(fields, settings.known, where=where, chosen=chosen)
+    return Pin(label or describe(cfg), cfg), settings.parsed.notices + unknown.notices
+
+
+def preset_pins(preset: Preset) -> tuple[Pin, ...]:
+    return tuple(Pin(r.label, r.config) for r in preset.runs[1:])
+
+
+def _pins(values: Sequence[str]) -> tuple[tuple[Pin, ...], tuple[str, ...]]:
+    """The usable pinned runs (at most `MAX_PINS`) and the notices about the others."""
+    pins: list[Pin] = []
+    notices: list[str] = []
+    for i, text in enumerate(v for v in values if v and v != NO_PINS):
+        pin, problems = decode_pin(text, i)
+        notices.extend(problems)
+        if pin is not None:
+            pins.append(pin)
+    if len(pins) > MAX_PINS:
+        notices.append(f"Link: only the first {MAX_PINS} pinned runs are kept.")
+    return tuple(pins[:MAX_PINS]), tuple(notices)
+
+
+def parse_lab_query(params: Mapping[str, str | Sequence[str]],
+                    live: Collection[str] = ()) -> LabQuery:
+    """Validate a lab URL's parameters (``st.query_params.to_dict()``-like, lists allowed).
+
+    ``live``: keys whose controls already hold a value this session (see `read_settings`).
+    """
+    single = table.single_values(params, repeatable=("pins",))
+    text = single.values
+    switches = table.parse(text, [row(k, LAB) for k in ("preset", "view3d", "present")],
+                           live=live)
+    preset = PRESETS.get(str(switches.values.get("preset", "")))
+    base = preset.config if preset is not None else DEFAULT_CONFIG
+    settings = read_settings(text, base, LAB, live=live)
+    chosen = ", ".join(f"{kind} {getattr(settings.config, kind)}" for kind in COMPONENTS[LAB])
+    unknown = table.unknown_keys(text, settings.known, chosen=chosen)
+    pins_explicit = "pins" in params
+    if pins_explicit:
+        pins, pin_notices = _pins(table.all_values(params["pins"]))
+    else:
+        pins, pin_notices = (preset_pins(preset) if preset is not None else ()), ()
+    found = single.report() + switches + settings.parsed + unknown
+    return LabQuery(base, settings.config, preset, pins, pins_explicit,
+                    bool(switches.values.get("view3d", False)), found.notices + pin_notices,
+                    found.rejected, bool(pin_notices),
+                    bool(switches.values.get("present", False)))
+
+
+def config_pairs(config: RunConfig, base: RunConfig = DEFAULT_CONFIG) -> list[tuple[str, str]]:
+    """The settings of ``config`` that differ from what the lab shows with base settings
+    ``base`` (the preset's first run, or the defaults), in table order."""
+    defaults = {**widget_defaults(base, config.surface, config.optimizer, config.schedule),
+                **{kind: getattr(base, kind) for kind in COMPONENTS[LAB]}}
+    rows = run_rows(LAB, config.surface, config.optimizer, config.schedule)
+    return table.link_pairs(config_values(config), rows, defaults)
+
+
+def share_pairs(preset: Preset | None, config: RunConfig, pins: Sequence[Pin] = (),
+                pins_explicit: bool = False, view3d: bool = False) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a lab link that reproduces this view: the preset, then only
+    the settings that differ from what the lab shows without them, in table order."""
     query: list[tuple[str, str]] = [("preset", preset.id)] if preset is not None else []
-    query += list(config_params(config, with_noise=preset is not None).items())
+    query += config_pairs(config, preset.config if preset is not None else DEFAULT_CONFIG)
     if pins_explicit or preset is None:
         query += [("pins", encode_pin(p.config, p.label)) for p in pins]
         if not pins and preset is not None and len(preset.runs) > 1:
             query.append(("pins", NO_PINS))
     if view3d:
         query.append(("view3d", "true"))
-    return "/lab?" + urlencode(query, safe=":,=;")
+    return query
 
 
-# --- the other lab pages: shared settings plus their own keys -----------------------------------
-
-def choice(options: Sequence[str]):
-    """A check: the value must be one of ``options``."""
-    def check(text: str) -> str:
-        if text not in options:
-            raise _BadValueError(f"choose one of {', '.join(options)}")
-        return text
-    return check
+def share_query(preset: Preset | None, config: RunConfig, pins: Sequence[Pin],
+                pins_explicit: bool, view3d: bool = False) -> str:
+    """The lab URL (path and query) that reproduces this exact view."""
+    return "/lab?" + urlencode(share_pairs(preset, config, pins, pins_explicit, view3d),
+                               safe=":,=;")
 
 
-def number(low: float, high: float, integer: bool = False):
-    """A check: a (whole) number in ``[low, high]``."""
-    def check(text: str) -> float:
-        return float(_int(text, int(low), int(high))) if integer else _float(text, low, high)
-    return check
+# --- the other pages: shared settings plus their own keys ---------------------------------------
 
 
-def param_check(p: Param):
-    return number(p.low, p.high, p.integer)
+def _slots(text: Mapping[str, str]) -> dict[int, str]:
+    """The /schedules slots the URL chooses (an unusable choice keeps the slot's default)."""
+    out = {}
+    for i in table.SLOTS:
+        entry = row(f"s{i}", table.SCHEDULES_PAGE)
+        name = text.get(entry.name, entry.default)
+        out[i] = name if name in entry.choices() else str(entry.default)
+    return out
 
 
-def check_page_query(params: Mapping[str, str | Sequence[str]], base: RunConfig, scope: Scope,
-                     checks: Mapping[str, object],
-                     lists: Mapping[str, Sequence[str]] | None = None,
-                     live: Collection[str] = (),
-                     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Notices and rejected keys for a page's URL: the shared settings in ``scope`` are checked
-    as on the lab, ``checks`` maps each extra key to a check, ``lists`` maps repeatable keys to
-    their allowed values; ``live`` as in `parse_lab_query`."""
-    notices: list[str] = []
-    rejected: list[str] = []
-    lists = dict(lists or {})
-    single = single_values(params, notices, repeatable=lists)
-    _settings(single, base, "Link", notices, rejected,
-              Scope(scope.components, scope.general, (*scope.extra, *checks, *lists)), live)
-    for key, check in checks.items():
-        if key in single:
-            try:
-                check(single[key])
-            except _BadValueError as why:
-                if key not in live:
-                    notices.append(f"Link: ignored {key}={shown(single[key])} ({why}); using "
-                                   f"the default.")
-                rejected.append(key)
-    for key, allowed in lists.items():
-        if key in params and key not in live:
-            values = _all(params[key])
-            bad = [v for v in values if v not in allowed]
-            if bad:
-                notices.append(f"Link: ignored {key}={', '.join(map(shown, bad[:5]))} (choose "
-                               f"from {', '.join(allowed)}).")
-                if len(bad) == len(values):  # else the widget keeps the valid choices itself
-                    rejected.append(key)
-            elif len(set(values)) < len(values):
-                notices.append(f"Link: {key} lists the same choice twice; each is used once.")
-    return tuple(notices), tuple(dict.fromkeys(rejected))
+def check_page_query(page: str, params: Mapping[str, str | Sequence[str]], base: RunConfig,
+                     live: Collection[str] = ()) -> Parsed:
+    """Notices and rejected keys for the URL of /schedules, /race or /finder: the run settings
+    the page has are checked as on the lab, then its own rows (``live`` as in
+    `parse_lab_query`). ``values`` holds the typed value of every usable key."""
+    lists = [e for e in table.TABLE if page in e.pages and e.type == "list"]
+    single = table.single_values(params, repeatable=[e.name for e in lists])
+    text = single.values
+    settings = read_settings(text, base, page, live=live)
+    cfg = settings.config
+    rows = table.page_rows(page, cfg.surface, cfg.optimizer, cfg.schedule, _slots(text))
+    run = {e.name for e in run_rows(page, cfg.surface, cfg.optimizer, cfg.schedule)}
+    own = table.parse(text, [e for e in rows if e.name not in run], where="Link", live=live)
+    chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in COMPONENTS[page])
+    unknown = table.unknown_keys(text, {e.name for e in rows}, chosen=chosen)
+    found = single.report() + settings.parsed + own + unknown
+    for entry in lists:
+        found = found + table.parse_list(params, entry, live)
+    return found
 
 
-def check_plain_query(params: Mapping[str, str | Sequence[str]], known: Collection[str],
-                      checks: Mapping[str, object] | None = None,
-                      live: Collection[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Notices and rejected keys for a page without lab settings (home, lessons, glossary,
-    quiz, flashcards, progress): ``known`` are its URL keys (their own widgets or pickers check
-    the values, unless ``checks`` maps a key to a check here); anything else is reported."""
-    notices: list[str] = []
-    rejected: list[str] = []
-    single = single_values(params, notices)
-    for key, text in single.items():
-        if key not in known and key not in IGNORED_KEYS:
-            notices.append(f"Link: ignored unknown parameter {shown(key)} — this page has no "
-                           f"such setting.")
-            rejected.append(key)
-        elif key in (checks or {}) and key not in live:
-            try:
-                checks[key](text)
-            except _BadValueError as why:
-                notices.append(f"Link: ignored {key}={shown(text)} ({why}); using the "
-                               f"default.")
-                rejected.append(key)
-    return tuple(notices), tuple(dict.fromkeys(rejected))
+def check_plain_query(page: str, params: Mapping[str, str | Sequence[str]],
+                      live: Collection[str] = ()) -> Parsed:
+    """Notices and rejected keys for a page without run settings (home, lessons, glossary,
+    quiz, flashcards, progress): its rows are its known keys; ``str`` rows are checked by the
+    page's own pickers (a lesson id against the course), the others here."""
+    single = table.single_values(params)
+    rows = [e for e in table.TABLE if page in e.pages]
+    checked = table.parse(single.values, rows, live=live)
+    unknown = table.unknown_keys(single.values, {e.name for e in rows})
+    return single.report() + checked + unknown

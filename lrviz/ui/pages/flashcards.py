@@ -3,5 +3,5 @@
 from lrviz.ui import state
 from lrviz.ui.practice_cards import render_flashcards_page
 
-state.check_plain_url(("deck",))
+state.check_plain_url("flashcards")
 render_flashcards_page()

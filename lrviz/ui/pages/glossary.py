@@ -7,7 +7,7 @@ from lrviz.ui import state
 from lrviz.ui.lesson_glossary import course_terms, search, show_term
 from lrviz.ui.safe_text import cut, md, visible
 
-state.check_plain_url(("q",))
+state.check_plain_url("glossary")
 course = load_course()
 terms = course_terms(course)
 

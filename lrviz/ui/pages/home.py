@@ -9,7 +9,7 @@ from lrviz.ui.learner import learner_sidebar
 from lrviz.ui.lesson_map import course_map
 from lrviz.ui.lesson_progress import course_progress
 
-state.check_plain_url((), drop=False)
+state.check_plain_url("home", drop=False)
 learner = learner_sidebar()
 
 st.title("lrviz — see what the learning rate does")

@@ -2,18 +2,15 @@
 
 import streamlit as st
 
-from lrviz.learning.content import LESSON_SECTIONS, load_course
+from lrviz.learning.content import load_course
 from lrviz.ui import state
 from lrviz.ui.learner import learner_sidebar
 from lrviz.ui.lesson_map import course_map, lesson_picker
 from lrviz.ui.lesson_progress import course_progress
 from lrviz.ui.lesson_view import show_broken, show_lesson
-from lrviz.ui.urlstate import choice
 
 course = load_course()
-state.check_plain_url(
-    ("lesson", "section"),
-    {"section": choice([label for _, label in LESSON_SECTIONS])})
+state.check_plain_url("lesson")
 learner = learner_sidebar()
 lesson_id = lesson_picker(course)
 

@@ -3,5 +3,5 @@
 from lrviz.ui import state
 from lrviz.ui.practice_progress import render_progress_page
 
-state.check_plain_url(())
+state.check_plain_url("progress")
 render_progress_page()

@@ -3,5 +3,5 @@
 from lrviz.ui import state
 from lrviz.ui.practice_quiz import render_quiz_page
 
-state.check_plain_url(("lesson",))
+state.check_plain_url("quiz")
 render_quiz_page()
