@@ -38,7 +38,8 @@ SEED_RANGE = (0, 2**31 - 1)
 MAX_PINS = 4
 NO_PINS = "none"  # ``pins=none``: explicitly no pinned runs (overrides a preset's)
 VIEW_KEYS = ("view3d",)
-IGNORED_KEYS = ("embed", "embed_options")  # Streamlit's own parameters
+IGNORED_KEYS = ("embed", "embed_options",  # Streamlit's own parameters
+                "present")  # presenter mode, read by lrviz.ui.presenter on any page
 DEFAULT_CONFIG = RunConfig()
 
 
