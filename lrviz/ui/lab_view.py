@@ -242,7 +242,8 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
                                     colours=[colours[k] for k in main], height=640,
                                     animate=True, colorbar=False, clickable=True)
         if present:
-            presenter.fit_map(fig_map, [(live.regime.label, describe(live.config))])
+            presenter.fit_map(fig_map, [(shown[k].regime.label, labels[k]) for k in main],
+                              [colours[k] for k in main])
         st.plotly_chart(fig_map, key=MAP_KEY, width="stretch", selection_mode="points",
                         on_select=functools.partial(set_start_from_click, MAP_KEY,
                                                     live.config.surface))

@@ -13,19 +13,26 @@ The stylesheet is a fixed string: no user or URL text ever reaches it. Badge tex
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from lrviz.engine.config import RunConfig
+from lrviz.engine.presets import PRESETS
 from lrviz.figures.labels import plotly_text
+from lrviz.ui import state
 from lrviz.ui.safe_text import md
+from lrviz.ui.urlstate import Scope, spec_of
 
 PRESENT_KEY = "present"  # the URL parameter; Streamlit-style "1"/"true" switch it on
 ON_VALUES = ("1", "true")
 NEXT_KEY, PREVIOUS_KEY, EXIT_KEY = "present_next", "present_prev", "present_exit"
 BADGE_NAME = "regime badge"  # the annotation's name (the browser tests look for it)
+SCENARIO_KEY = "present_scenario"  # the lab preset last shown on race/schedules/finder
 
 # 480 CSS px of viewport: ~8 px padding, a ~56 px toolbar, a 16 px gap, then the figures.
 STAGE_HEIGHT = 390
@@ -97,23 +104,35 @@ def toolbar(title: str, scenario: str, go_to: Callable[[str], None], ids: Sequen
                  on_click=_exit, width="stretch")
 
 
-def badge_text(lines: Sequence[tuple[str, str]]) -> str:
-    """Plotly annotation text: one line per (regime, label) pair, the regime in bold capitals.
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def badge_text(lines: Sequence[tuple[str, str]], colours: Sequence[str] = ()) -> str:
+    """Plotly annotation text: one line per (regime, label) pair, the regime in bold capitals,
+    after a square in the run's colour when ``colours`` are given (hex literals only).
 
     Both parts are escaped with `plotly_text`, so a label from a link stays literal text.
     """
-    return "<br>".join(f"<b>{plotly_text(regime.upper())}</b>"
+    if any(not _HEX.fullmatch(c) for c in colours):
+        raise ValueError(f"not hex colour literals: {list(colours)!r}")
+    squares = [f"<span style='color:{c}'>■</span> " for c in colours] or [""] * len(lines)
+    return "<br>".join(f"{square}<b>{plotly_text(regime.upper())}</b>"
                        + (f" {plotly_text(label)}" if label else "")
-                       for regime, label in lines)
+                       for square, (regime, label) in zip(squares, lines, strict=True))
 
 
-def fit_map(fig: go.Figure, badge: Sequence[tuple[str, str]]) -> go.Figure:
+def fit_map(fig: go.Figure, badge: Sequence[tuple[str, str]],
+            colours: Sequence[str] = ()) -> go.Figure:
     """Resize an animated map for the stage and draw the regime badge on it.
 
     Play/Pause and the step slider share one row under the map (they have two rows on the
-    normal page), which leaves the plot area most of the stage's height.
+    normal page), which leaves the plot area most of the stage's height. With several runs
+    the badge (one coloured line per run) replaces the map's legend, which would take the
+    space of the map itself.
     """
     fig.update_layout(height=STAGE_HEIGHT, font_size=STAGE_FONT)
+    if colours and len(colours) > 1:
+        fig.update_layout(showlegend=False)
     fig.layout.margin.b = 95 if fig.layout.sliders else 40
     fig.layout.margin.t = 30
     if fig.layout.updatemenus:
@@ -121,11 +140,12 @@ def fit_map(fig: go.Figure, badge: Sequence[tuple[str, str]]) -> go.Figure:
     if fig.layout.sliders:
         fig.layout.sliders[0].update(x=0.42, len=0.58, pad=dict(t=22, b=0),
                                      font=dict(size=11))
-    fig.add_annotation(text=badge_text(badge), name=BADGE_NAME, xref="paper", yref="paper",
+    fig.add_annotation(text=badge_text(badge, colours), name=BADGE_NAME, xref="paper", yref="paper",
                        x=0.01, y=0.99, xanchor="left", yanchor="top", showarrow=False,
                        align="left", bgcolor="rgba(255,255,255,0.88)", bordercolor="#333333",
-                       borderwidth=1, borderpad=4, font=dict(size=STAGE_FONT + 1,
-                                                             color="#111111"))
+                       borderwidth=1, borderpad=4,
+                       font=dict(size=STAGE_FONT + 1 if len(badge) <= 2 else STAGE_FONT - 3,
+                                 color="#111111"))
     return fig
 
 
@@ -171,3 +191,38 @@ def share_link(page_path: str) -> None:
     link = absolute(presenter_path(page_path, current_pairs()), page_path)
     st.markdown("**Presenter link** — opens this view in presenter mode:")
     st.code(link, language=None, wrap_lines=True)
+
+
+# --- scenarios on the race, schedules and finder pages: the lab's presets ----------------------
+
+
+def scenario_settings(cfg: RunConfig, scope: Scope) -> dict[str, float | int | str]:
+    """The widget values that show ``cfg`` on a page whose controls cover ``scope`` (its
+    components with their parameters, and its general settings); nothing else is touched."""
+    x0, y0 = cfg.start_point
+    general = {"lr": float(cfg.lr), "steps": int(cfg.steps), "x0": float(x0),
+               "y0": float(y0), "noise": float(cfg.noise), "seed": int(cfg.seed)}
+    out: dict[str, float | int | str] = {k: general[k] for k in scope.general}
+    for kind in scope.components:
+        name = getattr(cfg, kind)
+        values = getattr(cfg, f"{kind}_values")()
+        out[kind] = name
+        out.update({p.name: int(values[p.name]) if p.integer else float(values[p.name])
+                    for p in spec_of(kind, name).params})
+    return out
+
+
+def show_scenario(scope: Scope, preset_id: str) -> None:
+    """Callback: put the first run of lab preset ``preset_id`` into this page's controls."""
+    cfg = PRESETS[preset_id].config
+    st.session_state.update(scenario_settings(cfg, scope))
+    if "lr" in scope.general:
+        state.set_lr(cfg.lr)  # also moves the log slider
+    st.session_state[SCENARIO_KEY] = preset_id
+
+
+def scenario_toolbar(title: str, scope: Scope) -> None:
+    """The toolbar of a page whose n/p keys step through the lab's presets."""
+    current = st.session_state.get(SCENARIO_KEY)
+    scenario = PRESETS[current].title if current in PRESETS else "Your own settings"
+    toolbar(title, scenario, functools.partial(show_scenario, scope), list(PRESETS), current)
