@@ -248,8 +248,17 @@ _BRIDGE_JS = r"""
 
 A11Y_ALT = "accessibility helper (no visible content)"  # the iframe's title
 
+# Fixed text (no user input): long page-link labels wrap instead of being cut off with "…"
+# on a phone.
+_LAYOUT_CSS = """<style>
+[data-testid="stPageLink"] p { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; }
+</style>"""
+
 
 def install() -> None:
-    """Add the accessibility bridge to the current page (call once per script run)."""
+    """Add the accessibility bridge and the layout fixes to the current page (call once per
+    script run)."""
+    st.html(_LAYOUT_CSS)
     st.iframe(f"<!doctype html><html><body><script>{_BRIDGE_JS}</script></body></html>",
               height=1, tab_index=-1, alt=A11Y_ALT)
