@@ -192,3 +192,9 @@ def test_lesson_presenter_shows_one_example_at_a_time(app_test):
     assert at.title[0].value != first
     at.button(key=presenter.PREVIOUS_KEY).click().run()
     assert at.title[0].value == first
+
+
+def test_a_lesson_without_simulated_examples_shows_as_usual(app_test):
+    at = open_page(app_test, "lrviz/ui/pages/lesson.py", lesson="bowl-to-network", present=1)
+    assert at.tabs  # no 2-D example to put on the stage: the lesson's sections as usual
+    assert presenter.NEXT_KEY not in [b.key for b in at.button]
