@@ -321,7 +321,7 @@ def test_network_notices_are_plain_text_naming_parameter_and_value():
 
 # --- the widgets are the table's rows: same keys, same ranges, same choices -------------------
 
-SESSION_ONLY = {"lr_log", "net_lr_log"}  # keyed widgets that are not bound to the URL
+SESSION_ONLY = {"lr_log", "net_lr_log", "preset_pick"}  # keyed widgets not bound to the URL
 INPUTS = ("number_input", "slider", "selectbox", "toggle", "multiselect", "radio", "checkbox")
 
 

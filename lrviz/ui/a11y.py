@@ -12,7 +12,12 @@ zero-height iframe and adjusts the page's DOM after each render:
 * ``.updatemenu-button`` groups become ``role=button`` with ``tabindex=0`` (Enter/Space press
   them); the step slider becomes ``role=slider`` (arrow keys, Home/End move one frame, with
   ``aria-valuenow``/``aria-valuetext`` kept in step);
-* a display formula wider than its column gets ``tabindex=0`` so it can be scrolled.
+* a display formula wider than its column gets ``tabindex=0`` so it can be scrolled;
+* in presenter mode (``?present=1``, see `lrviz.ui.presenter`) space plays/pauses the map,
+  ←/→ step it and n/p click the previous/next-scenario buttons; the lab's "Play / Pause"
+  button (key ``lab_play``) drives the map's animation without a rerun;
+* below 900 px the sidebar is collapsed once when the app opens (Streamlit's own automatic
+  collapse stops at 768 px); reopening it is then left alone.
 """
 
 from __future__ import annotations
@@ -127,12 +132,103 @@ _BRIDGE_JS = r"""
     });
   }
 
+  // --- presenter keys, the main-area Play button, the sidebar on narrow screens ---------
+
+  function mainChart() {  // the first animated chart: the page's map
+    return [...doc.querySelectorAll(".js-plotly-plot")]
+      .find(gd => gd._fullLayout && (gd._fullLayout.sliders || []).length);
+  }
+
+  function playing(gd) {  // plotly.js keeps a frame request while an animation runs
+    const t = gd._transitionData;
+    return !!(t && t._animationRaf);
+  }
+
+  function pressMenuButton(gd, index) {  // 0: Play, 1: Pause (see trajectory._animation)
+    const button = gd.querySelectorAll(".updatemenu-button")[index];
+    if (button) button.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+  }
+
+  function togglePlay(gd) {
+    if (playing(gd)) { pressMenuButton(gd, 1); return; }
+    const slider = gd._fullLayout.sliders[0];
+    if ((slider.active || 0) >= slider.steps.length - 1) goToFrame(gd, 0);  // replay
+    pressMenuButton(gd, 0);
+  }
+
+  function step(gd, delta) {
+    if (playing(gd)) pressMenuButton(gd, 1);
+    goToFrame(gd, (gd._fullLayout.sliders[0].active || 0) + delta);
+  }
+
+  function clickKeyed(key) {  // a Streamlit button by its widget key
+    const button = doc.querySelector(".st-key-" + key + " button");
+    if (button && !button.disabled) button.click();
+  }
+
+  function presenting() {
+    const value = new URLSearchParams(window.parent.location.search).get("present") || "";
+    return ["1", "true"].includes(value.trim().toLowerCase());
+  }
+
+  const TYPING = "input, textarea, select, [contenteditable='true'], [role='slider'], " +
+                 "[role='combobox'], [role='listbox'], [role='option'], [role='tab']";
+
+  // Presenter mode: space plays/pauses the map, arrows step it, n/p change the scenario.
+  function onKey(ev) {
+    if (!presenting() || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.target && ev.target.closest && ev.target.closest(TYPING)) return;
+    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    const gd = mainChart();
+    let done = true;
+    if ((key === " " || key === "Spacebar") && gd) togglePlay(gd);
+    else if (key === "ArrowRight" && gd) step(gd, 1);
+    else if (key === "ArrowLeft" && gd) step(gd, -1);
+    else if (key === "n") clickKeyed("present_next");
+    else if (key === "p") clickKeyed("present_prev");
+    else done = false;
+    if (done) { ev.preventDefault(); ev.stopPropagation(); }
+  }
+
+  // The lab's "Play / Pause" button runs the map's animation in the browser (no rerun).
+  function onClick(ev) {
+    const button = ev.target && ev.target.closest && ev.target.closest(".st-key-lab_play button");
+    if (!button) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const gd = mainChart();
+    if (gd) togglePlay(gd);
+  }
+
+  // Below 900 px the sidebar starts collapsed, once per browser tab: after that the
+  // learner's own choice stands.
+  function collapseNarrowSidebar() {
+    if (window.parent.__lrvizSidebarChecked) return;
+    const bar = doc.querySelector("[data-testid='stSidebar']");
+    if (!bar) return;
+    window.parent.__lrvizSidebarChecked = true;
+    if (window.parent.innerWidth >= 900 || bar.getAttribute("data-collapsed") === "true") return;
+    const button = doc.querySelector("[data-testid='stSidebarCollapseButton'] button");
+    if (button) button.click();
+  }
+
   function apply() {
     doc.querySelectorAll(".js-plotly-plot").forEach(gd => {
       if (!gd._fullLayout) return;
       try { labelChart(gd); keyboard(gd); } catch (err) { /* a chart mid-render: next pass */ }
     });
     scrollableFormulas();
+    collapseNarrowSidebar();
+  }
+
+  // The listeners live in this iframe: the newest one replaces the previous one's.
+  for (const [name, type, handler] of [["__lrvizKeys", "keydown", onKey],
+                                       ["__lrvizClicks", "click", onClick]]) {
+    try {
+      if (window.parent[name]) doc.removeEventListener(type, window.parent[name], true);
+    } catch (e) {}
+    doc.addEventListener(type, handler, true);
+    window.parent[name] = handler;
   }
 
   // One observer per page: a rerun may recreate this iframe, whose old script context
@@ -152,8 +248,17 @@ _BRIDGE_JS = r"""
 
 A11Y_ALT = "accessibility helper (no visible content)"  # the iframe's title
 
+# Fixed text (no user input): long page-link labels wrap instead of being cut off with "…"
+# on a phone.
+_LAYOUT_CSS = """<style>
+[data-testid="stPageLink"] p { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; }
+</style>"""
+
 
 def install() -> None:
-    """Add the accessibility bridge to the current page (call once per script run)."""
+    """Add the accessibility bridge and the layout fixes to the current page (call once per
+    script run)."""
+    st.html(_LAYOUT_CSS)
     st.iframe(f"<!doctype html><html><body><script>{_BRIDGE_JS}</script></body></html>",
               height=1, tab_index=-1, alt=A11Y_ALT)

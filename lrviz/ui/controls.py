@@ -97,8 +97,9 @@ def _on_lr_exact() -> None:
 
 
 def lr_controls(container, default: float, current: float | None = None,
-                label: str = "Learning rate") -> float:
-    """A log slider (20 stops per decade, 1e-5 … 10) and an exact number input, kept in sync."""
+                label: str = "Learning rate", exact_container=None) -> float:
+    """A log slider (20 stops per decade, 1e-5 … 10) and an exact number input, kept in sync
+    (the exact input goes in ``exact_container`` when given)."""
     if state.LR_LOG_KEY not in st.session_state:
         start = st.session_state.get("lr", current if current is not None else default)
         st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(float(start))
@@ -106,7 +107,7 @@ def lr_controls(container, default: float, current: float | None = None,
         f"{label} (log scale)", options=state.LR_OPTIONS, key=state.LR_LOG_KEY,
         format_func=lambda v: f"{v:g}", on_change=_on_lr_log,
         help="Drag across decades; type an exact value below.")
-    return float(container.number_input(
+    return float((exact_container or container).number_input(
         f"exact {label.lower()}", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
         value=float(default), step=1e-4, format="%.6g", key="lr", bind=BIND,
         on_change=_on_lr_exact))
@@ -140,8 +141,9 @@ def preset_buttons(container) -> None:
                   width="stretch")
 
 
-def lab_controls(query: LabQuery) -> LabSettings:
-    """Draw the lab's sidebar controls and return the settings they hold."""
+def lab_controls(query: LabQuery, lr_container=None) -> LabSettings:
+    """Draw the lab's sidebar controls and return the settings they hold (the learning-rate
+    slider goes in ``lr_container`` when given: the main area's control row)."""
     sb = st.sidebar
     preset_buttons(sb)
     base = query.base
@@ -149,7 +151,7 @@ def lab_controls(query: LabQuery) -> LabSettings:
     start = start_inputs(sb, surface, start_default(base, surface))
     sb.caption("Tip: click the map to start from that point.")
     optimizer, optimizer_params = component(sb, "optimizer", base, label="Optimizer")
-    lr = lr_controls(sb, base.lr, query.config.lr)
+    lr = lr_controls(lr_container or sb, base.lr, query.config.lr, exact_container=sb)
     schedule, schedule_params = component(sb, "schedule", base, label="Schedule")
     steps = steps_slider(sb, base.steps)
     noise = sb.slider("Gradient noise σ", NOISE_RANGE[0], NOISE_RANGE[1], float(base.noise),

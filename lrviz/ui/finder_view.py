@@ -17,9 +17,11 @@ from lrviz.engine.config import RunConfig
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.surfaces import get_surface
 from lrviz.engine.theory import stability
+from lrviz.figures.captions import map_caption
 from lrviz.figures.finder import phase_map_figure, range_test_figure, regime_counts
 from lrviz.figures.labels import fmt_number
-from lrviz.ui import runs, state
+from lrviz.figures.trajectory import trajectory_figure
+from lrviz.ui import presenter, runs, state
 from lrviz.ui.controls import BIND, component, runnable, start_inputs, steps_slider
 from lrviz.ui.lab_view import show_notices
 from lrviz.ui.links import lab_query, query_params_dict
@@ -28,6 +30,7 @@ from lrviz.ui.urlstate import LR_RANGE, start_default
 BASE = RunConfig(surface="ravine", optimizer="momentum", lr=0.01, steps=200)
 BASE_JSON = BASE.model_dump_json()
 CURVE_KEY = "finder_curve"
+MAP_KEY = "finder_map"  # presenter mode only: the run at the chosen rate
 LAB_PAGE = "lrviz/ui/pages/lab.py"
 
 
@@ -102,12 +105,31 @@ def lab_link(cfg: RunConfig, label: str) -> None:
                  query_params=query_params_dict(lab_query(config=cfg)))
 
 
-def range_test(cfg: RunConfig, lrs: np.ndarray) -> None:
+def presenter_map(cfg: RunConfig, lr: float) -> None:
+    """Presenter mode: the run at ``lr`` (the clicked or the suggested rate), animated, with
+    its regime on the map."""
+    run = runs.run(cfg.with_(lr=float(f"{lr:.6g}")))
+    label = f"lr {fmt_number(run.config.lr)}"
+    fig = trajectory_figure([run], labels=[label], height=600, animate=True, colorbar=False)
+    st.plotly_chart(presenter.fit_map(fig, [(run.regime.label, label)]), key=MAP_KEY,
+                    width="stretch")
+    st.caption(f"The run at {label}: {run.regime.label}. {map_caption([run], [label])}")
+
+
+def range_test(cfg: RunConfig, lrs: np.ndarray, present: bool = False) -> None:
+    """The range test with its reading (``present``: beside the map of one of its runs)."""
     sweep = runs.sweep(cfg, lrs)
     lines, theory = theory_lines(cfg)
     offset = get_surface(cfg.surface).global_min_value(cfg.surface_values())
-    st.plotly_chart(range_test_figure(sweep, loss_offset=offset, lines=lines), key=CURVE_KEY,
-                    width="stretch", selection_mode="points", on_select="rerun")
+    figure = range_test_figure(sweep, loss_offset=offset, lines=lines)
+    slot = st.container()
+    if present:
+        left, slot = presenter.stage_columns()
+        with left:
+            presenter_map(cfg, clicked_lr() or sweep.suggested_lr or cfg.lr)
+        presenter.fit_curves(figure)
+    slot.plotly_chart(figure, key=CURVE_KEY, width="stretch", selection_mode="points",
+                      on_select="rerun")
     lr = clicked_lr()
     if lr is not None:
         k = int(np.argmin(np.abs(np.log(sweep.lrs / lr))))
@@ -186,12 +208,20 @@ def phase_section(cfg: RunConfig, lrs: np.ndarray) -> None:
 
 
 def page() -> None:
-    st.title("LR finder")
+    present = presenter.presenter_requested()
+    if present:
+        presenter.install_style()
+        presenter.scenario_toolbar("LR finder", "finder")
+    else:
+        st.title("LR finder")
     state.check_url("finder", BASE)
     show_notices("finder")
-    st.markdown("A learning-rate range test on your surface and optimizer: one full run per "
-                "rate, rates spaced evenly on a log scale. Read it with the theory line: the "
-                "curvature says where constant rates must start to fail.")
+    if not present:
+        st.markdown("A learning-rate range test on your surface and optimizer: one full run "
+                    "per rate, rates spaced evenly on a log scale. Read it with the theory "
+                    "line: the curvature says where constant rates must start to fail.")
     cfg, lrs = controls()
-    range_test(cfg, lrs)
+    range_test(cfg, lrs, present)
     phase_section(cfg, lrs)
+    if present:
+        presenter.share_link("/finder")

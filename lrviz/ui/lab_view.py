@@ -10,6 +10,7 @@ import streamlit as st
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Regime
+from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import Run
 from lrviz.engine.surfaces import get_surface
 from lrviz.figures.captions import curves_caption, map_caption
@@ -17,7 +18,7 @@ from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import describe
 from lrviz.figures.surface3d import surface_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import export, runs, state
+from lrviz.ui import export, presenter, runs, state
 from lrviz.ui.controls import LabSettings, set_start_from_click
 from lrviz.ui.remedies import outcome, remedies, tried_in_vain
 from lrviz.ui.safe_text import md, swatch_line
@@ -123,14 +124,22 @@ def same_map(a: RunConfig, b: RunConfig) -> bool:
     return a.surface == b.surface and a.surface_values() == b.surface_values()
 
 
-def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
-    """Compare mode: pin the current run (up to 4) and manage the pinned ones."""
-    encoded = _encode(pins)
+def pin_button(container, live: RunConfig, pins: Sequence[Pin]) -> None:
+    """Pin the current run (up to 4) so that it stays on the charts."""
     already = any(normalized(p.config) == normalized(live) for p in pins)
-    st.button(":material/push_pin: Pin this run to compare", key="pin_add",
-              disabled=len(pins) >= MAX_PINS or already,
-              help=f"Keep this run on the charts (up to {MAX_PINS}) while you change settings.",
-              on_click=_pin, args=(encoded, live.model_dump_json()))
+    container.button("Pin this run", key="pin_add", icon=":material/push_pin:",
+                     disabled=len(pins) >= MAX_PINS or already, width="stretch",
+                     help=f"Keep this run on the charts (up to {MAX_PINS}) while you change "
+                          "settings, to compare.",
+                     on_click=_pin, args=(_encode(pins), live.model_dump_json()))
+
+
+def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
+    """Compare mode: the pinned runs (the Pin button is in the control row above the map)."""
+    encoded = _encode(pins)
+    if not pins:
+        st.caption(f"Press **Pin this run** above the map to keep a run on the charts (up to "
+                   f"{MAX_PINS}) while you change the settings.")
     for i, pin in enumerate(pins):
         row = st.columns([6, 1.3, 1.3])
         note = "" if same_map(pin.config, live) else " — *on its own map below*"
@@ -141,6 +150,45 @@ def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
         row[1].button("Load", key=f"pin_load_{i}", on_click=_load_pin, args=(encoded, i),
                       help="Put this run's settings into the controls.")
         row[2].button("Unpin", key=f"pin_remove_{i}", on_click=_unpin, args=(encoded, i))
+
+
+# --- the control row above the map ------------------------------------------------------------
+
+PLAY_KEY = "lab_play"  # the bridge script in lrviz.ui.a11y plays the map when it is clicked
+PRESET_PICK_KEY = "preset_pick"
+
+
+def control_row(container) -> list:
+    """The main area's control row (learning rate, Play, Pin, presets): always on the page, so
+    a phone, whose sidebar starts collapsed, has them above the map. Returns its columns."""
+    return container.columns([3, 1.3, 1.3, 2.2], vertical_alignment="bottom")
+
+
+def _pick_preset() -> None:
+    preset_id = st.session_state.get(PRESET_PICK_KEY)
+    if preset_id in PRESETS:
+        state.load_preset(preset_id)
+
+
+def fill_control_row(columns: list, query: LabQuery, live: RunConfig) -> None:
+    """Play/Pause, Pin and the preset picker (the learning rate is already in column 0)."""
+    _, play, pin, presets = columns
+    play.button("Play / Pause", key=PLAY_KEY, icon=":material/play_pause:", width="stretch",
+                help="Plays or pauses the map's animation (as the buttons under the map do).")
+    pin_button(pin, live, query.pins)
+    # The picker shows the URL's preset: set before the widget exists, on every run.
+    st.session_state[PRESET_PICK_KEY] = query.preset.id if query.preset is not None else None
+    presets.selectbox("Preset", list(PRESETS), index=None, key=PRESET_PICK_KEY,
+                      format_func=lambda pid: PRESETS[pid].title, on_change=_pick_preset,
+                      placeholder="Load a scenario…",
+                      help="One-click scenarios; each comes with a caption saying what to see.")
+
+
+def presenter_toolbar(query: LabQuery) -> None:
+    """Presenter mode's toolbar: the preset shown, previous/next preset (keys p/n), exit."""
+    current = query.preset.id if query.preset is not None else None
+    scenario = query.preset.title if query.preset is not None else "Your own settings"
+    presenter.toolbar("Lab", scenario, state.load_preset, list(PRESETS), current)
 
 
 # --- charts, link, downloads -----------------------------------------------------------------
@@ -174,11 +222,12 @@ def _map_title(run: Run) -> str:
 
 
 def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
-           settings: LabSettings):
+           settings: LabSettings, present: bool = False):
     """Map (animated, click to set the start) beside the stacked curves; 3D on request.
 
     Pinned runs on another surface (or other surface parameters) get a map of their own below,
-    in the same colours; every run is on the curves.
+    in the same colours; every run is on the curves. ``present``: sized for presenter mode,
+    the regime drawn on the map.
     """
     shown = [live, *pinned]
     labels = [f"now: {describe(live.config)}", *pin_labels]
@@ -186,11 +235,15 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
     colours = [colour(k) for k in range(len(shown))]
     groups = map_groups(shown)
     main = groups[0]
-    left, right = st.columns([1.15, 1], gap="medium")
+    left, right = presenter.stage_columns() if present else st.columns([1.15, 1],
+                                                                        gap="medium")
     with left:
         fig_map = trajectory_figure([shown[k] for k in main], labels=[labels[k] for k in main],
                                     colours=[colours[k] for k in main], height=640,
                                     animate=True, colorbar=False, clickable=True)
+        if present:
+            presenter.fit_map(fig_map, [(shown[k].regime.label, labels[k]) for k in main],
+                              [colours[k] for k in main])
         st.plotly_chart(fig_map, key=MAP_KEY, width="stretch", selection_mode="points",
                         on_select=functools.partial(set_start_from_click, MAP_KEY,
                                                     live.config.surface))
@@ -200,6 +253,8 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
                    "Press Play or drag the step slider; click the map to start from there.")
     with right:
         fig_curves = curves_figure(shown, labels=labels, height=640, colours=colours)
+        if present:
+            presenter.fit_curves(fig_curves)
         st.plotly_chart(fig_curves, key="lab_curves", width="stretch")
         st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
                    f"{curves_caption(shown, texts)}")

@@ -19,7 +19,7 @@ VERSE_WIDTH = 60  # longer lines are wrapped prose, not verse
 _BUBBLE_CSS = """<style>
 [class*="st-key-turn-teacher-"] { border-left: 6px solid #0072B2; padding-left: .5rem; }
 [class*="st-key-turn-student-"] { border-left: 6px dashed #E69F00; padding-left: .5rem;
-  margin-left: 8%; }
+  margin-left: 8%; max-width: 92%; }
 </style>"""
 
 

@@ -12,10 +12,16 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from lrviz.engine.presets import PRESETS
+from lrviz.figures.captions import curves_caption, map_caption
+from lrviz.figures.curves import curves_figure
+from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.learning.content import LESSON_SECTIONS, BrokenLesson, Course
 from lrviz.learning.schema import Lesson
 from lrviz.learning.store import Learner
+from lrviz.ui import presenter, runs
 from lrviz.ui.lesson_examples import show_examples
+from lrviz.ui.lesson_links import open_in_lab
 from lrviz.ui.lesson_listen import show_audiobook, show_dialogue
 from lrviz.ui.lesson_map import lesson_label, plain, select_lesson
 from lrviz.ui.lesson_progress import mark_read, progress_text, sections_read
@@ -27,6 +33,7 @@ from lrviz.ui.lesson_sections import (
 )
 
 SECTION_KEY = "section"  # the tabs' key and URL parameter: /lesson?lesson=<id>&section=Summary
+EXAMPLE_KEY = "present_example"  # presenter mode: "<lesson id>/<example index>" on the stage
 RENDERERS: dict[str, Callable[[Lesson], None]] = {
     "listen": show_dialogue,
     "summary": show_summary,
@@ -106,3 +113,52 @@ def show_broken(course: Course, broken: BrokenLesson) -> None:
                             for e in broken.errors))
     st.caption("Fix the file and reload the page; the lesson appears as soon as it is valid.")
     _navigation(course, broken.id)
+
+
+# --- presenter mode: the lesson's examples, one per slide ------------------------------------
+
+
+def simulated_examples(lesson: Lesson) -> list[int]:
+    """Indices of the examples the 2-D simulator runs (a lab preset with that run)."""
+    return [k for k, ex in enumerate(lesson.examples)
+            if ex.preset in PRESETS and 0 <= ex.run < len(PRESETS[ex.preset].runs)]
+
+
+def _show_example(example_id: str) -> None:
+    st.session_state[EXAMPLE_KEY] = example_id
+
+
+def show_lesson_presenter(course: Course, lesson: Lesson) -> bool:
+    """Presenter mode: one example on the stage (its preset's runs on the map beside their
+    curves), n/p stepping through the examples; False when no example runs in the simulator
+    (the caller then shows the lesson as usual)."""
+    ids = [f"{lesson.id}/{k}" for k in simulated_examples(lesson)]
+    if not ids:
+        return False
+    current = st.session_state.get(EXAMPLE_KEY)
+    if current not in ids:
+        current = st.session_state[EXAMPLE_KEY] = ids[0]
+    example = lesson.examples[int(current.rsplit("/", 1)[1])]
+    preset = PRESETS[example.preset]
+    presenter.toolbar(f"Lesson {lesson.order}", example.title, _show_example, ids, current)
+    results = runs.runs([spec.config for spec in preset.runs])
+    labels = [spec.label for spec in preset.runs]
+    colours = [colour(k) for k in range(len(results))]
+    fig_map = trajectory_figure(results, labels=labels, colours=colours, height=600,
+                                animate=True, colorbar=False)
+    fig_curves = curves_figure(results, labels=labels, colours=colours, height=600)
+    presenter.fit_map(fig_map, [(r.regime.label, label)
+                                for r, label in zip(results, labels, strict=True)], colours)
+    presenter.fit_curves(fig_curves)
+    left, right = presenter.stage_columns()
+    left.plotly_chart(fig_map, key="lesson_present_map", width="stretch")
+    left.caption(f"Map: {map_caption(results, labels)}")
+    right.plotly_chart(fig_curves, key="lesson_present_curves", width="stretch")
+    right.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
+                  f"{curves_caption(results, labels)}")
+    st.markdown(f"**The situation.** {example.scenario}")
+    st.markdown(f"**In the lab:** {preset.title}. {preset.caption}")
+    st.markdown(f"**Takeaway.** {example.takeaway}")
+    open_in_lab(example.preset)
+    presenter.share_link("/lesson")
+    return True

@@ -19,7 +19,7 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import runs, state
+from lrviz.ui import presenter, runs, state
 from lrviz.ui.controls import (
     BIND,
     component,
@@ -106,43 +106,75 @@ def winner(results: list[Run], labels: list[str]) -> str:
     return f"First at the minimum: **{md(label)}**, at step {step}."
 
 
+def race_charts(results: list[Run], labels: list[str], present: bool) -> None:
+    """The race map (animated) and the curves: stacked on the page, side by side on the
+    presenter's stage with every runner's regime drawn on the map."""
+    colours = [colour(k) for k in range(len(results))]
+    fig_map = trajectory_figure(results, labels=labels, colours=colours, height=640,
+                                animate=True, colorbar=False)
+    fig_curves = curves_figure(results, labels=labels, colours=colours, height=600)
+    if present:
+        presenter.fit_map(fig_map, [(r.regime.label, label)
+                                    for r, label in zip(results, labels, strict=True)],
+                          colours)
+        presenter.fit_curves(fig_curves)
+        left, right = presenter.stage_columns()
+    else:
+        left = right = st.container()
+    with left:
+        st.plotly_chart(fig_map, key="race_map", width="stretch")
+        st.caption(f"Race map (press Play: all markers move together). "
+                   f"{map_caption(results, labels)}")
+    if not present:
+        st.markdown(winner(results, labels))
+        st.markdown(standings(results, labels))
+    with right:
+        st.plotly_chart(fig_curves, key="race_curves", width="stretch")
+        st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
+                   f"{curves_caption(results, labels)}")
+    if present:
+        st.markdown(winner(results, labels))
+        st.markdown(standings(results, labels))
+        presenter.share_link("/race")
+
+
 def page() -> None:
-    st.title("Optimizer race")
+    present = presenter.presenter_requested()
+    if present:
+        presenter.install_style()
+        presenter.scenario_toolbar("Race", "race")
+    else:
+        st.title("Optimizer race")
     state.check_url("race", BASE)
     show_notices("race")
     setup, racers, mode = controls()
     if not racers:
         st.info("Pick at least one optimizer in the sidebar.")
         return
+    # On the presenter's stage the figures come first, the explanation under them.
+    stage, explain = st.container(), st.container()
+    if not present:
+        explain, stage = stage, explain
     if mode == "tuned":
         rates, cost = tuned_rates(setup, racers)
-        st.markdown(f"Each optimizer raced at its best rate from a quick sweep (lowest final "
-                    f"loss without diverging or oscillating; "
-                    f"{len(TUNE_LRS)} rates from 1e-4 to 10, log-spaced). **Tuning cost: "
-                    f"{cost} runs** ({len(TUNE_LRS)} × {len(racers)} optimizers) before the "
-                    f"race itself — the price of fairness.")
+        explain.markdown(f"Each optimizer raced at its best rate from a quick sweep (lowest "
+                         f"final loss without diverging or oscillating; "
+                         f"{len(TUNE_LRS)} rates from 1e-4 to 10, log-spaced). **Tuning cost: "
+                         f"{cost} runs** ({len(TUNE_LRS)} × {len(racers)} optimizers) before "
+                         f"the race itself — the price of fairness.")
         failed = [name for name, lr in rates.items() if lr is None]
         if failed:
-            st.warning(f"No rate in the sweep worked for {', '.join(failed)}: they race at "
-                       f"the shared rate {fmt_number(setup.lr)}.")
+            explain.warning(f"No rate in the sweep worked for {', '.join(failed)}: they race "
+                            f"at the shared rate {fmt_number(setup.lr)}.")
         configs = [setup.with_(optimizer=n, lr=rates[n] or setup.lr) for n in racers]
     else:
-        st.markdown(f"Every optimizer uses the same rate, lr = {fmt_number(setup.lr)}. That is "
-                    "unfair: each update rule has its own useful range (plain SGD's is capped "
-                    "by the curvature, Adam's steps are about lr long whatever the gradient). "
-                    "Switch to **Tuned** to give each its own best rate.")
+        explain.markdown(f"Every optimizer uses the same rate, lr = {fmt_number(setup.lr)}. "
+                         "That is unfair: each update rule has its own useful range (plain "
+                         "SGD's is capped by the curvature, Adam's steps are about lr long "
+                         "whatever the gradient). Switch to **Tuned** to give each its own "
+                         "best rate.")
         configs = [setup.with_(optimizer=n) for n in racers]
     results = runs.runs(configs)
     labels = [f"{c.optimizer} (lr {fmt_number(c.lr)})" for c in configs]
-    colours = [colour(k) for k in range(len(results))]
-    st.plotly_chart(trajectory_figure(results, labels=labels, colours=colours, height=640,
-                                      animate=True, colorbar=False),
-                    key="race_map", width="stretch")
-    st.caption(f"Race map (press Play: all markers move together). "
-               f"{map_caption(results, labels)}")
-    st.markdown(winner(results, labels))
-    st.markdown(standings(results, labels))
-    st.plotly_chart(curves_figure(results, labels=labels, colours=colours, height=600),
-                    key="race_curves", width="stretch")
-    st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
-               f"{curves_caption(results, labels)}")
+    with stage:
+        race_charts(results, labels, present)

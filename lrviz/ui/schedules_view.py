@@ -17,7 +17,7 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.schedules import schedule_caption, schedule_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import runs, state
+from lrviz.ui import presenter, runs, state
 from lrviz.ui.controls import (
     BIND,
     component,
@@ -98,22 +98,30 @@ def preview(setup: RunConfig, slots: list[Slot]) -> None:
     st.caption(f"Learning-rate preview. {schedule_caption(curves)}{note}")
 
 
-def run_all(setup: RunConfig, slots: list[Slot]) -> None:
-    """The constant run and one run per schedule, then the map, the curves and the verdicts."""
+def run_all(setup: RunConfig, slots: list[Slot], present: bool = False) -> None:
+    """The constant run and one run per schedule, then the map, the curves and the verdicts
+    (``present``: sized for the presenter's stage, each run's regime drawn on the map)."""
     configs = [setup] + [setup.with_(schedule=s.schedule, schedule_params=s.params)
                          for s in slots]
     labels = ["constant η₀"] + [slot_label(s) for s in slots]
     results = runs.runs(configs)
     colours = [colour(k) for k in range(len(results))]
-    left, right = st.columns([1.1, 1], gap="medium")
+    fig_map = trajectory_figure(results, labels=labels, colours=colours, height=600,
+                                animate=True, colorbar=False)
+    fig_curves = curves_figure(results, labels=labels, colours=colours, height=600)
+    if present:
+        presenter.fit_map(fig_map, [(r.regime.label, label)
+                                    for r, label in zip(results, labels, strict=True)],
+                          colours)
+        presenter.fit_curves(fig_curves)
+        left, right = presenter.stage_columns()
+    else:
+        left, right = st.columns([1.1, 1], gap="medium")
     with left:
-        st.plotly_chart(trajectory_figure(results, labels=labels, colours=colours, height=600,
-                                          animate=True, colorbar=False),
-                        key="schedules_map", width="stretch")
+        st.plotly_chart(fig_map, key="schedules_map", width="stretch")
         st.caption(f"Map: {map_caption(results, labels)}")
     with right:
-        st.plotly_chart(curves_figure(results, labels=labels, colours=colours, height=600),
-                        key="schedules_curves", width="stretch")
+        st.plotly_chart(fig_curves, key="schedules_curves", width="stretch")
         st.caption(f"Top: loss, middle: learning rate, bottom: stability meter. "
                    f"{curves_caption(results, labels)}")
     for k, (run, label) in enumerate(zip(results, labels, strict=True)):
@@ -125,15 +133,31 @@ def run_all(setup: RunConfig, slots: list[Slot]) -> None:
 
 
 def page() -> None:
-    st.title("Schedules: shape the learning rate over time")
+    present = presenter.presenter_requested()
+    if present:  # the toolbar and the stage first; the slots and the preview under it
+        presenter.install_style()
+        presenter.scenario_toolbar("Schedules", "schedules")
+        stage = st.container()
+    else:
+        st.title("Schedules: shape the learning rate over time")
     state.check_url("schedules", BASE)
     show_notices("schedules")
-    st.markdown("Build up to three schedules, read their learning-rate curves, predict what "
-                "each does to the run, then compare them with a constant rate on the same "
-                "surface, optimizer and start.")
+    if not present:
+        st.markdown("Build up to three schedules, read their learning-rate curves, predict "
+                    "what each does to the run, then compare them with a constant rate on the "
+                    "same surface, optimizer and start.")
     setup = setup_controls()
     slots = slot_controls()
     preview(setup, slots)
-    if st.toggle("Run them on the surface", value=True, key="run", bind=BIND,
-                 help="Switch off to predict from the curves first."):
+    running = st.toggle("Run them on the surface", value=True, key="run", bind=BIND,
+                        help="Switch off to predict from the curves first.")
+    if present:
+        with stage:
+            if running:
+                run_all(setup, slots, present=True)
+            else:
+                st.info("The runs are hidden: predict from the learning-rate curves below, "
+                        "then switch on “Run them on the surface”.")
+        presenter.share_link("/schedules")
+    elif running:
         run_all(setup, slots)
