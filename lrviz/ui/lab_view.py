@@ -19,7 +19,7 @@ from lrviz.figures.labels import describe
 from lrviz.figures.surface3d import surface_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.ui import export, presenter, runs, state
-from lrviz.ui.controls import LabSettings, set_start_from_click
+from lrviz.ui.controls import LabSettings, lab_controls, set_start_from_click
 from lrviz.ui.remedies import outcome, remedies, tried_in_vain
 from lrviz.ui.safe_text import md, swatch_line
 from lrviz.ui.urlstate import (
@@ -297,3 +297,50 @@ def share_and_export(query: LabQuery, settings: LabSettings, pins: Sequence[Pin]
                                                                         title="lrviz curves"),
                             file_name="lrviz-curves.html", mime="text/html", key="dl_curves",
                             on_click="ignore", width="stretch")
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def page() -> None:
+    """The lab: every setting in the sidebar (and the URL), the main ones also in a row above
+    the map, the run on the map; ``?present=1`` lays it out for a projector."""
+    present = presenter.presenter_requested()
+    query = state.load_lab_query()
+    if present:  # toolbar, the stage (map and curves), then the control row
+        presenter.install_style()
+        head, stage, row = st.container(), st.container(), st.container()
+    else:  # title and notices, the control row, then everything else in page order
+        st.title("Lab: watch the learning rate steer")
+        show_notices()
+        head, row, stage = None, st.container(), st.container()
+    columns = control_row(row)
+    settings = lab_controls(query, lr_container=columns[0])
+    fill_control_row(columns, query, settings.config)
+
+    live = runs.run(settings.config)
+    pinned = runs.runs([p.config for p in query.pins]) if query.pins else []
+
+    if present:
+        with head:
+            presenter_toolbar(query)
+        with stage:
+            shown, labels, fig_map, fig_curves = charts(
+                live, pinned, [p.label for p in query.pins], settings, present=True)
+        show_notices()
+        preset_banner(query, settings.config)
+        regime_badge(live)
+        remedy_buttons(live)
+    else:
+        with stage:
+            preset_banner(query, settings.config)
+            regime_badge(live)
+            remedy_buttons(live)
+            shown, labels, fig_map, fig_curves = charts(
+                live, pinned, [p.label for p in query.pins], settings)
+    st.subheader("Compare")
+    pin_panel(settings.config, query.pins)
+    st.subheader("Share and export")
+    if present:
+        presenter.share_link("/lab")
+    share_and_export(query, settings, query.pins, shown, labels, fig_map, fig_curves)

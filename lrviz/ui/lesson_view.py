@@ -16,15 +16,16 @@ from lrviz.engine.presets import PRESETS
 from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.learning.content import LESSON_SECTIONS, BrokenLesson, Course
+from lrviz.learning.content import LESSON_SECTIONS, BrokenLesson, Course, load_course
 from lrviz.learning.schema import Lesson
 from lrviz.learning.store import Learner
-from lrviz.ui import presenter, runs
+from lrviz.ui import presenter, runs, state
+from lrviz.ui.learner import learner_sidebar
 from lrviz.ui.lesson_examples import show_examples
 from lrviz.ui.lesson_links import open_in_lab
 from lrviz.ui.lesson_listen import show_audiobook, show_dialogue
-from lrviz.ui.lesson_map import lesson_label, plain, select_lesson
-from lrviz.ui.lesson_progress import mark_read, progress_text, sections_read
+from lrviz.ui.lesson_map import course_map, lesson_label, lesson_picker, plain, select_lesson
+from lrviz.ui.lesson_progress import course_progress, mark_read, progress_text, sections_read
 from lrviz.ui.lesson_sections import (
     show_glossary,
     show_key_concepts,
@@ -162,3 +163,29 @@ def show_lesson_presenter(course: Course, lesson: Lesson) -> bool:
     open_in_lab(example.preset)
     presenter.share_link("/lesson")
     return True
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def page() -> None:
+    """/lesson?lesson=<id> shows one lesson; with no (or an unknown) id, the course map."""
+    course = load_course()
+    state.check_plain_url("lesson")
+    learner = learner_sidebar()
+    lesson_id = lesson_picker(course)
+    present = presenter.presenter_requested()  # ?present=1: the lesson's examples, slide by slide
+    if present:
+        presenter.install_style()
+
+    if lesson_id is None:
+        st.title("The course")
+        st.markdown(f"{len(course.ids)} lessons on the one number every training run depends on. "
+                    "Each has a dialogue to listen to, summaries at three depths, audiobook "
+                    "chapters, live examples and memory aids.")
+        course_map(course, course_progress(learner))
+    elif (lesson := course.get(lesson_id)) is not None:
+        if not (present and show_lesson_presenter(course, lesson)):
+            show_lesson(course, lesson, learner)
+    else:
+        show_broken(course, course.get_broken(lesson_id))

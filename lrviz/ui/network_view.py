@@ -483,3 +483,21 @@ def show_net_example(lesson, k: int, example) -> None:
                             key=f"lesson-{lesson.id}-netex-{k}-sharp", width="stretch")
         st.plotly_chart(compare_runs([label for label, _ in runs], results),
                         key=f"lesson-{lesson.id}-netex-{k}", width="stretch")
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def page() -> None:
+    """Train a small real network: the bowl's learning-rate story, measured."""
+    st.title("Network: the learning rate on a real network")
+    query = load_query()
+    show_notices()
+    config = controls(query)
+    mode = st.segmented_control("Show one training run, the range test beside a sweep of full "
+                                "runs, or the trainability map of per-layer rates",
+                                list(VIEWS), default=query.view_defaults["view"], key="view",
+                                bind="query-params", required=True)
+    if config is not None:
+        preset_banner(query, config)
+        {"map": map_view, "range": range_view}.get(mode, run_view)(query, config)
