@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import marshal
 
 import numpy as np
 import plotly.graph_objects as go
@@ -180,15 +181,26 @@ class SpecFigure(go.Figure):
             object.__getattribute__(self, "_materialize")()
         return object.__getattribute__(self, name)
 
+    @classmethod
+    def from_json_ready(cls, spec: dict) -> SpecFigure:
+        """A figure over a spec that is already JSON-ready (another figure's ``to_dict()``),
+        e.g. one kept in a cache: not walked or copied here, and never modified afterwards."""
+        figure = cls.__new__(cls)
+        object.__setattr__(figure, "_spec", spec)
+        return figure
+
     def _materialize(self) -> None:
         spec = self._spec
         object.__setattr__(self, "_spec", None)
-        go.Figure.__init__(self, spec, _validate=False)
+        go.Figure.__init__(self, _copied(spec), _validate=False)
 
     def to_dict(self) -> dict:
         if self._spec is None:
             return super().to_dict()
-        return _copied(self._spec)
+        try:  # a JSON-ready spec is plain dicts, lists, strings and numbers: marshal copies
+            return marshal.loads(marshal.dumps(self._spec))  # it 3x faster than Python code
+        except ValueError:  # something json_ready left as it was (a date, ...)
+            return _copied(self._spec)
 
     def to_plotly_json(self) -> dict:
         return self.to_dict()
