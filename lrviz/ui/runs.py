@@ -18,6 +18,10 @@ from lrviz.engine.schedules import schedule_values
 from lrviz.engine.simulate import PhaseMap, Run, SweepResult, lr_sweep, phase_map, simulate_many
 from lrviz.figures import curves, trajectory
 from lrviz.figures.style import SpecFigure
+from lrviz.ui.memory import cap_malloc_arenas
+
+# Bounded caches are only half of bounded memory: see lrviz.ui.memory (first import, early).
+cap_malloc_arenas()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
