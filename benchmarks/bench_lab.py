@@ -5,6 +5,11 @@
 2. Figure JSON sent per page (the four lab pages, plus the lab with four runs), against a
    baseline map drawn at full resolution (300 grid points a side, no decimation).
 3. Animation frames per animated chart (target: a few hundred at most).
+4. What ``st.plotly_chart`` costs per rerun for the lab's map and curves (``to_dict()`` then
+   ``plotly.io.to_json``, as Streamlit calls them), with the figure built three ways: as
+   Plotly objects from the same dicts (``go.Figure(..., _validate=False)``, the baseline),
+   as a `SpecFigure` rebuilt every rerun, and as a `SpecFigure` over the spec the lab caches
+   (``lrviz.ui.runs``): CPU ms per rerun and the ratio to the baseline, same process.
 
 Targets: rerun median < 50 ms warm, < 500 kB of figure JSON per page, frames <= 200.
 Run: ``python benchmarks/bench_lab.py`` from the repository root.
@@ -18,12 +23,18 @@ import sys
 import time
 from pathlib import Path
 
+import plotly.graph_objects as go
+import plotly.io
+import plotly.tools
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from lrviz import RunConfig, simulate  # noqa: E402
+from lrviz.figures.curves import curves_figure  # noqa: E402
+from lrviz.figures.style import SpecFigure  # noqa: E402
 from lrviz.figures.trajectory import trajectory_figure  # noqa: E402
 
 APP = str(ROOT / "app.py")
@@ -99,6 +110,48 @@ def bench_figures() -> None:
          ratio=round(lean / naive, 3))
 
 
+def cpu_ms(action, repeats: int) -> float:
+    """Median CPU milliseconds of ``action()`` over 5 batches of ``repeats`` calls."""
+    action()
+    batches = []
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(repeats):
+            action()
+        batches.append((time.process_time() - start) * 1000 / repeats)
+    return statistics.median(batches)
+
+
+def sent(fig: go.Figure) -> str:
+    """What ``st.plotly_chart`` does with a figure before it enters the page's message."""
+    return plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data(fig, True),
+                             validate=False)
+
+
+def bench_figure_pipeline(repeats: int = 40) -> None:
+    run = simulate(RunConfig())
+    builders = {
+        "lab_map": lambda: trajectory_figure([run], labels=["now"], height=640, animate=True,
+                                             colorbar=False, clickable=True),
+        "lab_curves": lambda: curves_figure([run], labels=["now"], height=640),
+    }
+    for name, build in builders.items():
+        cached = build().to_dict()  # what lrviz.ui.runs keeps (one spec shared by sessions)
+        ways = {
+            "plotly_objects": lambda b=build: sent(go.Figure(b().to_dict(), _validate=False)),
+            "spec_figure_rebuilt": lambda b=build: sent(b()),
+            "spec_figure_cached": lambda c=cached: sent(SpecFigure.from_json_ready(c)),
+        }
+        times = {way: cpu_ms(action, repeats) for way, action in ways.items()}
+        base = times["plotly_objects"]
+        emit(benchmark="plotly_chart_cost_per_rerun", figure=name, json_bytes=len(sent(build())),
+             baseline_plotly_objects_ms=round(base, 3),
+             **{f"{way}_ms": round(ms, 3) for way, ms in times.items() if way != "plotly_objects"},
+             **{f"{way}_ratio": round(ms / base, 3) for way, ms in times.items()
+                if way != "plotly_objects"})
+
+
 if __name__ == "__main__":
+    bench_figure_pipeline()
     bench_rerun()
     bench_figures()

@@ -10,13 +10,13 @@ Prints JSON lines:
   * ``baseline``: one session alone (same process, same server) - p50/p95 render time;
   * ``load``: N sessions at once - p50/p95/max render time, renders/s, the ratio of the
     p95 to the single-session p95, and server RSS before, at peak and per session;
-  * ``after_close``: server RSS 30 s after every session closed and, if still above 110 % of
-    before, again once Streamlit has dropped the closed sessions (its disconnectedSessionTTL),
-    vs before the load.
+  * ``after_close``: server RSS 30 s after every session closed (Streamlit still keeps them
+    for reconnection), and once it has dropped them (its disconnectedSessionTTL has passed and
+    one more short session came and went), vs before the load; the 10 % goal is on the latter.
 Goals from issue 8: p95 <= 1.5 s with 30 sessions on the 2-core machine; RSS back within 10 %.
 
 Run: ``python benchmarks/bench_load.py [--sessions 30] [--reruns 5] [--budget 300] [--waves 2]
-[--settle 180]``.
+[--settle 60]``.
 The server inherits the environment, so Streamlit options can be compared, e.g.
 ``STREAMLIT_RUNNER_POST_SCRIPT_GC=true python benchmarks/bench_load.py`` (Streamlit's default
 full GC after every run, which .streamlit/config.toml turns off).
@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,22 +246,45 @@ def load_wave(args: argparse.Namespace, port: int, proc: subprocess.Popen, befor
         "server_rss_peak_mb": round(result["peak_rss"], 1),
         "rss_per_session_mb": round((result["peak_rss"] - before) / args.sessions, 2),
         "failures": result["failures"], "page_errors": result["errors"]}), flush=True)
-    # Streamlit keeps a closed session for server.disconnectedSessionTTL (120 s by
-    # default) so a dropped connection can come back: measure at 30 s and after the TTL.
+    # Streamlit keeps a closed session for server.disconnectedSessionTTL (120 s by default) so
+    # a dropped connection can come back, and forgets expired ones only when its session
+    # store next changes (a session opens or closes): RSS 30 s after the close, then after the
+    # TTL once one more short session came and went, as on a server in use.
     closed = time.perf_counter()
     time.sleep(30)
     at_30 = rss_mb(proc.pid)
-    after, waited = at_30, 30.0
-    while after > 1.10 * before and waited < args.settle:
+    ttl = session_ttl()
+    time.sleep(max(0.0, closed + ttl + 5 - time.perf_counter()))
+    asyncio.run(probe(port))
+    time.sleep(5)
+    after = rss_mb(proc.pid)
+    waited = time.perf_counter() - closed
+    while after > 1.10 * before and waited < ttl + 5 + args.settle:
         time.sleep(5)
         after, waited = rss_mb(proc.pid), time.perf_counter() - closed
     print(json.dumps({"bench": "load", "phase": "after_close", "wave": wave,
                       "server_rss_before_mb": round(before, 1),
                       "server_rss_30s_after_close_mb": round(at_30, 1),
+                      "session_ttl_s": ttl,
                       "server_rss_after_mb": round(after, 1),
                       "seconds_after_close": round(waited),
                       "after_vs_before": round(after / before, 3),
                       "goal_within_10pct": after <= 1.10 * before}), flush=True)
+
+
+def session_ttl() -> float:
+    """server.disconnectedSessionTTL as the server sees it (environment, config.toml, 120)."""
+    if "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL" in os.environ:
+        return float(os.environ["STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL"])
+    config = ROOT / ".streamlit" / "config.toml"
+    table = tomllib.loads(config.read_text()).get("server", {}) if config.exists() else {}
+    return float(table.get("disconnectedSessionTTL", 120))
+
+
+async def probe(port: int) -> None:
+    """One short lab session: opens, renders once, closes."""
+    async with LabClient(port) as client:
+        await client.render()
 
 
 def main() -> None:
@@ -269,8 +293,8 @@ def main() -> None:
     parser.add_argument("--reruns", type=int, default=5)
     parser.add_argument("--budget", type=float, default=300, help="seconds for the load phase")
     parser.add_argument("--waves", type=int, default=2)
-    parser.add_argument("--settle", type=float, default=180,
-                        help="seconds to wait for RSS to come back after the sessions close")
+    parser.add_argument("--settle", type=float, default=60,
+                        help="further seconds to wait for RSS to come back after the TTL")
     args = parser.parse_args()
     with server() as (port, proc):
         base = asyncio.run(baseline(port, args.reruns))

@@ -250,9 +250,9 @@ def test_every_preset_shows_the_regime_its_caption_promises(app_test, preset_id)
         assert name == f"{run.label} — {run.expect.label}"
 
 
-def test_preset_button_loads_in_one_click(app_test):
+def test_preset_picker_loads_in_one_choice(app_test):
     at = lab(app_test)
-    rerun(at.button(key="preset_stability-limit").click())
+    rerun(at.selectbox(key="preset_pick").select("stability-limit"))
     assert at.query_params["preset"] == ["stability-limit"] or at.query_params[
         "preset"] == "stability-limit"
     assert at.number_input(key="lr").value == 0.098

@@ -15,7 +15,6 @@ import streamlit as st
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.engine.presets import PRESETS
 from lrviz.engine.schedules import SCHEDULES
 from lrviz.engine.spec import Param
 from lrviz.engine.surfaces import SURFACES
@@ -131,21 +130,18 @@ def start_inputs(container, surface: str, default: tuple[float, float]) -> tuple
     return float(x0), float(y0)
 
 
-def preset_buttons(container) -> None:
-    """One button per preset (one click loads it), plus a reset."""
-    with container.expander("Presets: one-click scenarios", expanded=False):
-        for preset in PRESETS.values():
-            st.button(preset.title, key=f"preset_{preset.id}", on_click=state.load_preset,
-                      args=(preset.id,), help=preset.caption, width="stretch")
-        st.button("Reset to defaults", key="lab_reset", on_click=state.reset_lab,
-                  width="stretch")
+def reset_button(container) -> None:
+    """Back to the lab's defaults. (Presets are loaded from the picker in the control row above
+    the map: one selectbox, where 24 buttons made every rerun send 25 more elements.)"""
+    container.button("Reset to defaults", key="lab_reset", on_click=state.reset_lab,
+                     width="stretch")
 
 
 def lab_controls(query: LabQuery, lr_container=None) -> LabSettings:
     """Draw the lab's sidebar controls and return the settings they hold (the learning-rate
     slider goes in ``lr_container`` when given: the main area's control row)."""
     sb = st.sidebar
-    preset_buttons(sb)
+    reset_button(sb)
     base = query.base
     surface, surface_params = component(sb, "surface", base, label="Loss surface")
     start = start_inputs(sb, surface, start_default(base, surface))

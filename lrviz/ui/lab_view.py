@@ -14,10 +14,9 @@ from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import Run
 from lrviz.engine.surfaces import get_surface
 from lrviz.figures.captions import curves_caption, map_caption
-from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import describe
 from lrviz.figures.surface3d import surface_figure
-from lrviz.figures.trajectory import colour, trajectory_figure
+from lrviz.figures.trajectory import colour
 from lrviz.ui import export, presenter, runs, state
 from lrviz.ui.controls import LabSettings, lab_controls, set_start_from_click
 from lrviz.ui.remedies import outcome, remedies, tried_in_vain
@@ -238,9 +237,10 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
     left, right = presenter.stage_columns() if present else st.columns([1.15, 1],
                                                                         gap="medium")
     with left:
-        fig_map = trajectory_figure([shown[k] for k in main], labels=[labels[k] for k in main],
-                                    colours=[colours[k] for k in main], height=640,
-                                    animate=True, colorbar=False, clickable=True)
+        fig_map = runs.trajectory_figure([shown[k] for k in main],
+                                         labels=[labels[k] for k in main],
+                                         colours=[colours[k] for k in main], height=640,
+                                         animate=True, colorbar=False, clickable=True)
         if present:
             presenter.fit_map(fig_map, [(shown[k].regime.label, labels[k]) for k in main],
                               [colours[k] for k in main])
@@ -252,7 +252,7 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
                    "Darker grey is higher loss; stars are minima (hollow: local). "
                    "Press Play or drag the step slider; click the map to start from there.")
     with right:
-        fig_curves = curves_figure(shown, labels=labels, height=640, colours=colours)
+        fig_curves = runs.curves_figure(shown, labels=labels, height=640, colours=colours)
         if present:
             presenter.fit_curves(fig_curves)
         st.plotly_chart(fig_curves, key="lab_curves", width="stretch")
@@ -260,9 +260,9 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
                    f"{curves_caption(shown, texts)}")
     for g, group in enumerate(groups[1:], start=1):
         runs_g = [shown[k] for k in group]
-        st.plotly_chart(trajectory_figure(runs_g, labels=[labels[k] for k in group],
-                                          colours=[colours[k] for k in group], height=460,
-                                          animate=True), key=f"lab_map_{g}", width="stretch")
+        st.plotly_chart(runs.trajectory_figure(runs_g, labels=[labels[k] for k in group],
+                                               colours=[colours[k] for k in group], height=460,
+                                               animate=True), key=f"lab_map_{g}", width="stretch")
         st.caption(f"Pinned runs on their own map, {_map_title(runs_g[0])}: "
                    f"{map_caption(runs_g, [texts[k] for k in group])}")
     if settings.view3d:

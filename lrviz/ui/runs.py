@@ -7,12 +7,21 @@ makes that cheap after a restart).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.schedules import schedule_values
 from lrviz.engine.simulate import PhaseMap, Run, SweepResult, lr_sweep, phase_map, simulate_many
+from lrviz.figures import curves, trajectory
+from lrviz.figures.style import SpecFigure
+from lrviz.ui.memory import cap_malloc_arenas
+
+# Bounded caches are only half of bounded memory: see lrviz.ui.memory (first import, early).
+cap_malloc_arenas()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -60,3 +69,47 @@ def phase(cfg: RunConfig, lrs, kind: str, name: str, values) -> PhaseMap:
     """Regimes over learning rate x one parameter, in one vmapped batch (cached)."""
     return _phase_json(cfg.model_dump_json(), tuple(float(x) for x in lrs), kind, name,
                        tuple(float(v) for v in values))
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+_BUILDERS: dict[str, Callable[..., go.Figure]] = {
+    "trajectory": trajectory.trajectory_figure,
+    "curves": curves.curves_figure,
+}
+
+
+def _frozen(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+# A resource cache: every session shares one read-only spec per figure instead of unpickling
+# its own copy. A map spec is ~150 kB, so the cache stays under ~10 MB.
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _figure_spec(kind: str, configs: tuple[str, ...], options: tuple[tuple[str, object], ...],
+                 _runs: tuple[Run, ...]) -> dict:
+    figure = _BUILDERS[kind](list(_runs), **{k: list(v) if isinstance(v, tuple) else v
+                                             for k, v in options})
+    return figure.to_dict()
+
+
+def _figure(kind: str, shown: Sequence[Run], options: dict) -> go.Figure:
+    """The ``kind`` figure of these runs, built once per (runs' configs, options): a run is a
+    pure function of its config, so the configs stand for the runs in the cache key."""
+    configs = tuple(r.config.model_dump_json() for r in shown)
+    key = tuple(sorted((k, _frozen(v)) for k, v in options.items()))
+    return SpecFigure.from_json_ready(_figure_spec(kind, configs, key, tuple(shown)))
+
+
+def trajectory_figure(shown: Sequence[Run], **options) -> go.Figure:
+    """`lrviz.figures.trajectory.trajectory_figure`, shared between reruns and sessions.
+
+    A rerun that changes nothing on the map (or comes back to a learning rate seen before, by
+    anyone) reuses the finished spec instead of rebuilding the animation frames.
+    """
+    return _figure("trajectory", shown, options)
+
+
+def curves_figure(shown: Sequence[Run], **options) -> go.Figure:
+    """`lrviz.figures.curves.curves_figure`, shared like `trajectory_figure`."""
+    return _figure("curves", shown, options)
