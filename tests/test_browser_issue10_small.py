@@ -31,3 +31,42 @@ def test_start_the_course_then_open_lesson_keeps_the_lesson_through_tab_clicks(p
         assert f"lesson={lesson.id}" in page.url, page.url
         assert page.locator(f"h1:has-text('Lesson {lesson.order}')").count() == 1
         assert page.get_by_role("tab", selected=True).inner_text().strip() == label
+
+
+def choose(pg, label: str, option: str) -> None:
+    """Pick ``option`` in the sidebar select box labelled ``label`` and wait for the rerun."""
+    pg.locator("[data-testid='stSidebar']").get_by_role("combobox", name=label).click()
+    pg.get_by_role("option", name=option, exact=True).click()
+    wait_idle(pg)
+
+
+def link_notices(pg) -> list[str]:
+    alerts = pg.locator("[data-testid='stAlert']").all_inner_texts()
+    return [a for a in alerts if "ignored" in a or "Link" in a]
+
+
+def set_number(pg, label: str, value: float) -> None:
+    box = pg.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name=label)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(pg)
+
+
+# (surface, the label of a parameter only it has, a value): booth starts at (-8, -6), far
+# outside six-hump camel's domain; a changed parameter stays in the address until the switch.
+SURFACE_TOUR = (("plateau", "basin width w", 2), ("booth", None, None),
+                ("six_hump_camel", None, None), ("rastrigin", None, None), ("bowl", None, None))
+
+
+@pytest.mark.parametrize("path", ["/lab", "/race"])
+def test_switching_surfaces_never_shows_a_link_notice(page, path):
+    open_page(page, path)
+    assert link_notices(page) == []
+    for surface, label, value in SURFACE_TOUR:
+        choose(page, "Loss surface", surface)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert link_notices(page) == [], (surface, page.url)
+        assert f"surface={surface}" in page.url
+        if label is not None:
+            set_number(page, label, value)
+            assert link_notices(page) == [], (surface, page.url)
