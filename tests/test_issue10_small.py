@@ -112,3 +112,47 @@ def test_a_shared_link_with_another_surfaces_parameter_is_still_reported():
     at.run()
     assert any("unknown parameter 'width'" in n for n in link_notices(at))
     assert "width" not in at.query_params
+
+
+# --- (c) a pinned run says each fact once ------------------------------------------------------
+
+
+def test_describe_beyond_adds_only_what_the_label_does_not_say():
+    from lrviz.engine.config import RunConfig
+    from lrviz.figures.labels import describe, describe_beyond
+
+    sgd = RunConfig(surface="bowl", optimizer="sgd", lr=0.1)
+    assert describe(sgd) == "sgd · lr 0.1"
+    assert describe_beyond(describe(sgd), sgd) == ""
+    assert describe_beyond("sgd lr=0.1", sgd) == ""
+    assert describe_beyond("SGD, lr 0.10", sgd) == ""
+    assert describe_beyond("lr 0.1", sgd) == "sgd"
+    assert describe_beyond("my run", sgd) == "sgd · lr 0.1"
+    assert describe_beyond("sgd lr 0.15", sgd) == "lr 0.1"  # 0.1 is not 0.15
+    cosine = sgd.with_(schedule="cosine", noise=0.5)
+    assert describe_beyond("cosine", cosine) == "sgd · lr 0.1 · noise 0.5"
+    heavy = RunConfig(surface="bowl", optimizer="momentum", lr=0.01)
+    assert describe_beyond("Momentum 0.9, lr 0.01", heavy) == ""
+
+
+def pin_rows(at: AppTest) -> list[str]:
+    return [m.value.replace("\\", "") for m in at.markdown if "■" in m.value]
+
+
+def test_a_pinned_run_is_listed_without_repeating_itself():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("lrviz/ui/pages/lab.py")
+    at.query_params.update({"surface": "bowl", "optimizer": "sgd", "lr": "0.1", "steps": "50"})
+    at.run()
+    at.button(key="pin_add").click().run()
+    at.number_input(key="lr").set_value(0.5).run()
+    assert not at.exception
+    rows = pin_rows(at)
+    assert len(rows) == 1
+    assert rows[0].count("sgd") == 1 and rows[0].count("lr 0.1") == 1, rows[0]
+    # A label from a shared link that already states the settings gets nothing appended.
+    at.query_params["pins"] = "surface:bowl,optimizer:sgd,lr:0.2,steps:50,label:sgd lr=0.2"
+    at.run()
+    rows = pin_rows(at)
+    assert rows and rows[0].count("sgd") == 1 and "lr 0.2" not in rows[0], rows
