@@ -156,3 +156,37 @@ def test_a_pinned_run_is_listed_without_repeating_itself():
     at.run()
     rows = pin_rows(at)
     assert rows and rows[0].count("sgd") == 1 and "lr 0.2" not in rows[0], rows
+
+
+# --- (d) the log slider and the exact number show the same learning rate -----------------------
+
+
+def shown_rates(at: AppTest) -> tuple[str, str]:
+    """(the log slider's label at its thumb, the exact number input as it is formatted)."""
+    from lrviz.ui.state import LR_FORMAT
+
+    slider = at.select_slider(key="lr_log")
+    return slider.format_func(slider.value), LR_FORMAT % at.number_input(key="lr").value
+
+
+@pytest.mark.parametrize("page", ["lab", "race", "schedules"])
+def test_the_lr_slider_shows_the_number_beside_it(page):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(f"lrviz/ui/pages/{page}.py")
+    at.query_params["lr"] = "0.03"  # between the stops 0.0282 and 0.0316
+    at.run()
+    assert shown_rates(at) == ("0.03", "0.03")
+    at.number_input(key="lr").set_value(0.0123).run()
+    assert shown_rates(at) == ("0.0123", "0.0123")
+    at.select_slider(key="lr_log").set_value(0.316).run()  # dragging: the stop is the rate
+    assert shown_rates(at) == ("0.316", "0.316")
+
+
+def test_lr_stop_label_names_the_exact_rate_only_at_its_nearest_stop():
+    from lrviz.ui.state import LR_OPTIONS, lr_stop_label, nearest_lr_option
+
+    assert nearest_lr_option(0.03) == 0.0316
+    assert lr_stop_label(0.0316, 0.03) == "0.03"
+    assert lr_stop_label(0.0282, 0.03) == "0.0282"  # its neighbours keep their own values
+    assert [lr_stop_label(v, v) for v in LR_OPTIONS] == [f"{v:.6g}" for v in LR_OPTIONS]
