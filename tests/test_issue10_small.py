@@ -190,3 +190,35 @@ def test_lr_stop_label_names_the_exact_rate_only_at_its_nearest_stop():
     assert lr_stop_label(0.0316, 0.03) == "0.03"
     assert lr_stop_label(0.0282, 0.03) == "0.0282"  # its neighbours keep their own values
     assert [lr_stop_label(v, v) for v in LR_OPTIONS] == [f"{v:.6g}" for v in LR_OPTIONS]
+
+
+# --- (e) progress charts with one point have day ticks, not millisecond ticks ------------------
+
+
+def test_one_quiz_attempt_gets_a_padded_axis_of_whole_days():
+    from datetime import UTC, datetime, timedelta
+
+    from lrviz.figures.progress import DAY_MS, scores_figure
+
+    when = datetime(2030, 6, 10, 15, 30, tzinfo=UTC)
+    for attempts in ([(when, 0.7, "Lesson 1")],
+                     [(when, 0.7, "Lesson 1"), (when + timedelta(seconds=2), 0.9, "Lesson 1")]):
+        axis = scores_figure(attempts, 0.8).layout.xaxis
+        assert axis.type == "date"
+        assert tuple(axis.range) == ("2030-06-09 00:00:00", "2030-06-12 00:00:00")
+        assert axis.dtick == DAY_MS and axis.tickformat == "%b %d"
+    # A span of weeks keeps Plotly's own range and ticks.
+    spread = [(when - timedelta(days=20), 0.5, "Lesson 1"), (when, 0.9, "Lesson 1")]
+    axis = scores_figure(spread, 0.8).layout.xaxis
+    assert axis.range is None and axis.dtick is None
+
+
+def test_attempt_times_are_plotted_in_utc():
+    from datetime import datetime, timedelta, timezone
+
+    from lrviz.figures.progress import scores_figure
+
+    tokyo = datetime(2030, 6, 11, 8, 0, tzinfo=timezone(timedelta(hours=9)))  # 23:00 UTC, 10th
+    fig = scores_figure([(tokyo, 1.0, "Lesson 1")], 0.8)
+    assert list(fig.data[0].x) == ["2030-06-10 23:00:00"]
+    assert tuple(fig.layout.xaxis.range) == ("2030-06-09 00:00:00", "2030-06-12 00:00:00")
