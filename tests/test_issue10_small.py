@@ -222,3 +222,61 @@ def test_attempt_times_are_plotted_in_utc():
     fig = scores_figure([(tokyo, 1.0, "Lesson 1")], 0.8)
     assert list(fig.data[0].x) == ["2030-06-10 23:00:00"]
     assert tuple(fig.layout.xaxis.range) == ("2030-06-09 00:00:00", "2030-06-12 00:00:00")
+
+
+# --- (f) "due now" and "due later today" mean the same on Flashcards and Progress --------------
+
+
+PRACTICE = Path(__file__).parent / "fixtures" / "practice_course"
+
+
+def test_flashcards_and_progress_count_due_cards_the_same_way(monkeypatch, app_test):
+    from datetime import UTC, datetime, timedelta
+
+    from lrviz.learning import srs
+    from lrviz.learning.store import get_store
+
+    monkeypatch.setenv("LRVIZ_LESSONS_DIR", str(PRACTICE))
+    now = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(srs, "utc_now", lambda: now)
+    store = get_store()
+    ada = store.learner("Ada")
+    # "Good" on a new card: due 10 minutes later; "Easy": days later.
+    for card, rating, when in (("fx-nan", 3, now - timedelta(hours=3)),  # due now
+                               ("fx-bound", 3, now),  # due at 12:10: later today
+                               ("fx-lr-what", 4, now)):  # due in days
+        out = srs.review(card, None, rating, when)
+        store.save_review(ada.id, card, "step-size", card_json=out.card_json, due=out.due,
+                          rating=rating, reviewed_at=when, log_json=out.log_json)
+
+    def metrics(at) -> dict[str, str]:
+        return {m.label: m.value for m in at.metric}
+
+    cards = app_test("lrviz/ui/pages/flashcards.py")
+    cards.sidebar.text_input(key="learner").set_value("Ada").run()
+    shown = metrics(cards)
+    assert (shown["Due now"], shown["Due later today"]) == ("1", "1")
+    cards.switch_page("lrviz/ui/pages/progress.py").run()
+    assert not cards.exception
+    shown = metrics(cards)
+    assert (shown["Cards due now"], shown["Due later today"]) == ("1", "1")
+    row = cards.dataframe[0].value.to_dict("records")[0]
+    assert (row["Cards due now"], row["Due later today"]) == (1, 1)
+
+
+def test_due_counts_split_now_from_later_today():
+    from datetime import UTC, datetime, timedelta
+
+    from lrviz.learning import srs
+    from lrviz.learning.store import CardState
+
+    now = datetime(2030, 6, 10, 23, 0, tzinfo=UTC)
+
+    def state(due):
+        return CardState(card_id="c", lesson_id="l", card_json="{}", due=due,
+                         introduced_at=now - timedelta(days=3), last_review=now)
+
+    states = [state(now - timedelta(days=2)), state(now), state(now + timedelta(minutes=30)),
+              state(now + timedelta(hours=2))]  # the last is tomorrow (UTC)
+    assert srs.due_counts(states, now) == srs.DueCounts(now=2, later_today=1)
+    assert srs.due_today(states, now) == 3
