@@ -33,6 +33,16 @@ def test_start_the_course_then_open_lesson_keeps_the_lesson_through_tab_clicks(p
         assert page.get_by_role("tab", selected=True).inner_text().strip() == label
 
 
+
+@needs_lesson
+def test_the_button_at_a_sections_end_opens_the_next_tab(page):
+    lesson = load_course(LESSONS_DIR).lessons[0]
+    open_page(page, f"/lesson?lesson={lesson.id}&section=Summary")
+    page.get_by_role("button", name="Next: Audiobook →").click()
+    wait_idle(page)
+    assert page.get_by_role("tab", selected=True).inner_text().strip() == "Audiobook"
+    assert "section=Audiobook" in page.url and f"lesson={lesson.id}" in page.url
+
 def choose(pg, label: str, option: str) -> None:
     """Pick ``option`` in the sidebar select box labelled ``label`` and wait for the rerun."""
     pg.locator("[data-testid='stSidebar']").get_by_role("combobox", name=label).click()

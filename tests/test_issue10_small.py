@@ -280,3 +280,41 @@ def test_due_counts_split_now_from_later_today():
               state(now + timedelta(hours=2))]  # the last is tomorrow (UTC)
     assert srs.due_counts(states, now) == srs.DueCounts(now=2, later_today=1)
     assert srs.due_today(states, now) == 3
+
+
+# --- (g) a section counts as read only when the learner says so ---------------------------------
+
+
+def test_opening_a_section_tab_does_not_count_it_as_read(fixture_course):
+    from lrviz.learning.store import get_store
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["learner"] = "Ada"
+    at.run()
+    at.switch_page(LESSON_PAGE)
+    at.query_params["lesson"] = "fixture-basics"
+    at.run()
+    for label in ("Summary", "Key concepts", "Glossary"):  # clicking through the tabs
+        at.session_state["section"] = label
+        at.query_params["section"] = label
+        at.run()
+        assert not at.exception
+    ada = get_store().find_learner("Ada")
+    assert get_store().sections_read(ada.id, "fixture-basics") == set()
+    captions = [c.value for c in at.caption]
+    assert "Your progress: 0 of 7 sections read." in captions
+    # The deliberate action: the button at the end of the section.
+    done = next(b for b in at.button if b.key == "section-done-glossary")
+    assert done.label == "Mark as read"  # the last section: nowhere further to go
+    done.click().run()
+    assert get_store().sections_read(ada.id, "fixture-basics") == {"glossary"}
+    assert "✓ You have read this section." in [c.value for c in at.caption]
+    # On an earlier section the same button also opens the next one.
+    at.session_state["section"] = "Summary"
+    at.query_params["section"] = "Summary"
+    at.run()
+    done = next(b for b in at.button if b.key == "section-done-summary")
+    assert done.label == "Mark as read · next: Audiobook →"
+    done.click().run()
+    assert at.session_state["section"] == "Audiobook"
+    assert get_store().sections_read(ada.id, "fixture-basics") == {"glossary", "summary"}
