@@ -318,3 +318,21 @@ def test_opening_a_section_tab_does_not_count_it_as_read(fixture_course):
     done.click().run()
     assert at.session_state["section"] == "Audiobook"
     assert get_store().sections_read(ada.id, "fixture-basics") == {"glossary", "summary"}
+
+
+def test_switching_the_network_optimizer_gives_no_link_notice():
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("lrviz/ui/pages/network.py")
+    at.run()
+    at.query_params.clear()
+    at.query_params["optimizer"] = "momentum"
+    at.selectbox(key="optimizer").select("momentum").run()
+    at.number_input(key="momentum").set_value(0.5).run()
+    # The address still carries momentum=0.5 when adam is chosen (see the lab test above).
+    at.query_params.clear()
+    at.query_params.update({"optimizer": "adam", "momentum": "0.5"})
+    at.selectbox(key="optimizer").select("adam").run()
+    assert not at.exception
+    assert not [w.value for w in at.warning if "link" in w.value.lower()]
+    assert not [t.value for t in at.text if "ignored" in t.value]

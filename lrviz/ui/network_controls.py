@@ -50,7 +50,7 @@ def load_query() -> NetQuery:
     """Parse the URL, drop what it cannot use (also from the widgets' URL seed: an integer
     input seeded with ``inf`` raises), remember the notices for this view."""
     params = state.query_dict(())
-    query = parse_query(params)
+    query = parse_query(params, live={k for k in params if k in st.session_state})
     state.scrub_url(params, query.rejected)
     if query.notices:
         st.session_state[NOTICES_KEY] = list(query.notices)
