@@ -336,3 +336,13 @@ def test_switching_the_network_optimizer_gives_no_link_notice():
     assert not at.exception
     assert not [w.value for w in at.warning if "link" in w.value.lower()]
     assert not [t.value for t in at.text if "ignored" in t.value]
+
+
+def test_the_network_lr_slider_shows_the_number_beside_it():
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page("lrviz/ui/pages/network.py")
+    at.query_params["lr"] = "0.03"
+    at.run()
+    slider = at.select_slider(key="net_lr_log")
+    assert slider.format_func(slider.value) == "0.03" == "%.6g" % at.number_input(key="lr").value
