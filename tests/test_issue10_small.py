@@ -344,5 +344,7 @@ def test_the_network_lr_slider_shows_the_number_beside_it():
     at.switch_page("lrviz/ui/pages/network.py")
     at.query_params["lr"] = "0.03"
     at.run()
+    from lrviz.ui.state import LR_FORMAT
+
     slider = at.select_slider(key="net_lr_log")
-    assert slider.format_func(slider.value) == "0.03" == "%.6g" % at.number_input(key="lr").value
+    assert slider.format_func(slider.value) == "0.03" == LR_FORMAT % at.number_input(key="lr").value
