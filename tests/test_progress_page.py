@@ -61,12 +61,13 @@ def test_progress_reflects_quiz_and_flashcards(app_test):
     assert basics["Quiz best"] == "100%" and basics["Attempts"] == 1
     assert basics["Mastery"] == "mastered, confirm it in a mixed review"
     assert basics["Cards started"] == "2 of 8"
-    assert basics["Cards due today"] == 2  # 10 min and 1 min away
+    assert basics["Cards due now"] == 0  # due in 10 min and 1 min: later today
+    assert basics["Due later today"] == 2
     assert basics["Sections read"] == "0 of 7"
     other = rows["2. Fixture: momentum"]
     assert other["Quiz best"] == "—" and other["Mastery"] == "not attempted"
-    assert metrics(at) == {"Lessons mastered": "1 of 2", "Cards due today": "2",
-                           "Cards started": "2 of 16"}
+    assert metrics(at) == {"Lessons mastered": "1 of 2", "Cards due now": "0",
+                           "Due later today": "2", "Cards started": "2 of 16"}
     charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
     assert len(charts) == 2
     reviews = next(s for s in charts.values() if s["layout"].get("barmode") == "stack")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from lrviz.engine.config import RunConfig
@@ -48,3 +49,36 @@ def run_labels(runs: Sequence[Run], labels: Sequence[str] | None) -> list[str]:
     if len(labels) != len(runs):
         raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
     return [plotly_text(label) for label in labels]
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case words and numbers of ``text``, numbers in `fmt_number` form (1.0 -> 1)."""
+    words = re.findall(r"[a-z]+|\d*\.?\d+(?:e[-+]?\d+)?", text.lower())
+    return [fmt_number(float(w)) if w[0].isdigit() or w[0] == "." else w for w in words]
+
+
+def _says(label: list[str], fact: list[str]) -> bool:
+    """Whether the token run ``fact`` occurs in ``label`` (contiguously, in order)."""
+    n = len(fact)
+    return any(label[i:i + n] == fact for i in range(len(label) - n + 1))
+
+
+def describe_beyond(label: str, cfg: RunConfig) -> str:
+    """The facts of `describe` (optimizer, lr, schedule, noise) that ``label`` does not state.
+
+    A pinned run is listed as its label plus this, so every fact is said once: a label
+    "SGD, lr 0.09" or "sgd lr=0.09" adds nothing to ``sgd · lr 0.09``, while "constant lr 0.03"
+    still gets "sgd". Facts are compared as word/number sequences, so "lr 0.1" is not found
+    in "lr 0.15" and 1.0 equals 1; a schedule's name counts as stated by its first word.
+    """
+    said = _tokens(label)
+
+    def stated(fact: str) -> bool:
+        words = _tokens(fact)
+        if not words:
+            return False
+        # A name without numbers ("cosine annealing") is stated by its first word ("cosine").
+        named = not any(w[0].isdigit() for w in words) and words[0] in said
+        return named or _says(said, words)
+
+    return " · ".join(f for f in describe(cfg).split(" · ") if not stated(f))

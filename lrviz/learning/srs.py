@@ -2,7 +2,9 @@
 
 A card's memory state is an ``fsrs.Card`` serialised with ``to_json``; the store keeps it under
 the flashcard's stable id. "Today" is the UTC calendar day: the new-card limit counts cards first
-reviewed since midnight UTC, and "due today" means due before the next midnight UTC.
+reviewed since midnight UTC. A reviewed card is "due now" once its due time has passed (the
+Flashcards page offers it) and "due later today" when it comes due before the next midnight
+UTC; every page counts with `is_due` and `due_counts`, so their numbers agree.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def due_queue(cards: Iterable[tuple[str, Flashcard]], states: Mapping[str, CardS
                 new.append(CardRef(lesson_id, card, None))
             else:
                 waiting += 1
-        elif state.due <= now:
+        elif is_due(state, now):
             due.append(CardRef(lesson_id, card, state))
         else:
             later.append(state.due)
@@ -158,7 +160,28 @@ def due_queue(cards: Iterable[tuple[str, Flashcard]], states: Mapping[str, CardS
                  min(later) if later else None)
 
 
-def due_today(states: Iterable[CardState], now: datetime) -> int:
-    """Reviewed cards due before the end of today (UTC), overdue ones included."""
+def is_due(state: CardState, now: datetime) -> bool:
+    """A reviewed card is due now once its due time has passed."""
+    return state.due <= _aware(now)
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    """Reviewed cards due now (overdue included) and due later today (before midnight UTC)."""
+
+    now: int
+    later_today: int
+
+
+def due_counts(states: Iterable[CardState], now: datetime) -> DueCounts:
+    """How many of ``states`` are due now and how many come due later today (UTC)."""
     _, end = day_bounds(now)
-    return sum(1 for s in states if s.due < end)
+    states = list(states)
+    due_now = sum(1 for s in states if is_due(s, now))
+    return DueCounts(due_now, sum(1 for s in states if not is_due(s, now) and s.due < end))
+
+
+def due_today(states: Iterable[CardState], now: datetime) -> int:
+    """Reviewed cards due before the end of today (UTC): due now plus due later today."""
+    counts = due_counts(states, now)
+    return counts.now + counts.later_today

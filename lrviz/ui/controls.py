@@ -8,6 +8,7 @@ only carries what differs from that base and always reproduces the view.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -98,17 +99,25 @@ def _on_lr_exact() -> None:
 def lr_controls(container, default: float, current: float | None = None,
                 label: str = "Learning rate", exact_container=None) -> float:
     """A log slider (20 stops per decade, 1e-5 … 10) and an exact number input, kept in sync
-    (the exact input goes in ``exact_container`` when given)."""
+    (the exact input goes in ``exact_container`` when given).
+
+    ``current``: the rate the page will run (default: the URL's ``lr`` if usable, else
+    ``default``); the slider starts at its nearest stop and labels that stop with it."""
+    if current is None:
+        with contextlib.suppress(ValueError):
+            url_lr = float(st.query_params.get("lr", default))
+            current = url_lr if LR_RANGE[0] <= url_lr <= LR_RANGE[1] else None
     if state.LR_LOG_KEY not in st.session_state:
         start = st.session_state.get("lr", current if current is not None else default)
         st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(float(start))
+    exact = float(st.session_state.get("lr", current if current is not None else default))
     container.select_slider(
         f"{label} (log scale)", options=state.LR_OPTIONS, key=state.LR_LOG_KEY,
-        format_func=lambda v: f"{v:g}", on_change=_on_lr_log,
+        format_func=lambda v: state.lr_stop_label(v, exact), on_change=_on_lr_log,
         help="Drag across decades; type an exact value below.")
     return float((exact_container or container).number_input(
         f"exact {label.lower()}", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
-        value=float(default), step=1e-4, format="%.6g", key="lr", bind=BIND,
+        value=float(default), step=1e-4, format=state.LR_FORMAT, key="lr", bind=BIND,
         on_change=_on_lr_exact))
 
 

@@ -14,7 +14,7 @@ from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import Run
 from lrviz.engine.surfaces import get_surface
 from lrviz.figures.captions import curves_caption, map_caption
-from lrviz.figures.labels import describe
+from lrviz.figures.labels import describe, describe_beyond
 from lrviz.figures.surface3d import surface_figure
 from lrviz.figures.trajectory import colour
 from lrviz.ui import export, presenter, runs, state
@@ -143,8 +143,9 @@ def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
         row = st.columns([6, 1.3, 1.3])
         note = "" if same_map(pin.config, live) else " — *on its own map below*"
         # The label comes from the link: swatch_line escapes it for Markdown and HTML alike.
+        extra = describe_beyond(pin.label, pin.config)  # each fact once, label first
         row[0].markdown(swatch_line(colour(i + 1), pin.label,
-                                    suffix_md=f" · {md(describe(pin.config))}{note}"),
+                                    suffix_md=(f" · {md(extra)}" if extra else "") + note),
                         unsafe_allow_html=True)
         row[1].button("Load", key=f"pin_load_{i}", on_click=_load_pin, args=(encoded, i),
                       help="Put this run's settings into the controls.")

@@ -62,6 +62,11 @@ def lesson_picker(course: Course) -> str | None:
         st.warning(f"There is no lesson called “{md(cut(visible(requested), 60))}”. Choose one "
                    "from the course below.", icon=":material/search:")
         requested = None
+    if requested is not None:
+        # Write the id back even though the server already has it: a page link to this same
+        # page (the course map's "Open lesson N") reruns with ?lesson= but leaves the
+        # browser's address bar at /lesson, and the next tab click would then rerun without it.
+        st.query_params[LESSON_KEY] = requested
     if st.session_state.get(_PICKER_KEY) != requested:
         st.session_state[_PICKER_KEY] = requested
     return st.sidebar.selectbox(

@@ -1,8 +1,8 @@
 """One lesson page: header, the seven sections as tabs, and previous/next navigation.
 
 The tabs are bound to ``?section=`` so a teacher can link straight to a section, and only the
-open tab runs (which keeps the simulator idle until Examples is opened, and tells the progress
-store exactly which section the learner is reading).
+open tab runs (which keeps the simulator idle until Examples is opened). A section counts as
+read when the learner presses "Mark as read" at its end, never merely by opening its tab.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from lrviz.ui.lesson_examples import show_examples
 from lrviz.ui.lesson_links import open_in_lab
 from lrviz.ui.lesson_listen import show_audiobook, show_dialogue
 from lrviz.ui.lesson_map import course_map, lesson_label, lesson_picker, plain, select_lesson
-from lrviz.ui.lesson_progress import course_progress, mark_read, progress_text, sections_read
+from lrviz.ui.lesson_progress import course_progress, progress_text, section_end, sections_read
 from lrviz.ui.lesson_sections import (
     show_glossary,
     show_key_concepts,
@@ -85,7 +85,7 @@ def _navigation(course: Course, lesson_id: str) -> None:
 
 
 def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None:
-    """Render ``lesson`` with its sections as tabs; records the open section as read."""
+    """Render ``lesson`` with its sections as tabs, each ending with its "Mark as read"."""
     progress_slot = _header(course, lesson)
     labels = [label for _, label in LESSON_SECTIONS]
     tabs = st.tabs(labels, key=SECTION_KEY, bind="query-params")
@@ -95,9 +95,7 @@ def show_lesson(course: Course, lesson: Lesson, learner: Learner | None) -> None
             continue
         with tab:
             RENDERERS[section_id](lesson)
-        if tab.open:
-            mark_read(learner, lesson.id, section_id)
-    # Filled in after the open section is recorded, so the count includes it.
+            section_end(learner, lesson.id, section_id, SECTION_KEY)  # read only when said so
     read = sections_read(learner, lesson.id)
     if read is not None:
         progress_slot.caption(f"Your progress: {progress_text(read)}.")

@@ -38,6 +38,7 @@ from lrviz.ui.network_url import (
     parse_query,
     view_defaults,
 )
+from lrviz.ui.state import LR_FORMAT
 
 BIND = "query-params"
 NOTICES_KEY = "_network_notices"
@@ -50,7 +51,7 @@ def load_query() -> NetQuery:
     """Parse the URL, drop what it cannot use (also from the widgets' URL seed: an integer
     input seeded with ``inf`` raises), remember the notices for this view."""
     params = state.query_dict(())
-    query = parse_query(params)
+    query = parse_query(params, live={k for k in params if k in st.session_state})
     state.scrub_url(params, query.rejected)
     if query.notices:
         st.session_state[NOTICES_KEY] = list(query.notices)
@@ -181,13 +182,16 @@ def controls(query: NetQuery) -> NetConfig | None:
                         on_change=_reset_params, args=("optimizer", base_json))
     sb.caption(get_optimizer(optimizer).summary)
     optimizer_params = _component_params(sb, "optimizer", optimizer, base)
+    exact = float(st.session_state.get("lr", cur.lr))
     if LR_LOG_KEY not in st.session_state:
-        st.session_state[LR_LOG_KEY] = nearest_lr(float(st.session_state.get("lr", cur.lr)))
+        st.session_state[LR_LOG_KEY] = nearest_lr(exact)
+    # The thumb's stop shows the exact rate, as the number input below does (0.03, not 0.0316).
     sb.select_slider("Learning rate (log scale)", options=LR_OPTIONS, key=LR_LOG_KEY,
-                     format_func=lambda v: f"{v:g}", on_change=_on_lr_log,
+                     format_func=lambda v: LR_FORMAT % (exact if v == nearest_lr(exact) else v),
+                     on_change=_on_lr_log,
                      help="Drag across decades; type an exact value below.")
     lr = sb.number_input("exact learning rate", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
-                         value=float(base.lr), step=1e-3, format="%.6g", key="lr", bind=BIND,
+                         value=float(base.lr), step=1e-3, format=LR_FORMAT, key="lr", bind=BIND,
                          on_change=_on_lr_exact)
     schedule = _select(sb, "Schedule", list(SCHEDULES), base.schedule, "schedule",
                        on_change=_reset_params, args=("schedule", base_json))

@@ -15,7 +15,7 @@ listed in ``rejected`` so the page can drop it and show the fallback.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lrviz.engine.optimizers import get_optimizer
@@ -162,11 +162,13 @@ def page_defaults(base: NetConfig, preset: str | None, optimizer: str, schedule:
             **_component_defaults(base, "schedule", schedule), **view_defaults(preset)}
 
 
-def parse_query(params: Mapping[str, str | Sequence[str]]) -> NetQuery:
+def parse_query(params: Mapping[str, str | Sequence[str]],
+                live: Collection[str] = ()) -> NetQuery:
     """The settings a /network URL asks for; every unusable value becomes a notice naming its
     parameter (and is listed in ``rejected``), and the fallback is used instead; a key given
     several times keeps its last value, with a notice. Notices are plain text (the page shows
-    them with ``st.text``), values quoted with ``repr``."""
+    them with ``st.text``), values quoted with ``repr``. An unknown key in ``live`` (the
+    parameter of an optimizer or schedule just switched away from) gets no notice."""
     quote = plain_quote
     single = table.single_values(params, quote=quote)
     params = {k: str(v) for k, v in single.values.items()}
@@ -183,7 +185,7 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> NetQuery:
             if e.name not in ("preset", "optimizer", "schedule")]
     found = found + names + table.parse(params, rows, defaults, quote=quote)
     found = found + table.unknown_keys(params, {e.name for e in rows} | {
-        "preset", "optimizer", "schedule"}, quote=quote, sep=":")
+        "preset", "optimizer", "schedule"}, quote=quote, sep=":", live=live)
     values = {**defaults, **found.values}
     run_keys = (*GENERAL_KEYS, *_component_defaults(base, "optimizer", optimizer),
                 *_component_defaults(base, "schedule", schedule))

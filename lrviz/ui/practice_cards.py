@@ -142,8 +142,13 @@ def render_flashcards_page() -> None:
         return
     queue = srs.due_queue([(x.id, c) for x in lessons for c in x.flashcards], states, now,
                           new_per_day)
-    due, new, waiting = st.columns(3)
-    due.metric("Due now", len(queue.due))
+    own = [states[c.id] for x in lessons for c in x.flashcards if c.id in states]
+    later = srs.due_counts(own, now).later_today
+    due, soon, new, waiting = st.columns(4)
+    due.metric("Due now", len(queue.due), help="Reviewed cards whose due time has passed.")
+    soon.metric("Due later today", later,
+                help="Reviewed cards that come due before midnight UTC; they join “Due now” "
+                     "when their time comes.")
     new.metric("New today", len(queue.new),
                help=f"{queue.new_seen_today} of {new_per_day} new cards already started today.")
     waiting.metric("New, waiting", queue.new_waiting, help="Beyond today's new-card limit.")

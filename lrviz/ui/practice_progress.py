@@ -62,13 +62,19 @@ def _table(store: ProgressStore, learner: Learner) -> None:
     if not rows:
         st.info("There are no lessons yet, so there is no per-lesson progress to show.")
         return
+    states = store.card_states(learner.id)
+    # The same counts as the Flashcards page (srs.due_counts), per lesson.
+    due = {x.id: srs.due_counts([states[c.id] for c in x.flashcards if c.id in states], now)
+           for x in course.lessons}
     mastered = sum(r.mastery.mastered for r in rows)
     confirmed = sum(r.mastery.confirmed for r in rows)
-    due = sum(r.cards_due_today for r in rows)
-    a, b, c = st.columns(3)
+    a, b, c, d = st.columns(4)
     a.metric("Lessons mastered", f"{mastered} of {len(rows)}", help=f"Confirmed: {confirmed}")
-    b.metric("Cards due today", due)
-    c.metric("Cards started", f"{sum(r.cards_started for r in rows)} of "
+    b.metric("Cards due now", sum(x.now for x in due.values()),
+             help="Reviewed cards whose due time has passed: the Flashcards page offers them.")
+    c.metric("Due later today", sum(x.later_today for x in due.values()),
+             help="Reviewed cards that come due before midnight UTC.")
+    d.metric("Cards started", f"{sum(r.cards_started for r in rows)} of "
                                f"{sum(r.cards_total for r in rows)}")
     st.dataframe(
         [{"Lesson": f"{r.order}. {r.title}",
@@ -76,7 +82,8 @@ def _table(store: ProgressStore, learner: Learner) -> None:
           "Quiz best": percent(r.mastery.best_score),
           "Attempts": r.mastery.attempts,
           "Mastery": r.mastery.label,
-          "Cards due today": r.cards_due_today,
+          "Cards due now": due[r.lesson_id].now,
+          "Due later today": due[r.lesson_id].later_today,
           "Cards started": f"{r.cards_started} of {r.cards_total}"}
          for r in rows],
         hide_index=True, width="stretch", key="progress-table")

@@ -9,6 +9,7 @@ widgets of the next rerun exist.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Sequence
 
@@ -41,10 +42,20 @@ LR_LOG_KEY = "lr_log"
 LR_OPTIONS: tuple[float, ...] = tuple(float(f"{10 ** (k / 20):.3g}") for k in range(-100, 21))
 
 
+@functools.lru_cache(maxsize=256)
 def nearest_lr_option(lr: float) -> float:
     """The log-slider stop closest to ``lr`` on a log scale."""
     target = math.log10(max(lr, 1e-12))
     return min(LR_OPTIONS, key=lambda v: abs(math.log10(v) - target))
+
+
+LR_FORMAT = "%.6g"  # the exact-rate number inputs' format; the log sliders' labels use it too
+
+
+def lr_stop_label(stop: float, exact: float) -> str:
+    """The log slider's label for ``stop``: the exact rate at the stop nearest to it, so the
+    slider and the number input beside it show the same number (0.03, not the stop 0.0316)."""
+    return LR_FORMAT % (exact if stop == nearest_lr_option(exact) else stop)
 
 
 def query_dict(repeated: Sequence[str] = ("pins",)) -> dict[str, str | list[str]]:

@@ -500,14 +500,18 @@ def parse_list(params: Mapping[str, str | Sequence[str]], entry: Entry,
 
 
 def unknown_keys(params: Iterable[str], known: Collection[str], *, where: str = "Link",
-                 chosen: str = "", quote: Quote = shown, sep: str = " —") -> Parsed:
-    """A notice (and rejection) for every key no row of the page has."""
+                 chosen: str = "", quote: Quote = shown, sep: str = " —",
+                 live: Collection[str] = ()) -> Parsed:
+    """A notice (and rejection) for every key no row of the page has. A key in ``live`` (its
+    control held a value this session: the parameter of a surface, optimizer or schedule just
+    switched away from) is rejected without a notice."""
     notices, rejected = [], []
     for key in params:
         if key not in known and key not in IGNORED_KEYS:
             detail = f" (chosen: {chosen})" if chosen else ""
-            notices.append(f"{where}: ignored unknown parameter {quote(key)}{sep} this page has "
-                           f"no such setting{detail}.")
+            if key not in live:
+                notices.append(f"{where}: ignored unknown parameter {quote(key)}{sep} this page "
+                               f"has no such setting{detail}.")
             rejected.append(key)
     return Parsed({}, tuple(notices), tuple(rejected))
 

@@ -274,7 +274,7 @@ def parse_lab_query(params: Mapping[str, str | Sequence[str]],
     base = preset.config if preset is not None else DEFAULT_CONFIG
     settings = read_settings(text, base, LAB, live=live)
     chosen = ", ".join(f"{kind} {getattr(settings.config, kind)}" for kind in COMPONENTS[LAB])
-    unknown = table.unknown_keys(text, settings.known, chosen=chosen)
+    unknown = table.unknown_keys(text, settings.known, chosen=chosen, live=live)
     pins_explicit = "pins" in params
     if pins_explicit:
         pins, pin_notices = _pins(table.all_values(params["pins"]))
@@ -345,7 +345,7 @@ def check_page_query(page: str, params: Mapping[str, str | Sequence[str]], base:
     run = {e.name for e in run_rows(page, cfg.surface, cfg.optimizer, cfg.schedule)}
     own = table.parse(text, [e for e in rows if e.name not in run], where="Link", live=live)
     chosen = ", ".join(f"{kind} {getattr(cfg, kind)}" for kind in COMPONENTS[page])
-    unknown = table.unknown_keys(text, {e.name for e in rows}, chosen=chosen)
+    unknown = table.unknown_keys(text, {e.name for e in rows}, chosen=chosen, live=live)
     found = single.report() + settings.parsed + own + unknown
     for entry in lists:
         found = found + table.parse_list(params, entry, live)
