@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from lrviz.engine import schedules
+from lrviz.engine.linalg2 import eigvals_2x2
 from lrviz.engine.optimizers import OPTIMIZERS
 from lrviz.engine.surfaces import SURFACES
 
@@ -48,17 +49,6 @@ class Outputs(NamedTuple):
     diverged_at: jax.Array  # (B,) first update (1-based) within ``steps`` that blew up, else -1
     final_grad: jax.Array  # (B, 2) gradient at points[steps]
     final_hessian: jax.Array  # (B, 2, 2) Hessian at points[steps]
-
-
-def hessian_eigs_2x2(H: jax.Array) -> jax.Array:
-    """Eigenvalues (ascending) of a symmetric 2x2 matrix, in closed form.
-
-    lambda = m -+ sqrt(d^2 + b^2) with m = (a + c)/2, d = (a - c)/2, b the off-diagonal.
-    """
-    a, b, c = H[0, 0], 0.5 * (H[0, 1] + H[1, 0]), H[1, 1]
-    m, d = 0.5 * (a + c), 0.5 * (a - c)
-    r = jnp.sqrt(d * d + b * b)
-    return jnp.stack([m - r, m + r])
 
 
 def _all_finite(v: jax.Array) -> jax.Array:
@@ -173,7 +163,7 @@ def curvature_batch(surface_name: str, points: jax.Array, params: dict[str, jax.
         f = lambda p: fn(p, q)  # noqa: E731
         values, grads = jax.vmap(jax.value_and_grad(f))(pts)
         hessians = jax.vmap(jax.hessian(f))(pts)
-        return values, grads, hessians, jax.vmap(hessian_eigs_2x2)(hessians)
+        return values, grads, hessians, eigvals_2x2(hessians, jnp)
 
     out = jax.vmap(one_run)(points.astype(jnp.float32), params)
     return Curvature(*(jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38) for a in out))

@@ -23,7 +23,7 @@ Decision order (first match wins):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lrviz.engine.linalg2 import eigh_2x2
+from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.surfaces import Minimum, Surface, get_surface
 from lrviz.engine.theory import minimum_eigenvalues, point_hessian
@@ -107,19 +109,6 @@ class BatchFeatures:
     noise: np.ndarray
 
 
-def _eig2(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ascending eigenvalues (B, 2) and the top eigenvector (B, 2) of symmetric 2x2 matrices."""
-    a, b, c = H[:, 0, 0], 0.5 * (H[:, 0, 1] + H[:, 1, 0]), H[:, 1, 1]
-    m, d = 0.5 * (a + c), 0.5 * (a - c)
-    r = np.sqrt(d * d + b * b)
-    top = m + r
-    vec = np.stack([b, top - a], axis=1)
-    flat = np.linalg.norm(vec, axis=1) < 1e-12
-    vec[flat] = np.where((a >= c)[flat, None], [1.0, 0.0], [0.0, 1.0])
-    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
-    return np.stack([m - r, top], axis=1), vec
-
-
 def classify_batch(
     surface: Surface, surface_params: Mapping[str, float], points: np.ndarray,
     losses: np.ndarray, diverged_at: np.ndarray, final_grad: np.ndarray,
@@ -151,7 +140,7 @@ def classify_batch(
     dmin = dists[np.arange(B), nearest]
 
     H = final_hessian.astype(np.float64)
-    eig, _ = _eig2(H)
+    eig, _ = eigh_2x2(H)
     g = final_grad.astype(np.float64)
     pd = eig[:, 0] > 0
     safe_H = np.where(pd[:, None, None], H, np.eye(2))
@@ -172,7 +161,7 @@ def classify_batch(
 
     # The steepest direction at the reference point: crossings of the valley floor along it.
     minima_H = np.stack([point_hessian(surface, mm.point, surface_params) for mm in minima])
-    _, top = _eig2(np.where(unlisted[:, None, None], H, minima_H[nearest]))
+    _, top = eigh_2x2(np.where(unlisted[:, None, None], H, minima_H[nearest]))
     q = max(1, n // limits.quarter)
     tail, late_tail = max(2, n // limits.tail), max(1, n // limits.tail)
     lo, hi = int(limits.middle[0] * n), int(limits.middle[1] * n) + 1
@@ -293,17 +282,6 @@ def _count_sign_changes(signs: np.ndarray) -> np.ndarray:
 # --- explanations ------------------------------------------------------------------------------
 
 
-def _fmt(x: float) -> str:
-    x = float(x)
-    if x == 0:
-        return "0"
-    if abs(x) >= 1e4 or abs(x) < 1e-3:
-        return f"{x:.2e}"
-    if abs(x) >= 100:
-        return f"{x:.0f}"
-    return f"{x:.3g}"
-
-
 def _pt(p) -> str:
     return f"({float(p[0]):.2f}, {float(p[1]):.2f})"
 
@@ -320,8 +298,8 @@ class Story:
     nearest_min: Minimum  # the nearest known minimum
     lam_at_min: float  # lambda_max at that minimum
     factor: float | None  # the optimizer's stability factor (None: adaptive)
-    limit_text: str
-    sgd: bool
+    limit_text: str  # "2 + 2μ = 3.8, the stability limit of heavy-ball momentum"
+    error_factor: Callable[[float], float] | None  # per-step error factor of lr x lambda
     points: np.ndarray
     losses: np.ndarray
     lrs: np.ndarray
@@ -362,7 +340,7 @@ def explain(
     m = minima[features.nearest[i]]
     lam_at_min = minimum_eigenvalues(surface, m.point, surface_params)[1]
     story = Story(features.regimes[i], features, i, surface, minima, m, lam_at_min, factor,
-                  _limit_text(spec.name, factor), spec.name == "sgd", points, losses, lrs,
+                  spec.limit_text(factor), spec.error_factor, points, losses, lrs,
                   diverged_at, lambda_path)
     facts: dict[str, float | int | str | None] = {
         "final_loss": float(losses[-1]), "initial_loss": float(losses[0]), "steps": story.n,
@@ -384,15 +362,16 @@ def _explain_diverged(s: Story, facts: dict) -> str:
     if s.diverged_at is not None:
         head = f"Diverged at step {s.diverged_at}"
     else:
-        head = f"Diverging: the loss grew from {_fmt(L0)} to {_fmt(LT)} and is still climbing"
+        head = (f"Diverging: the loss grew from {fmt_number(L0)} to {fmt_number(LT)} and is "
+                f"still climbing")
     if product is not None and s.factor is not None and product > s.factor:
         at = "at the start" if k == 0 else f"at step {k}"
-        return (f"{head}: {at} {_pt(s.points[k])} lr × λ_max = {_fmt(product)}, above "
+        return (f"{head}: {at} {_pt(s.points[k])} lr × λ_max = {fmt_number(product)}, above "
                 f"{s.limit_text}, so each step overshoots by more than it corrects.")
     if product is not None and s.factor is not None:
         return (f"{head}: the steps grew as the run climbed onto steeper ground "
-                f"(lr × λ_max up to {_fmt(product)}; the limit is {_fmt(s.factor)}).")
-    return (f"{head}: with lr = {_fmt(s.lr_end)} the steps carried the point off the "
+                f"(lr × λ_max up to {fmt_number(product)}; the limit is {fmt_number(s.factor)}).")
+    return (f"{head}: with lr = {fmt_number(s.lr_end)} the steps carried the point off the "
             f"surface faster than the gradient could pull it back.")
 
 
@@ -411,25 +390,25 @@ def _at_minimum(s: Story, facts: dict) -> tuple[np.ndarray, float]:
 def _explain_local_minimum(s: Story, facts: dict) -> str:
     target, _ = _at_minimum(s, facts)
     best = min(s.minima, key=lambda mm: mm.value)
-    return (f"Settled in a local minimum at {_pt(target)} with loss {_fmt(s.losses[-1])} "
+    return (f"Settled in a local minimum at {_pt(target)} with loss {fmt_number(s.losses[-1])} "
             f"(step {facts['arrival_step']}); the global minimum at {_pt(best.point)} has loss "
-            f"{_fmt(best.value)}. Gradient descent cannot see past the hill between them.")
+            f"{fmt_number(best.value)}. Gradient descent cannot see past the hill between them.")
 
 
 def _explain_overshooting(s: Story, facts: dict) -> str:
     target, product = _at_minimum(s, facts)
     f, i, LT = s.features, s.i, float(s.losses[-1])
-    detail = (f"lr × λ_max = {_fmt(product)} at the minimum is between 1 and "
-              f"{_fmt(s.factor)}, so each step lands past the valley floor (error factor "
-              f"1 − {_fmt(product)} = {_fmt(1 - product)} per step)"
-              if s.factor is not None and s.sgd and 1 < product < s.factor
+    detail = (f"lr × λ_max = {fmt_number(product)} at the minimum is between 1 and "
+              f"{fmt_number(s.factor)}, so each step lands past the valley floor (error factor "
+              f"1 − {fmt_number(product)} = {fmt_number(s.error_factor(product))} per step)"
+              if s.factor is not None and s.error_factor is not None and 1 < product < s.factor
               else f"the path crossed the valley floor {int(f.crossings[i])} "
               f"times on the way in")
     if f.at_bottom[i]:
         return (f"Converged while zig-zagging: {detail}. It reached {_pt(target)} by "
-                f"step {facts['arrival_step']}, final loss {_fmt(LT)}.")
+                f"step {facts['arrival_step']}, final loss {fmt_number(LT)}.")
     return (f"Zig-zagging toward the minimum {_pt(target)}: {detail}. After {s.n} "
-            f"steps it is still {_fmt(f.distance[i])} away (loss {_fmt(LT)}).")
+            f"steps it is still {fmt_number(f.distance[i])} away (loss {fmt_number(LT)}).")
 
 
 def _explain_converged(s: Story, facts: dict) -> str:
@@ -437,13 +416,13 @@ def _explain_converged(s: Story, facts: dict) -> str:
     f, i, LT = s.features, s.i, float(s.losses[-1])
     if f.noise[i] > 0:
         return (f"Converged to the global minimum {_pt(target)} up to the noise: with "
-                f"gradient noise σ = {_fmt(f.noise[i])} it keeps jittering within "
-                f"{_fmt(f.late_radius[i])} of it (final loss {_fmt(LT)}).")
+                f"gradient noise σ = {fmt_number(f.noise[i])} it keeps jittering within "
+                f"{fmt_number(f.late_radius[i])} of it (final loss {fmt_number(LT)}).")
     text = (f"Converged to the global minimum {_pt(target)} by step {facts['arrival_step']}: "
-            f"final loss {_fmt(LT)}.")
+            f"final loss {fmt_number(LT)}.")
     if s.factor is not None:
-        rate = "" if np.ptp(s.lrs) == 0 else f" with the final rate {_fmt(s.lr_end)}"
-        text += f" There{rate} lr × λ_max = {_fmt(product)}, below {s.limit_text}."
+        rate = "" if np.ptp(s.lrs) == 0 else f" with the final rate {fmt_number(s.lr_end)}"
+        text += f" There{rate} lr × λ_max = {fmt_number(product)}, below {s.limit_text}."
     return text
 
 
@@ -452,13 +431,14 @@ def _explain_stuck(s: Story, facts: dict) -> str:
     lo, hi = f.eig_final[i]
     kind = str(f.stuck_kind[i])
     facts["stuck_kind"] = kind
-    away = f"the nearest minimum is {_fmt(f.distance[i])} away (loss {_fmt(s.losses[-1])})"
+    away = (f"the nearest minimum is {fmt_number(f.distance[i])} away "
+            f"(loss {fmt_number(s.losses[-1])})")
     if kind == "stalled":
-        return (f"Stuck at {_pt(pT)}: the learning rate has shrunk to {_fmt(s.lr_end)}, so "
+        return (f"Stuck at {_pt(pT)}: the learning rate has shrunk to {fmt_number(s.lr_end)}, so "
                 f"the steps are too small to move, although {away}.")
-    where = (f"at a saddle point (curvatures {_fmt(lo)} and {_fmt(hi)})"
+    where = (f"at a saddle point (curvatures {fmt_number(lo)} and {fmt_number(hi)})"
              if kind == "saddle" else "on a near-flat plateau")
-    return (f"Stuck {where} at {_pt(pT)}: the gradient is only {_fmt(f.grad_norm[i])}, so "
+    return (f"Stuck {where} at {_pt(pT)}: the gradient is only {fmt_number(f.grad_norm[i])}, so "
             f"each step moves almost nothing, yet {away}.")
 
 
@@ -467,25 +447,27 @@ def _explain_slow(s: Story, facts: dict) -> str:
     recent = float(s.losses[-q - 1] - LT)
     _, product = s.late_product()
     facts["lr_times_lambda"] = product
-    text = (f"Still descending when the budget ran out: the loss fell from {_fmt(s.losses[0])} "
-            f"to {_fmt(LT)} in {s.n} steps, {_fmt(recent)} of it in the last {q}, and the "
-            f"nearest minimum is still {_fmt(s.features.distance[s.i])} away.")
+    text = (f"Still descending when the budget ran out: the loss fell from "
+            f"{fmt_number(s.losses[0])} to {fmt_number(LT)} in {s.n} steps, "
+            f"{fmt_number(recent)} of it in the last {q}, and the nearest minimum is still "
+            f"{fmt_number(s.features.distance[s.i])} away.")
     if product is not None and s.factor is not None and product < 0.5 * s.factor:
-        text += (f" lr × λ_max is only {_fmt(product)}, far below {s.limit_text}: "
+        text += (f" lr × λ_max is only {fmt_number(product)}, far below {s.limit_text}: "
                  f"larger steps would be safe here.")
     return text
 
 
 def _explain_oscillating(s: Story, facts: dict) -> str:
     window = s.losses[-s.q - 1 :]
-    swing = (f"the loss swung between {_fmt(window.min())} and {_fmt(window.max())}"
+    swing = (f"the loss swung between {fmt_number(window.min())} and {fmt_number(window.max())}"
              if np.ptp(window) > 1e-3 * max(abs(window.mean()), 1e-12) else
-             f"the loss stayed at {_fmt(window.mean())} while the point jumped back and forth")
+             f"the loss stayed at {fmt_number(window.mean())} while the point jumped back and "
+             f"forth")
     where, product = s.late_product()
     facts["lr_times_lambda"] = product
     text = f"Bouncing without settling: over the last {s.q} steps {swing}."
     if product is not None and s.factor is not None and product > s.factor:
-        text += (f" lr × λ_max = {_fmt(product)} near {_pt(where)} is above {s.limit_text}, "
+        text += (f" lr × λ_max = {fmt_number(product)} near {_pt(where)} is above {s.limit_text}, "
                  f"yet the run stays bounded: farther out the surface curves less, so the "
                  f"steps stop growing.")
     elif s.factor is None:
@@ -502,16 +484,6 @@ _EXPLAINERS = {
     Regime.SLOW: _explain_slow,
     Regime.OSCILLATING: _explain_oscillating,
 }
-
-
-def _limit_text(name: str, factor: float | None) -> str:
-    """'2, the stability limit of plain gradient descent' and the like."""
-    if factor is None:
-        return ""
-    rule = {"sgd": "", "momentum": "2 + 2μ = ", "nesterov": "2(1 + μ)/(1 + 2μ) = "}.get(name, "")
-    who = {"sgd": "plain gradient descent", "momentum": "heavy-ball momentum",
-           "nesterov": "Nesterov momentum"}.get(name, name)
-    return f"{rule}{_fmt(factor)}, the stability limit of {who}"
 
 
 def _first_unstable(lrs, lambda_path, upto, factor) -> tuple[int, float | None]:

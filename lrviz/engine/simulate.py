@@ -20,6 +20,7 @@ import numpy as np
 from lrviz.engine import core, diagnose
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Regime
+from lrviz.engine.registry import KINDS
 from lrviz.engine.schedules import base_values, get_schedule
 from lrviz.engine.spec import batch_bucket, check_lr, step_bucket
 from lrviz.engine.surfaces import get_surface
@@ -107,8 +108,7 @@ class Row(NamedTuple):
 
     def values(self, kind: str) -> dict[str, float]:
         """The resolved surface/optimizer/schedule parameters of this run."""
-        owner = {"optimizer": self.cfg.optimizer_values, "surface": self.cfg.surface_values,
-                 "schedule": self.cfg.schedule_values}[kind]()
+        owner = self.cfg.values(kind)
         if self.override is not None and self.override[0] == kind:
             owner[self.override[1]] = float(self.override[2])
         return owner
@@ -353,12 +353,11 @@ def phase_map(cfg: RunConfig, lrs: Sequence[float], kind: str, name: str,
     """
     lrs = _check_lrs(lrs)
     values = np.asarray(values, float).ravel()
-    if kind not in ("optimizer", "schedule", "surface"):
-        raise ValueError(f"kind must be 'optimizer', 'schedule' or 'surface', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("phase_map needs at least one finite parameter value")
-    owner = {"optimizer": cfg.optimizer_values, "surface": cfg.surface_values,
-             "schedule": cfg.schedule_values}[kind]()
+    owner = cfg.values(kind)
     if name not in owner:
         raise ValueError(f"{kind} {getattr(cfg, kind)!r} has no parameter {name!r}; "
                          f"its parameters are: {', '.join(owner) or 'none'}")
