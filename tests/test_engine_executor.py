@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from lrviz import RunConfig, lr_sweep, phase_map, simulate
+from lrviz.engine import diagnose
+from lrviz.engine.diagnose import THRESHOLDS, Facts, Regime
+from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import OPTIMIZERS
 from lrviz.engine.simulate import Row, execute
 
@@ -27,6 +30,14 @@ def assert_same_run(trajectory, run):
     np.testing.assert_array_equal(trajectory.losses, run.losses)
     np.testing.assert_array_equal(trajectory.lrs, run.lrs)
     assert trajectory.diverged_at == run.diverged_at
+
+
+def test_the_cases_cross_the_edge_of_divergence():
+    # the exact-equality test below must cover runs that blow up, not only settled ones
+    cfg, lrs = CASES[0]
+    sweep = lr_sweep(cfg, lrs)
+    assert sweep.diverged_at[-1] is not None and sweep.regimes[-1] is Regime.DIVERGED
+    assert sweep.diverged_at[0] is None
 
 
 @pytest.mark.parametrize("cfg,lrs", CASES)
@@ -75,3 +86,36 @@ def test_every_optimizer_applies_the_rate_as_a_final_linear_scale(name):
         u1, s1 = scaled.update(g, s1, p)
         u2, s2 = unit.update(g, s2, p)
         np.testing.assert_allclose(u1, lr * u2, rtol=1e-6)
+
+
+def test_facts_are_typed_and_read_by_name_alike():
+    run = simulate(CASES[1][0].with_(lr=0.001))
+    assert isinstance(run.facts, Facts)
+    assert run.facts["arrival_step"] == run.facts.arrival_step == run.facts.get("arrival_step")
+    assert run.facts.final_loss == run.final_loss and run.facts.steps == run.config.steps
+    assert run.facts.get("no such fact", 7) == 7
+    with pytest.raises(KeyError):
+        run.facts["no such fact"]
+
+
+def test_one_number_formatter_everywhere():
+    from lrviz.figures import labels
+
+    assert labels.fmt_number is fmt_number
+    assert [fmt_number(x) for x in (0.0005, 0, 1234.4, 65912.4, 3e-5, 1.5)] == [
+        "0.0005", "0", "1234", "6.59e+04", "3e-05", "1.5"]
+    run = simulate(RunConfig(surface="bowl", optimizer="sgd", lr=0.0005, steps=50))
+    assert "0.0005" in run.explanation or "lr" not in run.explanation
+
+
+def test_the_module_docstring_states_the_thresholds_the_code_uses():
+    doc = " ".join(diagnose.__doc__.split())
+    t = THRESHOLDS
+    assert f"{t.grow_gap:g}x the starting gap" in doc
+    assert f"above {t.grow_late:g}x the middle fifth" in doc
+    assert f"at least {t.crossings} times" in doc
+    assert f"under {t.flat_slope:.0%} of the surface's typical slope" in doc
+    assert f"under {t.no_progress:.0%} of the" in doc
+    assert f"at least {t.descending:.0%} of the last quarter" in doc
+    assert f"within {t.near:.0%} of the domain size" in doc
+    assert t.middle == (0.4, 0.6) and t.tail == 10 and t.quarter == 4  # "middle fifth" etc.

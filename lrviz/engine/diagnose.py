@@ -23,8 +23,9 @@ Decision order (first match wins):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 import jax
@@ -85,10 +86,51 @@ class Regime(StrEnum):
 
 
 @dataclass(frozen=True)
+class Facts:
+    """The numbers behind an explanation, typed (None where the regime does not measure it).
+
+    ``lr_times_lambda`` is the product the sentence quotes (at the minimum for settled runs,
+    the first unstable one for diverged runs, the worst late one otherwise); ``arrival_step``
+    the first step after which the path stays within `Thresholds.near` of its minimum (beyond
+    ``steps`` when it never arrived); ``stuck_kind`` "saddle", "plateau" or "stalled".
+    Lesson claims and exports read them by name: ``facts["final_loss"]``, ``facts.get(name)``.
+    """
+
+    final_loss: float = math.nan
+    initial_loss: float = math.nan
+    steps: int = 0
+    crossings: int = 0
+    stability_factor: float | None = None
+    diverged_at: int | None = None
+    lambda_max_at_minimum: float = math.nan
+    arrival_step: int | None = None
+    lr_times_lambda: float | None = None
+    noise_radius: float | None = None
+    stuck_kind: str | None = None
+
+    def __getitem__(self, name: str) -> float | int | str | None:
+        if name not in _FACT_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: object = None) -> object:
+        """The fact called ``name``, ``default`` when there is no such fact or it is None."""
+        value = getattr(self, name, None) if name in _FACT_NAMES else None
+        return default if value is None else value
+
+    def items(self) -> list[tuple[str, float | int | str | None]]:
+        """(name, value) of every fact the explanation measured (None ones left out)."""
+        return [(k, getattr(self, k)) for k in _FACT_NAMES if getattr(self, k) is not None]
+
+
+_FACT_NAMES = tuple(f.name for f in fields(Facts))
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     regime: Regime
     explanation: str
-    facts: dict[str, float | int | str | None] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
 
 
 @dataclass
@@ -110,20 +152,26 @@ class BatchFeatures:
 
 
 def classify_batch(
-    surface: Surface, surface_params: Mapping[str, float], points: np.ndarray,
-    losses: np.ndarray, diverged_at: np.ndarray, final_grad: np.ndarray,
-    final_hessian: np.ndarray, noise: np.ndarray | float = 0.0,
-    limits: Thresholds = THRESHOLDS, steps: int | None = None,
+    surface: Surface, surface_params: Mapping[str, float], points, losses,
+    diverged_at: np.ndarray, final_grad: np.ndarray, final_hessian: np.ndarray,
+    noise: np.ndarray | float = 0.0, limits: Thresholds = THRESHOLDS, steps: int | None = None,
+    cols: np.ndarray | None = None,
 ) -> BatchFeatures:
-    """Regimes of B runs with the same surface and length: ``points`` (B, n+1, 2).
+    """Regimes of B runs with the same surface and length.
 
-    With ``steps`` the arrays may be longer (padding after the run's ``steps`` updates, as the
-    engine's step buckets leave them); only the first ``steps + 1`` points count.
+    ``points`` (T, R, 2) and ``losses`` (T, R) are step-major paths of R >= B runs, as the
+    executor's scan writes them (device arrays are read where they are, never copied); ``cols``
+    picks this group's B runs (all R when None) and the per-run arrays ``diverged_at``,
+    ``final_grad``, ``final_hessian`` and ``noise`` are already this group's. Only the first
+    ``steps + 1`` points count (default: all T).
     """
     # The few per-run scalars are promoted to float64; passes over whole paths (~1M points for a
-    # thousand-run sweep) run compiled in float32 in `_path_stats`.
-    B, n1, _ = points.shape
-    n = n1 - 1 if steps is None else int(steps)
+    # thousand-run sweep) run compiled in float32 in `_path_stats`, on every column at once.
+    P, Lh = np.asarray(points), np.asarray(losses)  # zero-copy views of CPU device arrays
+    T, R, _ = P.shape
+    cols = np.arange(R) if cols is None else np.asarray(cols)
+    B = cols.size
+    n = T - 1 if steps is None else int(steps)
     noise = np.broadcast_to(np.asarray(noise, float), (B,))
     minima = surface.minima(surface_params)
     M = np.array([m.point for m in minima])
@@ -132,8 +180,8 @@ def classify_batch(
     fmin = values.min()
     tol = limits.near * surface.scale
 
-    pT = points[:, n].astype(np.float64)
-    LT, L0 = losses[:, n].astype(np.float64), losses[:, 0].astype(np.float64)
+    pT = P[n, cols].astype(np.float64)
+    LT, L0 = Lh[n, cols].astype(np.float64), Lh[0, cols].astype(np.float64)
     gap0 = np.maximum(L0 - fmin, 1e-9)
     dists = np.linalg.norm(pT[:, None, :] - M[None], axis=2)
     nearest = dists.argmin(axis=1)
@@ -165,9 +213,11 @@ def classify_batch(
     q = max(1, n // limits.quarter)
     tail, late_tail = max(2, n // limits.tail), max(1, n // limits.tail)
     lo, hi = int(limits.middle[0] * n), int(limits.middle[1] * n) + 1
-    stats = [a.astype(np.float64) for a in _path_stats(
-        points, losses, n, ref.astype(np.float32), top.astype(np.float32), fmin,
-        limits.swing * tol, q, tail, late_tail, lo, hi)]
+    ref_all, top_all = np.zeros((R, 2), np.float32), np.zeros((R, 2), np.float32)
+    ref_all[cols], top_all[cols] = ref, top
+    ints = np.array([n, q, tail, late_tail, lo, hi], np.int32)
+    stats = [np.asarray(a)[cols].astype(np.float64) for a in _compiled_path_stats(
+        points, losses, ref_all, top_all, np.float32(fmin), np.float32(limits.swing * tol), ints)]
     moving, crossings, d_late, d_late_max, d_early, late_gap, late, middle, path_late, \
         descending = stats
     crossings = crossings.astype(int)
@@ -187,12 +237,12 @@ def classify_batch(
     grad_norm = np.linalg.norm(g, axis=1)
     slope_scale = gap0 / surface.scale
     # progress over the second half, relative to what was still left to gain at its start
-    half = losses[:, n // 2].astype(np.float64)
+    half = Lh[n // 2, cols].astype(np.float64)
     no_progress = (half - LT) / np.maximum(half - fmin, 1e-12) < limits.no_progress
     flat = (grad_norm < limits.flat_slope * slope_scale) & no_progress
     stalled = (path_late < limits.stalled_path * tol) & no_progress
     saddle = ~near_min & (eig[:, 0] < 0) & (newton_any < tol)
-    descending = (descending >= limits.descending) & (losses[:, n - q] > LT)
+    descending = (descending >= limits.descending) & (Lh[n - q, cols] > LT)
 
     conditions = [
         diverged,
@@ -214,24 +264,12 @@ def classify_batch(
                          d_late_max, noise)
 
 
-def _path_stats(points, losses, n, ref, top, fmin, swing, q, tail, late_tail, lo, hi):
-    """`_compiled_path_stats` on arrays padded to a power-of-two batch (so the compiled program
-    is shared across batch sizes), cut back to the B real runs."""
-    B = points.shape[0]
-    size = max(2, 1 << max(0, (B - 1).bit_length()))
-    pad = lambda a: np.concatenate([a, np.repeat(a[:1], size - B, axis=0)])  # noqa: E731
-    ints = np.array([n, q, tail, late_tail, lo, hi], np.int32)
-    out = _compiled_path_stats(pad(np.asarray(points, np.float32)),
-                               pad(np.asarray(losses, np.float32)), pad(ref), pad(top),
-                               np.float32(fmin), np.float32(swing), ints)
-    return [np.asarray(a)[:B] for a in out]
-
-
 @jax.jit
 def _compiled_path_stats(points, losses, ref, top, fmin, swing, ints):
-    """The classifier's passes over whole paths, compiled: points (B, n+1, 2), losses (B, n+1),
-    the reference minimum ``ref`` (B, 2) and its steepest direction ``top`` (B, 2); ``ints`` holds
-    n, q, tail, late_tail, lo, hi as traced numbers (a new run length never recompiles).
+    """The classifier's passes over whole paths, compiled: step-major points (T, R, 2) and
+    losses (T, R), the reference minimum ``ref`` (R, 2) and its steepest direction ``top``
+    (R, 2); ``ints`` holds n, q, tail, late_tail, lo, hi as traced numbers (a new run length
+    never recompiles).
 
     Returns per run: the farthest the last ``tail`` points lie from the final point; the number
     of sign changes of the offset from ``ref`` along ``top`` (ignoring swings under ``swing``);
@@ -241,42 +279,31 @@ def _compiled_path_stats(points, losses, ref, top, fmin, swing, ints):
     fraction of those updates that lowered the loss.
     """
     n, q, tail, late_tail, lo, hi = (ints[k] for k in range(6))
-    t = jnp.arange(points.shape[1])
+    t = jnp.arange(points.shape[0])[:, None]
     last = lambda k: (t > n - k) & (t <= n)  # noqa: E731  (the last k points)
-    masked_max = lambda a, m: jnp.max(jnp.where(m, a, -jnp.inf), axis=1)  # noqa: E731
-    masked_mean = lambda a, m: jnp.sum(jnp.where(m, a, 0.0), axis=1) / jnp.sum(m)  # noqa: E731
-    final = points[:, n][:, None]
-    off = points - final
-    moving = masked_max(jnp.sqrt(off[..., 0] ** 2 + off[..., 1] ** 2), last(tail))
-    rel = points - ref[:, None]
-    dist = jnp.sqrt(rel[..., 0] ** 2 + rel[..., 1] ** 2)
-    along = jnp.where(t <= n, rel[..., 0] * top[:, None, 0] + rel[..., 1] * top[:, None, 1], 0.0)
+    masked_max = lambda a, m: jnp.max(jnp.where(m, a, -jnp.inf), axis=0)  # noqa: E731
+    masked_mean = lambda a, m: jnp.sum(jnp.where(m, a, 0.0), axis=0) / jnp.sum(m)  # noqa: E731
+    x, y = points[..., 0], points[..., 1]
+    final = jax.lax.dynamic_index_in_dim(points, n, 0, keepdims=False)
+    moving = masked_max(jnp.sqrt((x - final[:, 0]) ** 2 + (y - final[:, 1]) ** 2), last(tail))
+    rx, ry = x - ref[:, 0], y - ref[:, 1]
+    dist = jnp.sqrt(rx * rx + ry * ry)
+    along = jnp.where(t <= n, rx * top[:, 0] + ry * top[:, 1], 0.0)
     # the side of the valley floor of the latest significant swing (0 before any)
-    last_pos = jax.lax.cummax(jnp.where(along > swing, t, -1), axis=1)
-    last_neg = jax.lax.cummax(jnp.where(along < -swing, t, -1), axis=1)
+    last_pos = jax.lax.cummax(jnp.where(along > swing, t, -1), axis=0)
+    last_neg = jax.lax.cummax(jnp.where(along < -swing, t, -1), axis=0)
     side = jnp.sign(last_pos - last_neg)
-    crossings = jnp.sum((side[:, 1:] != side[:, :-1]) & (side[:, :-1] != 0), axis=1)
+    crossings = jnp.sum((side[1:] != side[:-1]) & (side[:-1] != 0), axis=0)
     gaps = losses - fmin
-    step = jnp.diff(points, axis=1)
-    lengths = jnp.sqrt(step[..., 0] ** 2 + step[..., 1] ** 2)
+    lengths = jnp.sqrt(jnp.diff(x, axis=0) ** 2 + jnp.diff(y, axis=0) ** 2)
     late_updates = last(q)[1:]  # updates into each of the last q points
-    path_late = jnp.sum(jnp.where(late_updates, lengths, 0.0), axis=1)
-    falling = masked_mean(jnp.diff(losses, axis=1) < 0, late_updates)
+    path_late = jnp.sum(jnp.where(late_updates, lengths, 0.0), axis=0)
+    falling = masked_mean(jnp.diff(losses, axis=0) < 0, late_updates)
     early = (t >= q) & (t <= 2 * q)
     return (moving, crossings, masked_mean(dist, last(q)), masked_max(dist, last(q)),
             masked_mean(dist, early), masked_mean(gaps, last(q)),
             masked_max(gaps, last(late_tail)), masked_max(gaps, (t >= lo) & (t < hi)),
             path_late, falling)
-
-
-def _count_sign_changes(signs: np.ndarray) -> np.ndarray:
-    """Sign changes along each row of a (B, T) array of -1/0/+1, ignoring the zeros."""
-    T = signs.shape[1]
-    idx = np.where(signs != 0, np.arange(T), 0)
-    np.maximum.accumulate(idx, axis=1, out=idx)  # index of the latest non-zero sign so far
-    filled = np.take_along_axis(signs, idx, axis=1)
-    a, b = filled[:, :-1], filled[:, 1:]
-    return np.count_nonzero((a != b) & (a != 0) & (b != 0), axis=1)
 
 
 # --- explanations ------------------------------------------------------------------------------
@@ -352,7 +379,7 @@ def explain(
             points, m.point if not features.unlisted_min[i] else points[-1],
             THRESHOLDS.near * surface.scale)
     text = _EXPLAINERS[story.regime](story, facts)
-    return Diagnosis(story.regime, text, facts)
+    return Diagnosis(story.regime, text, Facts(**facts))
 
 
 def _explain_diverged(s: Story, facts: dict) -> str:

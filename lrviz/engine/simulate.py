@@ -13,13 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lrviz.engine import core, diagnose
 from lrviz.engine.config import RunConfig
-from lrviz.engine.diagnose import Regime
+from lrviz.engine.diagnose import Facts, Regime
 from lrviz.engine.registry import KINDS
 from lrviz.engine.schedules import base_values, get_schedule
 from lrviz.engine.spec import batch_bucket, check_lr, step_bucket
@@ -59,7 +58,7 @@ class Run:
     diverged_at: int | None
     explanation: str
     lambda_max: np.ndarray | None = None
-    facts: dict = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
 
     @property
     def final_point(self) -> tuple[float, float]:
@@ -152,6 +151,23 @@ def _rates(schedule: str, lrs: np.ndarray, steps: int, length: int,
     return out
 
 
+def _group(rows: Sequence[Row], key) -> dict[tuple, list[int]]:
+    """Row indices by ``key(row)``, evaluated once per distinct (config, override): a sweep's
+    thousand rows share one config, so its keys cost one evaluation, not a thousand."""
+    seen: dict[tuple, tuple] = {}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        ident = (id(row.cfg), row.override)
+        if ident not in seen:
+            seen[ident] = key(row)
+        groups[seen[ident]].append(i)
+    return groups
+
+
+def _classify_key(row: Row) -> tuple[str, tuple, int]:
+    return row.cfg.surface, tuple(sorted(row.values("surface").items())), row.cfg.steps
+
+
 def _structure(row: Row) -> tuple[str, str, bool, int]:
     cfg = row.cfg
     return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss,
@@ -195,23 +211,45 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
                        plateau_params=columns["plateau"], noise=noise, seed=seed, steps=steps)
 
 
-class Batch(NamedTuple):
-    """The executor's typed result for rows of one structure: host arrays, run-major views."""
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """The executor's typed result for rows of one structure.
+
+    ``out`` holds the scan's arrays where it left them (step-major, padded to a batch bucket);
+    the classifier reads the paths there, and the host views below are zero-copy on CPU.
+    """
 
     rows: list[Row]
-    points: np.ndarray  # (B, N+1, 2) float32, padding past each run's length
-    losses: np.ndarray  # (B, N+1)
-    lrs: np.ndarray  # (B, N)
-    diverged_at: np.ndarray  # (B,) int, -1 when the run never blew up
-    final_grad: np.ndarray  # (B, 2)
-    final_hessian: np.ndarray  # (B, 2, 2)
+    out: core.Outputs
+    input_lrs: np.ndarray  # (N, R) the rates fed in (what the runs used, unless a plateau cut)
+    plateau: bool
+
+    @functools.cached_property
+    def diverged_at(self) -> np.ndarray:
+        """(B,) first update that blew up, -1 when the run never did."""
+        return np.asarray(self.out.diverged_at)[: len(self.rows)]
+
+    @functools.cached_property
+    def final_grad(self) -> np.ndarray:
+        return np.asarray(self.out.final_grad)[: len(self.rows)]
+
+    @functools.cached_property
+    def final_hessian(self) -> np.ndarray:
+        return np.asarray(self.out.final_hessian)[: len(self.rows)]
+
+    @functools.cached_property
+    def losses(self) -> np.ndarray:
+        """(N+1, R) float32, step-major."""
+        return np.asarray(self.out.losses)
 
     def trajectory(self, i: int) -> Trajectory:
+        """Run ``i`` cut to its own length, as float64 host arrays."""
         n = self.rows[i].cfg.steps
         at = int(self.diverged_at[i])
-        return Trajectory(self.points[i, : n + 1].astype(np.float64),
-                          self.losses[i, : n + 1].astype(np.float64),
-                          self.lrs[i, :n].astype(np.float64), at if at >= 0 else None,
+        lrs = np.asarray(self.out.lrs) if self.plateau else self.input_lrs
+        return Trajectory(np.asarray(self.out.points)[: n + 1, i].astype(np.float64),
+                          self.losses[: n + 1, i].astype(np.float64),
+                          lrs[:n, i].astype(np.float64), at if at >= 0 else None,
                           self.final_grad[i].astype(np.float64),
                           self.final_hessian[i].astype(np.float64))
 
@@ -219,25 +257,13 @@ class Batch(NamedTuple):
 def execute(rows: Sequence[Row]) -> list[tuple[list[int], Batch]]:
     """Run every row; rows sharing a structure run as one batch. Returns (row indices, batch)
     pairs. Single runs, sweeps and phase maps all come through here."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        groups[_structure(row)].append(i)
     out = []
-    for (surface, optimizer, plateau, length), idx in groups.items():
+    for (surface, optimizer, plateau, length), idx in _group(rows, _structure).items():
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
-        o = core.run_batch(surface, optimizer, plateau, jax.tree.map(jnp.asarray, x))
-        B = len(idx)
-        lrs = np.asarray(o.lrs) if plateau else x.lrs
-        out.append((idx, Batch(
-            members, np.moveaxis(np.asarray(o.points), 1, 0)[:B],
-            np.asarray(o.losses).T[:B], lrs.T[:B], np.asarray(o.diverged_at)[:B],
-            np.asarray(o.final_grad)[:B], np.asarray(o.final_hessian)[:B])))
+        o = core.run_batch(surface, optimizer, plateau, x)
+        out.append((idx, Batch(members, o, x.lrs, plateau)))
     return out
-
-
-def _take(sel: np.ndarray | None, a: np.ndarray) -> np.ndarray:
-    return a if sel is None else a[sel]
 
 
 def _classify(rows: Sequence[Row], batches: list[tuple[list[int], Batch]]
@@ -245,17 +271,12 @@ def _classify(rows: Sequence[Row], batches: list[tuple[list[int], Batch]]
     """Classify runs in groups sharing a surface, its parameters and a length."""
     out = []
     for idx, batch in batches:
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for j, row in enumerate(batch.rows):
-            groups[(row.cfg.surface, tuple(sorted(row.values("surface").items())),
-                    row.cfg.steps)].append(j)
-        for (surface, params, n), js in groups.items():
-            whole = len(js) == len(batch.rows)
-            take = functools.partial(_take, None if whole else np.asarray(js))
+        for (surface, params, n), js in _group(batch.rows, _classify_key).items():
+            cols = np.asarray(js)
             feats = diagnose.classify_batch(
-                get_surface(surface), dict(params), take(batch.points), take(batch.losses),
-                take(batch.diverged_at), take(batch.final_grad), take(batch.final_hessian),
-                np.array([batch.rows[j].cfg.noise for j in js]), steps=n)
+                get_surface(surface), dict(params), batch.out.points, batch.out.losses,
+                batch.diverged_at[cols], batch.final_grad[cols], batch.final_hessian[cols],
+                np.array([batch.rows[j].cfg.noise for j in js]), steps=n, cols=cols)
             out.append(([idx[j] for j in js], feats))
     return out
 
@@ -282,7 +303,8 @@ def simulate_many(cfgs: Iterable[RunConfig]) -> list[Run]:
         surface = rows[idx[0]].cfg.surface
         params = {k: np.array([r.values("surface")[k] for r in batch.rows], np.float32)
                   for k in rows[idx[0]].values("surface")}
-        eigs = np.asarray(core.curvature_batch(surface, batch.points, params).eigs)
+        paths = jnp.swapaxes(batch.out.points[:, : len(idx)], 0, 1)  # run-major (B, N+1, 2)
+        eigs = np.asarray(core.curvature_batch(surface, paths, params).eigs)
         for j, i in enumerate(idx):
             trajectories[i] = batch.trajectory(j)
             lambda_max[i] = eigs[j, : cfgs[i].steps + 1, 1].astype(np.float64)
@@ -308,7 +330,7 @@ def _grid(rows: list[Row]) -> tuple[np.ndarray, list[Regime], list[int | None], 
     for members, feats in _classify(rows, [(idx, batch)]):
         for j, i in enumerate(members):
             regimes[i] = feats.regimes[j]
-    final = batch.losses[:, n].astype(float)
+    final = batch.losses[n, : len(rows)].astype(float)
     diverged = [None if d < 0 else int(d) for d in batch.diverged_at]
     return final, regimes, diverged, float(batch.losses[0, 0])
 

@@ -119,7 +119,7 @@ def candidates(run: Run) -> list[Remedy]:
             out.append(Remedy("more-steps", "Double the steps", "Give the run the time it needs.",
                               {"steps": cfg.steps * 2}, f"{cfg.steps * 2} steps"))
     if regime is Regime.STUCK:
-        kind = run.facts.get("stuck_kind")
+        kind = run.facts.stuck_kind
         if kind == "saddle":
             out += _noise(cfg, "Noise pushes the run off the ridge of the saddle, and the "
                           "descent takes over.")
@@ -175,7 +175,7 @@ def outcome(run: Run, *, instead: bool = False) -> str:
 
     ``instead``: the form that follows "instead of" ("diverging at step 7").
     """
-    arrival = run.facts.get("arrival_step")
+    arrival = run.facts.arrival_step
     if not (isinstance(arrival, int) and arrival <= run.config.steps):
         arrival = None  # it never settled within the steps (arrival_step is then steps + 1)
     loss = f"loss {run.final_loss:.3g}"
