@@ -66,10 +66,15 @@ def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> jax.Array:
     return jax.lax.cond(jnp.any(noise > 0), draw, zeros)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, noisy: bool,
+              x: Inputs) -> Outputs:
     """All runs of one structure at once: one ``lax.scan`` over the updates whose body is
     ``vmap``-ped over the runs.
+
+    The step is all the scan does per update: without a loss-watching schedule the rates are
+    an input and are not written again (``lrs`` is then ``x.lrs``), and without noise in any
+    run (``noisy`` False) no noise is drawn or added.
 
     The optimizer is the registry's optax transformation built with learning rate 1 and the
     run's other hyperparameters; its update is scaled by the step's rate. Every optimizer in the
@@ -83,7 +88,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
     cx, cy = surface.center
     radius = ESCAPE * surface.scale
     n, B = x.lrs.shape
-    kicks = _kicks(x.noise, x.seed, n)
+    kicks = _kicks(x.noise, x.seed, n) if noisy else None
 
     def first(p, q, h):
         loss, grad = value_and_grad(p, q)
@@ -91,7 +96,8 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
 
     def update(run, lr, kick, q, h, t, steps):
         p, loss, grad, opt_state, alive, accepted = run
-        step, new_opt_state = factory(1.0, **h).update(grad + kick, opt_state, p)
+        step, new_opt_state = factory(1.0, **h).update(
+            grad if kick is None else grad + kick, opt_state, p)
         p_new = p + lr * step
         # One value_and_grad per step: the new point's gradient drives the next update.
         loss_new, grad_new = value_and_grad(p_new, q)
@@ -103,7 +109,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
                 jax.tree.map(keep, new_opt_state, opt_state), ok,
                 accepted + (ok & (t < steps)).astype(jnp.int32))
 
-    batched = jax.vmap(update, in_axes=(0, 0, 0, 0, 0, None, 0))
+    batched = jax.vmap(update, in_axes=(0, 0, 0 if noisy else None, 0, 0, None, 0))
 
     def body(carry, xs):
         runs, plateau_state = carry
@@ -114,7 +120,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
         if plateau:
             plateau_state = jax.vmap(schedules.plateau_update)(
                 plateau_state, loss_before, x.lrs[0], x.plateau_params)
-        return (runs, plateau_state), (runs[0], runs[1], lr)
+        return (runs, plateau_state), (runs[0], runs[1], lr if plateau else None)
 
     start = x.start.astype(jnp.float32)
     p0, loss0, grad0, opt0 = jax.vmap(first)(start, x.surface_params, x.optimizer_params)
@@ -122,6 +128,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
     plateau0 = jax.tree.map(lambda v: jnp.broadcast_to(v, (B,)), schedules.plateau_init())
     (runs, _), (ps, ls, lrs) = jax.lax.scan(
         body, (runs0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
+    lrs = x.lrs if lrs is None else lrs
     points = jnp.concatenate([start[None], ps])
     losses = jnp.concatenate([loss0[None], ls])
     accepted = runs[5]

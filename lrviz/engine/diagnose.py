@@ -289,10 +289,12 @@ def _compiled_path_stats(points, losses, ref, top, fmin, swing, ints):
     rx, ry = x - ref[:, 0], y - ref[:, 1]
     dist = jnp.sqrt(rx * rx + ry * ry)
     along = jnp.where(t <= n, rx * top[:, 0] + ry * top[:, 1], 0.0)
-    # the side of the valley floor of the latest significant swing (0 before any)
-    last_pos = jax.lax.cummax(jnp.where(along > swing, t, -1), axis=0)
-    last_neg = jax.lax.cummax(jnp.where(along < -swing, t, -1), axis=0)
-    side = jnp.sign(last_pos - last_neg)
+    # the side of the valley floor of the latest significant swing (0 before any): the last
+    # non-zero sign so far, as an associative scan (O(T log T); lax.cummax would lower to a
+    # reduce_window, O(T^2) on CPU)
+    swings = jnp.where(along > swing, 1, jnp.where(along < -swing, -1, 0)).astype(jnp.int8)
+    latest = lambda a, b: jnp.where(b != 0, b, a)  # noqa: E731
+    side = jax.lax.associative_scan(latest, swings, axis=0)
     crossings = jnp.sum((side[1:] != side[:-1]) & (side[:-1] != 0), axis=0)
     gaps = losses - fmin
     lengths = jnp.sqrt(jnp.diff(x, axis=0) ** 2 + jnp.diff(y, axis=0) ** 2)

@@ -168,9 +168,11 @@ def _classify_key(row: Row) -> tuple[str, tuple, int]:
     return row.cfg.surface, tuple(sorted(row.values("surface").items())), row.cfg.steps
 
 
-def _structure(row: Row) -> tuple[str, str, bool, int]:
+def _structure(row: Row) -> tuple[str, str, bool, bool, int]:
+    """What compiles: surface, optimizer, loss-watching schedule or not, noise or not, and
+    the step bucket."""
     cfg = row.cfg
-    return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss,
+    return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss, cfg.noise > 0,
             step_bucket(cfg.steps))
 
 
@@ -258,10 +260,10 @@ def execute(rows: Sequence[Row]) -> list[tuple[list[int], Batch]]:
     """Run every row; rows sharing a structure run as one batch. Returns (row indices, batch)
     pairs. Single runs, sweeps and phase maps all come through here."""
     out = []
-    for (surface, optimizer, plateau, length), idx in _group(rows, _structure).items():
+    for (surface, optimizer, plateau, noisy, length), idx in _group(rows, _structure).items():
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
-        o = core.run_batch(surface, optimizer, plateau, x)
+        o = core.run_batch(surface, optimizer, plateau, noisy, x)
         out.append((idx, Batch(members, o, x.lrs, plateau)))
     return out
 
