@@ -66,15 +66,14 @@ def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> jax.Array:
     return jax.lax.cond(jnp.any(noise > 0), draw, zeros)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, noisy: bool,
-              x: Inputs) -> Outputs:
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
     """All runs of one structure at once: one ``lax.scan`` over the updates whose body is
     ``vmap``-ped over the runs.
 
-    The step is all the scan does per update: without a loss-watching schedule the rates are
-    an input and are not written again (``lrs`` is then ``x.lrs``), and without noise in any
-    run (``noisy`` False) no noise is drawn or added.
+    Without a loss-watching schedule the rates are an input and the scan does not write them
+    again (``lrs`` is then ``x.lrs``). Noise stays a traced number (no recompile when it moves
+    off 0); without noise in any run no random numbers are drawn.
 
     The optimizer is the registry's optax transformation built with learning rate 1 and the
     run's other hyperparameters; its update is scaled by the step's rate. Every optimizer in the
@@ -88,7 +87,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, noisy: bool
     cx, cy = surface.center
     radius = ESCAPE * surface.scale
     n, B = x.lrs.shape
-    kicks = _kicks(x.noise, x.seed, n) if noisy else None
+    kicks = _kicks(x.noise, x.seed, n)
 
     def first(p, q, h):
         loss, grad = value_and_grad(p, q)
@@ -96,8 +95,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, noisy: bool
 
     def update(run, lr, kick, q, h, t, steps):
         p, loss, grad, opt_state, alive, accepted = run
-        step, new_opt_state = factory(1.0, **h).update(
-            grad if kick is None else grad + kick, opt_state, p)
+        step, new_opt_state = factory(1.0, **h).update(grad + kick, opt_state, p)
         p_new = p + lr * step
         # One value_and_grad per step: the new point's gradient drives the next update.
         loss_new, grad_new = value_and_grad(p_new, q)
@@ -109,7 +107,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, noisy: bool
                 jax.tree.map(keep, new_opt_state, opt_state), ok,
                 accepted + (ok & (t < steps)).astype(jnp.int32))
 
-    batched = jax.vmap(update, in_axes=(0, 0, 0 if noisy else None, 0, 0, None, 0))
+    batched = jax.vmap(update, in_axes=(0, 0, 0, 0, 0, None, 0))
 
     def body(carry, xs):
         runs, plateau_state = carry

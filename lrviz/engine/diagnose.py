@@ -350,8 +350,11 @@ class Story:
     def late_product(self) -> tuple[np.ndarray | None, float | None]:
         """The largest lr x lambda_max over the last quarter, and where."""
         q = self.q
-        return _worst_product(self.points[-q - 1 :], self.lrs[-q:], None
-                              if self.lambda_path is None else self.lambda_path[-q - 1 :], None)
+        if self.lambda_path is None or self.n == 0:
+            return None, None
+        prod = np.asarray(self.lrs[-q:]) * np.asarray(self.lambda_path[-q - 1 : -1])
+        k = int(np.argmax(prod))
+        return self.points[-q - 1 + k], float(prod[k])
 
 
 def explain(
@@ -524,16 +527,6 @@ def _first_unstable(lrs, lambda_path, upto, factor) -> tuple[int, float | None]:
     over = np.flatnonzero(prod > factor) if factor is not None else np.array([], int)
     k = int(over[0]) if over.size else int(np.argmax(prod))
     return k, float(prod[k])
-
-
-def _worst_product(points, lrs, lambda_path, upto):
-    """The largest lr_t x lambda_max(p_t) along the (pre-divergence) path, and where."""
-    if lambda_path is None or len(lrs) == 0:
-        return None, None
-    stop = len(lrs) if upto is None else max(1, upto)
-    prod = np.asarray(lrs[:stop]) * np.asarray(lambda_path[:stop])
-    k = int(np.argmax(prod))
-    return points[k], float(prod[k])
 
 
 def _arrival_step(points: np.ndarray, target, tol: float) -> int:

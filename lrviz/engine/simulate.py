@@ -1,8 +1,10 @@
-"""The public simulation API: `simulate`, `simulate_many` and `lr_sweep`.
+"""The public simulation API: `simulate`, `simulate_many`, `lr_sweep` and `phase_map`.
 
-Configs are grouped by structure (surface, optimizer, loss-driven schedule or not, step bucket);
-each group runs as one padded, vmapped batch through `core.run_batch`, then every run is cut to
-its own length, diagnosed and explained.
+All four go through one executor, `execute`: every run is a `Row` (config, base rate, at most
+one parameter override); rows are grouped by structure (surface, optimizer, loss-driven
+schedule or not, step bucket) and each group runs as one padded, vmapped batch
+through `core.run_batch` into a typed `Batch`. Sweeps and phase maps classify the batch;
+single runs are also cut to their own length and explained.
 """
 
 from __future__ import annotations
@@ -168,11 +170,10 @@ def _classify_key(row: Row) -> tuple[str, tuple, int]:
     return row.cfg.surface, tuple(sorted(row.values("surface").items())), row.cfg.steps
 
 
-def _structure(row: Row) -> tuple[str, str, bool, bool, int]:
-    """What compiles: surface, optimizer, loss-watching schedule or not, noise or not, and
-    the step bucket."""
+def _structure(row: Row) -> tuple[str, str, bool, int]:
+    """What compiles: surface, optimizer, loss-watching schedule or not, and the step bucket."""
     cfg = row.cfg
-    return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss, cfg.noise > 0,
+    return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss,
             step_bucket(cfg.steps))
 
 
@@ -260,10 +261,10 @@ def execute(rows: Sequence[Row]) -> list[tuple[list[int], Batch]]:
     """Run every row; rows sharing a structure run as one batch. Returns (row indices, batch)
     pairs. Single runs, sweeps and phase maps all come through here."""
     out = []
-    for (surface, optimizer, plateau, noisy, length), idx in _group(rows, _structure).items():
+    for (surface, optimizer, plateau, length), idx in _group(rows, _structure).items():
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
-        o = core.run_batch(surface, optimizer, plateau, noisy, x)
+        o = core.run_batch(surface, optimizer, plateau, x)
         out.append((idx, Batch(members, o, x.lrs, plateau)))
     return out
 
