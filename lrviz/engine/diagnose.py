@@ -257,7 +257,8 @@ def classify_batch(
     choices = [Regime.DIVERGED, Regime.LOCAL_MINIMUM, Regime.OVERSHOOTING, Regime.CONVERGED,
                Regime.STUCK, Regime.OVERSHOOTING, Regime.STUCK, Regime.SLOW]
     codes = np.select(conditions, list(range(len(choices))), default=len(choices))
-    regimes = [([*choices, Regime.OSCILLATING])[k] for k in codes]
+    outcomes = (*choices, Regime.OSCILLATING)
+    regimes = [outcomes[k] for k in codes.tolist()]
     stuck_kind = np.where(saddle, "saddle", np.where(flat, "plateau", "stalled"))
     return BatchFeatures(regimes, nearest, dmin, crossings, grad_norm,
                          np.minimum(newton, newton_any), eig, at_bottom, unlisted, stuck_kind,

@@ -195,12 +195,14 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
     columns: dict[str, dict[str, np.ndarray]] = {}
     start, noise = np.empty((size, 2), f32), np.empty(size, f32)
     seed, steps = np.empty(size, np.int32), np.empty(size, np.int32)
-    for idx in groups.values():
-        row = padded[idx[0]]
+    for members in groups.values():
+        # one group (a sweep): whole columns, not a thousand-index fancy assignment
+        idx = slice(None) if len(groups) == 1 else np.asarray(members)
+        row = padded[members[0]]
         cfg, spec = row.cfg, get_schedule(row.cfg.schedule)
         sched = row.values("schedule")
-        lrs[:, idx] = _rates(cfg.schedule, np.array([padded[k].lr for k in idx]), cfg.steps,
-                             length, sched)
+        lrs[:, idx] = _rates(cfg.schedule, np.array([padded[k].lr for k in members]),
+                             cfg.steps, length, sched)
         plateau = get_schedule("reduce_on_plateau").resolve(sched if spec.needs_loss else {})
         for kind, values in (("surface", row.values("surface")),
                              ("optimizer", row.values("optimizer")), ("plateau", plateau)):
