@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from lrviz.engine.optimizers import get_optimizer
+from lrviz.engine.registry import KINDS, get_entry
 from lrviz.engine.schedules import get_schedule
 from lrviz.engine.spec import (
     NOISE_VALID,
@@ -57,9 +58,7 @@ class RunConfig(BaseModel):
     @field_validator("surface", "optimizer", "schedule")
     @classmethod
     def _known_name(cls, v: str, info: ValidationInfo) -> str:
-        getter = {"surface": get_surface, "optimizer": get_optimizer,
-                  "schedule": get_schedule}[info.field_name]
-        return getter(v).name
+        return get_entry(info.field_name, v).name
 
     # "before" validators see the raw input, so inf, nan, huge integers and non-integral
     # counts get the same clear message as any other out-of-range value.
@@ -127,6 +126,10 @@ class RunConfig(BaseModel):
     def schedule_values(self) -> dict[str, float]:
         return get_schedule(self.schedule).resolve(self.schedule_params)
 
+    def values(self, kind: str) -> dict[str, float]:
+        """The resolved parameters of the run's ``kind`` component (see `registry.KINDS`)."""
+        return get_entry(kind, getattr(self, kind)).resolve(getattr(self, f"{kind}_params"))
+
     def with_(self, **changes: Any) -> RunConfig:
         """A validated copy with some fields changed.
 
@@ -136,11 +139,10 @@ class RunConfig(BaseModel):
         Nesterov needs momentum > 0).
         """
         data = {**self.model_dump(), **changes}
-        for kind, getter in (("surface", get_surface), ("optimizer", get_optimizer),
-                             ("schedule", get_schedule)):
+        for kind in KINDS:
             key = f"{kind}_params"
             if kind in changes and key not in changes:
-                params = {p.name: p for p in getter(data[kind]).params}
+                params = {p.name: p for p in get_entry(kind, data[kind]).params}
                 data[key] = {k: v for k, v in data[key].items()
                              if k in params and _is_valid(params[k], v)}
         return RunConfig(**data)

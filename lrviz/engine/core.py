@@ -1,7 +1,7 @@
-"""The compiled heart of the engine: one ``jit(vmap(lax.scan))`` per run structure.
+"""The compiled heart of the engine: one ``jit(lax.scan(vmap(step)))`` per run structure.
 
-Structure (surface, optimizer, whether the schedule watches the loss, whether per-point
-curvature is wanted, step bucket, batch bucket) is static and compiles once. Every number
+Structure (surface, optimizer, whether the schedule watches the loss, step bucket, batch
+bucket) is static and compiles once. Every number
 (start point, surface/optimizer/schedule parameters, the per-step learning rates, noise, seed,
 the step budget) is a traced input, so moving a slider never recompiles.
 
@@ -19,95 +19,123 @@ import jax
 import jax.numpy as jnp
 
 from lrviz.engine import schedules
+from lrviz.engine.linalg2 import eigvals_2x2
 from lrviz.engine.optimizers import OPTIMIZERS
 from lrviz.engine.surfaces import SURFACES
 
 ESCAPE = 10.0  # a point this many domain-sizes from the domain's centre has diverged
+UNROLL = 1  # scan iterations per loop trip (more would cut loop overhead but slow compiles)
 
 
 class Inputs(NamedTuple):
-    """Traced inputs of one run (a leading batch axis when batched)."""
+    """Traced inputs of a batch of B runs (leading axis B; ``lrs`` is step-major)."""
 
-    start: jax.Array  # (2,)
-    surface_params: dict[str, jax.Array]
+    start: jax.Array  # (B, 2)
+    surface_params: dict[str, jax.Array]  # each (B,)
     optimizer_params: dict[str, jax.Array]
-    lrs: jax.Array  # (N,) base learning rate of each update, before any plateau factor
+    lrs: jax.Array  # (N, B) base learning rate of each update, before any plateau factor
     plateau_params: dict[str, jax.Array]
-    noise: jax.Array
-    seed: jax.Array
-    steps: jax.Array  # the run's real length (<= N); later updates are padding
+    noise: jax.Array  # (B,)
+    seed: jax.Array  # (B,)
+    steps: jax.Array  # (B,) each run's real length (<= N); later updates are padding
 
 
 class Outputs(NamedTuple):
-    points: jax.Array  # (N+1, 2)
-    losses: jax.Array  # (N+1,)
-    lrs: jax.Array  # (N,) learning rate each update actually used
-    ok: jax.Array  # (N,) False from the first update that blew up on
+    """What a batch returns, step-major so each update writes one contiguous row."""
+
+    points: jax.Array  # (N+1, B, 2)
+    losses: jax.Array  # (N+1, B)
+    lrs: jax.Array  # (N, B) learning rate each update actually used
+    diverged_at: jax.Array  # (B,) first update (1-based) within ``steps`` that blew up, else -1
+    final_grad: jax.Array  # (B, 2) gradient at points[steps]
+    final_hessian: jax.Array  # (B, 2, 2) Hessian at points[steps]
 
 
-def hessian_eigs_2x2(H: jax.Array) -> jax.Array:
-    """Eigenvalues (ascending) of a symmetric 2x2 matrix, in closed form.
-
-    lambda = m -+ sqrt(d^2 + b^2) with m = (a + c)/2, d = (a - c)/2, b the off-diagonal.
-    """
-    a, b, c = H[0, 0], 0.5 * (H[0, 1] + H[1, 0]), H[1, 1]
-    m, d = 0.5 * (a + c), 0.5 * (a - c)
-    r = jnp.sqrt(d * d + b * b)
-    return jnp.stack([m - r, m + r])
+def _all_finite(v: jax.Array) -> jax.Array:
+    # spelled out per coordinate: a reduction would split the step into more kernels
+    return jnp.isfinite(v[0]) & jnp.isfinite(v[1])
 
 
-def _trajectory(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
-    surface = SURFACES[surface_name]
-    value_and_grad = jax.value_and_grad(lambda p: surface.fn(p, x.surface_params))
-    opt = OPTIMIZERS[optimizer_name].build(x.optimizer_params)
-    center = jnp.asarray(surface.center, jnp.float32)
-    radius = ESCAPE * surface.scale
-    start = x.start.astype(jnp.float32)
-    n = x.lrs.shape[0]
-    # All of a run's noise in one draw: far cheaper than a key split inside every step.
-    kicks = x.noise * jax.random.normal(jax.random.key(x.seed), (n, 2))
+def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> jax.Array:
+    """Each run's gradient noise for all n updates, (N, B, 2); all zeros (no draw) without noise."""
+    def draw():
+        one = lambda s, k: s * jax.random.normal(jax.random.key(k), (n, 2))  # noqa: E731
+        return jnp.swapaxes(jax.vmap(one)(noise, seed), 0, 1)
 
-    def body(carry, t):
-        p, loss, grad, opt_state, plateau_state, alive = carry
-        noisy = grad + kicks[t]
-        lr = x.lrs[t] * plateau_state.scale if plateau else x.lrs[t]
-        opt_state = opt_state._replace(
-            hyperparams={**opt_state.hyperparams, "learning_rate": lr}
-        )
-        updates, new_opt_state = opt.update(noisy, opt_state, p)
-        p_new = p + updates
-        # One value_and_grad per step: the new point's gradient drives the next update.
-        loss_new, grad_new = value_and_grad(p_new)
-        ok = (
-            alive
-            & jnp.all(jnp.isfinite(p_new))
-            & jnp.isfinite(loss_new)
-            & jnp.all(jnp.isfinite(grad_new))
-            & jnp.all(jnp.abs(p_new - center) <= radius)
-        )
-        # Rejected values are never used, not even by later gradients (a "double where").
-        keep = lambda n, o: jnp.where(ok, n, o)  # noqa: E731
-        if plateau:
-            plateau_next = schedules.plateau_update(plateau_state, loss, x.lrs[0],
-                                                    x.plateau_params)
-        else:
-            plateau_next = plateau_state
-        carry = (keep(p_new, p), keep(loss_new, loss), keep(grad_new, grad),
-                 jax.tree.map(keep, new_opt_state, opt_state), plateau_next, ok)
-        return carry, (carry[0], carry[1], lr, ok)
-
-    loss0, grad0 = value_and_grad(start)
-    init = (start, loss0, grad0, opt.init(start), schedules.plateau_init(), jnp.bool_(True))
-    _, (ps, ls, lrs, oks) = jax.lax.scan(body, init, jnp.arange(n))
-    return Outputs(jnp.concatenate([start[None], ps]), jnp.concatenate([loss0[None], ls]),
-                   lrs, oks)
+    zeros = lambda: jnp.zeros((n, noise.shape[0], 2), jnp.float32)  # noqa: E731
+    return jax.lax.cond(jnp.any(noise > 0), draw, zeros)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, inputs: Inputs) -> Outputs:
-    """All runs of one structure at once: ``vmap`` of the scan over the leading batch axis."""
-    single = functools.partial(_trajectory, surface_name, optimizer_name, plateau)
-    return jax.vmap(single)(inputs)
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
+    """All runs of one structure at once: one ``lax.scan`` over the updates whose body is
+    ``vmap``-ped over the runs.
+
+    Without a loss-watching schedule the rates are an input and the scan does not write them
+    again (``lrs`` is then ``x.lrs``). Noise stays a traced number (no recompile when it moves
+    off 0); without noise in any run no random numbers are drawn.
+
+    The optimizer is the registry's optax transformation built with learning rate 1 and the
+    run's other hyperparameters; its update is scaled by the step's rate. Every optimizer in the
+    registry applies the rate as a final linear scale (optax's ``scale_by_learning_rate``), so
+    this is the same update as ``factory(lr)`` with no per-step hyperparameter injection
+    (a test checks the linearity for every optimizer).
+    """
+    surface = SURFACES[surface_name]
+    factory = OPTIMIZERS[optimizer_name].factory
+    value_and_grad = jax.value_and_grad(surface.fn)
+    cx, cy = surface.center
+    radius = ESCAPE * surface.scale
+    n, B = x.lrs.shape
+    kicks = _kicks(x.noise, x.seed, n)
+
+    def first(p, q, h):
+        loss, grad = value_and_grad(p, q)
+        return p, loss, grad, factory(1.0, **h).init(p)
+
+    def update(run, lr, kick, q, h, t, steps):
+        p, loss, grad, opt_state, alive, accepted = run
+        step, new_opt_state = factory(1.0, **h).update(grad + kick, opt_state, p)
+        p_new = p + lr * step
+        # One value_and_grad per step: the new point's gradient drives the next update.
+        loss_new, grad_new = value_and_grad(p_new, q)
+        ok = (alive & _all_finite(p_new) & jnp.isfinite(loss_new) & _all_finite(grad_new)
+              & (jnp.abs(p_new[0] - cx) <= radius) & (jnp.abs(p_new[1] - cy) <= radius))
+        # Rejected values are never used, not even by later gradients (a "double where").
+        keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
+        return (keep(p_new, p), keep(loss_new, loss), keep(grad_new, grad),
+                jax.tree.map(keep, new_opt_state, opt_state), ok,
+                accepted + (ok & (t < steps)).astype(jnp.int32))
+
+    batched = jax.vmap(update, in_axes=(0, 0, 0, 0, 0, None, 0))
+
+    def body(carry, xs):
+        runs, plateau_state = carry
+        t, base_lr, kick = xs
+        lr = base_lr * plateau_state.scale if plateau else base_lr
+        loss_before = runs[1]
+        runs = batched(runs, lr, kick, x.surface_params, x.optimizer_params, t, x.steps)
+        if plateau:
+            plateau_state = jax.vmap(schedules.plateau_update)(
+                plateau_state, loss_before, x.lrs[0], x.plateau_params)
+        return (runs, plateau_state), (runs[0], runs[1], lr if plateau else None)
+
+    start = x.start.astype(jnp.float32)
+    p0, loss0, grad0, opt0 = jax.vmap(first)(start, x.surface_params, x.optimizer_params)
+    runs0 = (p0, loss0, grad0, opt0, jnp.ones(B, bool), jnp.zeros(B, jnp.int32))
+    plateau0 = jax.tree.map(lambda v: jnp.broadcast_to(v, (B,)), schedules.plateau_init())
+    (runs, _), (ps, ls, lrs) = jax.lax.scan(
+        body, (runs0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
+    lrs = x.lrs if lrs is None else lrs
+    points = jnp.concatenate([start[None], ps])
+    losses = jnp.concatenate([loss0[None], ls])
+    accepted = runs[5]
+    diverged_at = jnp.where(accepted < x.steps, accepted + 1, -1)
+    final = points[x.steps, jnp.arange(B)]
+    hess = jax.vmap(jax.hessian(surface.fn))(final, x.surface_params)
+    grads = jax.vmap(jax.grad(surface.fn))(final, x.surface_params)
+    clean = lambda a: jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38)  # noqa: E731
+    return Outputs(points, losses, lrs, diverged_at, clean(grads), clean(hess))
 
 
 def compiled_count() -> int:
@@ -140,7 +168,7 @@ def curvature_batch(surface_name: str, points: jax.Array, params: dict[str, jax.
         f = lambda p: fn(p, q)  # noqa: E731
         values, grads = jax.vmap(jax.value_and_grad(f))(pts)
         hessians = jax.vmap(jax.hessian(f))(pts)
-        return values, grads, hessians, jax.vmap(hessian_eigs_2x2)(hessians)
+        return values, grads, hessians, eigvals_2x2(hessians, jnp)
 
     out = jax.vmap(one_run)(points.astype(jnp.float32), params)
     return Curvature(*(jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38) for a in out))

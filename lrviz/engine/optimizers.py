@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lrviz.engine.numbers import fmt_number
 from lrviz.engine.spec import Interval, Param, lookup, resolve_params
 
 
@@ -103,6 +104,14 @@ class OptimizerSpec:
     summary: str
     factory: Callable[..., optax.GradientTransformation]
     adaptive: bool = False
+    # c(params) with "a constant rate is stable on curvature lambda iff lr * lambda < c" (on a
+    # quadratic), None when no fixed limit exists (adaptive steps are about lr in size)
+    stability: Callable[[Mapping[str, float]], float] | None = None
+    stability_rule: str = ""  # that c as a formula in the hyperparameters ("2 + 2μ")
+    limit_of: str = ""  # whose limit it is, for sentences ("heavy-ball momentum")
+    # the error left after one step at lr * lambda = p, for methods without a velocity (1 - p)
+    error_factor: Callable[[float], float] | None = None
+    with_momentum: str | None = None  # the optimizer that adds momentum to this one
 
     def resolve(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
         return resolve_params("optimizer", self.name, self.params, params)
@@ -110,8 +119,9 @@ class OptimizerSpec:
     def build(self, hyperparams: Mapping[str, jax.Array]) -> optax.GradientTransformation:
         """The optax transformation with every hyperparameter injected into its state.
 
-        The initial learning rate is a placeholder: the simulation overwrites
-        ``state.hyperparams["learning_rate"]`` before every update.
+        The initial learning rate is a placeholder: callers overwrite
+        ``state.hyperparams["learning_rate"]`` before every update (the 2-D engine's scan uses
+        ``factory(1.0, ...)`` scaled by the rate instead, see `core.run_batch`).
         """
         names = [p.name for p in self.params]
         injected = optax.inject_hyperparams(self.factory)
@@ -122,17 +132,27 @@ class OptimizerSpec:
 
         Plain gradient descent: 2. Heavy-ball momentum mu: 2 + 2 mu. Nesterov (PyTorch form):
         2 (1 + mu) / (1 + 2 mu). Adaptive methods rescale each coordinate by gradient history,
-        so no fixed bound exists: None.
+        so no fixed bound exists: None. Each entry's own ``stability`` says which.
         """
-        if self.adaptive:
+        if self.stability is None:
             return None
-        values = self.resolve(params)
-        mu = values.get("momentum", 0.0)
-        if self.name == "momentum":
-            return 2.0 + 2.0 * mu
-        if self.name == "nesterov":
-            return 2.0 * (1.0 + mu) / (1.0 + 2.0 * mu)
-        return 2.0
+        return float(self.stability(self.resolve(params)))
+
+    def limit_text(self, factor: float | None) -> str:
+        """'2 + 2μ = 3.8, the stability limit of heavy-ball momentum' ('' without a limit)."""
+        if factor is None:
+            return ""
+        rule = f"{self.stability_rule} = " if self.stability_rule else ""
+        return f"{rule}{fmt_number(factor)}, the stability limit of {self.limit_of}"
+
+
+def _heavy_ball_limit(values: Mapping[str, float]) -> float:
+    return 2.0 + 2.0 * values["momentum"]
+
+
+def _nesterov_limit(values: Mapping[str, float]) -> float:
+    mu = values["momentum"]
+    return 2.0 * (1.0 + mu) / (1.0 + 2.0 * mu)
 
 
 # Valid ranges (see `Param.valid`), from the math and never looser than torch.optim:
@@ -161,6 +181,9 @@ _NESTEROV_MU = Param("momentum", 0.9, 0.01, 0.99, "momentum mu",
                      help="fraction of the previous velocity kept each step",
                      valid=Interval(0.0, 1.0, lo_open=True, hi_open=True))
 
+_NO_LIMIT = ("none: the step is divided by the gradient's own running size, so it stays about lr "
+             "long whatever the curvature")
+
 _ALL: tuple[OptimizerSpec, ...] = (
     OptimizerSpec(
         name="sgd",
@@ -170,6 +193,10 @@ _ALL: tuple[OptimizerSpec, ...] = (
         torch_name="torch.optim.SGD(params, lr)",
         summary="Steps straight downhill, by the learning rate times the gradient.",
         factory=_sgd,
+        stability=lambda values: 2.0,
+        limit_of="plain gradient descent",
+        error_factor=lambda product: 1.0 - product,
+        with_momentum="momentum",
     ),
     OptimizerSpec(
         name="momentum",
@@ -179,6 +206,9 @@ _ALL: tuple[OptimizerSpec, ...] = (
         torch_name="torch.optim.SGD(params, lr, momentum=momentum)",
         summary="Keeps a velocity: consistent gradients add up, alternating ones cancel.",
         factory=_momentum,
+        stability=_heavy_ball_limit,
+        stability_rule="2 + 2μ",
+        limit_of="heavy-ball momentum",
     ),
     OptimizerSpec(
         name="nesterov",
@@ -189,6 +219,9 @@ _ALL: tuple[OptimizerSpec, ...] = (
         torch_name="torch.optim.SGD(params, lr, momentum=momentum, nesterov=True)",
         summary="Momentum with a look-ahead correction that brakes earlier.",
         factory=_nesterov,
+        stability=_nesterov_limit,
+        stability_rule="2(1 + μ)/(1 + 2μ)",
+        limit_of="Nesterov momentum",
     ),
     OptimizerSpec(
         name="adagrad",
@@ -204,6 +237,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         "steps shrink for good.",
         factory=_adagrad,
         adaptive=True,
+        stability_rule=_NO_LIMIT,
     ),
     OptimizerSpec(
         name="rmsprop",
@@ -220,6 +254,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         summary="Like AdaGrad but with a forgetting average, so steps do not shrink forever.",
         factory=_rmsprop,
         adaptive=True,
+        stability_rule=_NO_LIMIT,
     ),
     OptimizerSpec(
         name="adam",
@@ -234,6 +269,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         "the first steps.",
         factory=_adam,
         adaptive=True,
+        stability_rule=_NO_LIMIT,
     ),
     OptimizerSpec(
         name="adamw",
@@ -256,6 +292,7 @@ _ALL: tuple[OptimizerSpec, ...] = (
         "gradient.",
         factory=_adamw,
         adaptive=True,
+        stability_rule=_NO_LIMIT,
     ),
 )
 
@@ -265,6 +302,17 @@ OPTIMIZERS: Mapping[str, OptimizerSpec] = {o.name: o for o in _ALL}
 def get_optimizer(name: str | OptimizerSpec) -> OptimizerSpec:
     """The optimizer called ``name``; a clear ValueError lists the names when it is unknown."""
     return lookup(OPTIMIZERS, "optimizer", name)
+
+
+def hyperparameter(name: str) -> Param | None:
+    """The optimizer hyperparameter called ``name`` as the first registry entry declaring it
+    (slider range, default and valid range), None when no optimizer has one."""
+    return next((p for o in _ALL for p in o.params if p.name == name), None)
+
+
+def optimizers_with(name: str) -> tuple[str, ...]:
+    """The optimizers that take a hyperparameter called ``name``."""
+    return tuple(o.name for o in _ALL if any(p.name == name for p in o.params))
 
 
 def max_stable_lr(

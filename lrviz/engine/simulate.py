@@ -1,23 +1,27 @@
-"""The public simulation API: `simulate`, `simulate_many` and `lr_sweep`.
+"""The public simulation API: `simulate`, `simulate_many`, `lr_sweep` and `phase_map`.
 
-Configs are grouped by structure (surface, optimizer, loss-driven schedule or not, step bucket);
-each group runs as one padded, vmapped batch through `core.run_batch`, then every run is cut to
-its own length, diagnosed and explained.
+All four go through one executor, `execute`: every run is a `Row` (config, base rate, at most
+one parameter override); rows are grouped by structure (surface, optimizer, loss-driven
+schedule or not, step bucket) and each group runs as one padded, vmapped batch
+through `core.run_batch` into a typed `Batch`. Sweeps and phase maps classify the batch;
+single runs are also cut to their own length and explained.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lrviz.engine import core, diagnose
 from lrviz.engine.config import RunConfig
-from lrviz.engine.diagnose import Regime
+from lrviz.engine.diagnose import Facts, Regime
+from lrviz.engine.registry import KINDS
 from lrviz.engine.schedules import base_values, get_schedule
 from lrviz.engine.spec import batch_bucket, check_lr, step_bucket
 from lrviz.engine.surfaces import get_surface
@@ -56,7 +60,7 @@ class Run:
     diverged_at: int | None
     explanation: str
     lambda_max: np.ndarray | None = None
-    facts: dict = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
 
     @property
     def final_point(self) -> tuple[float, float]:
@@ -92,102 +96,193 @@ class SweepResult:
         return largest_rate_before_divergence(self.lrs, self.regimes)
 
 
-def _inputs(cfg: RunConfig, length: int) -> core.Inputs:
-    spec = get_schedule(cfg.schedule)
-    lrs = base_values(spec, cfg.lr, cfg.steps, length, cfg.schedule_params)
-    if cfg.steps < length:  # padding repeats the last real rate; it is cut off afterwards
-        lrs[cfg.steps :] = lrs[cfg.steps - 1]
-    plateau = get_schedule("reduce_on_plateau").resolve(
-        cfg.schedule_params if spec.needs_loss else {}
-    )
-    f32 = np.float32
-    return core.Inputs(
-        start=np.asarray(cfg.start_point, f32),
-        surface_params={k: f32(v) for k, v in cfg.surface_values().items()},
-        optimizer_params={k: f32(v) for k, v in cfg.optimizer_values().items()},
-        lrs=lrs,
-        plateau_params={k: f32(v) for k, v in plateau.items()},
-        noise=f32(cfg.noise),
-        seed=np.int32(cfg.seed),
-        steps=np.int32(cfg.steps),
-    )
+MIN_BATCH = 8  # one AVX register of float32 lanes
 
 
-def _stack(items: list[core.Inputs], size: int) -> core.Inputs:
-    items = items + [items[0]] * (size - len(items))  # pad the batch with copies of the first run
-    return jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *items)
+class Row(NamedTuple):
+    """One run of a batch: a config, the base learning rate it runs at and at most one
+    parameter changed from the config (``(kind, name, value)``, as in a phase map)."""
+
+    cfg: RunConfig
+    lr: float
+    override: tuple[str, str, float] | None = None
+
+    def values(self, kind: str) -> dict[str, float]:
+        """The resolved surface/optimizer/schedule parameters of this run."""
+        owner = self.cfg.values(kind)
+        if self.override is not None and self.override[0] == kind:
+            owner[self.override[1]] = float(self.override[2])
+        return owner
 
 
-def _structure(cfg: RunConfig) -> tuple[str, str, bool, int]:
+class Trajectory(NamedTuple):
+    """The executor's result for one run, cut to its own length (float64 host arrays)."""
+
+    points: np.ndarray  # (n+1, 2)
+    losses: np.ndarray  # (n+1,)
+    lrs: np.ndarray  # (n,)
+    diverged_at: int | None  # first update that blew up (1-based), None if none did
+    final_grad: np.ndarray  # (2,)
+    final_hessian: np.ndarray  # (2, 2)
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_rates(schedule: str, steps: int, length: int, params: tuple) -> tuple[np.ndarray, bool]:
+    """The schedule at base rate 1 and whether it scales linearly with the base rate."""
+    one = base_values(schedule, 1.0, steps, length, dict(params))
+    two = base_values(schedule, 2.0, steps, length, dict(params))
+    one.setflags(write=False)
+    return one, bool(np.allclose(two, 2.0 * one, rtol=1e-6, atol=0))
+
+
+def _rates(schedule: str, lrs: np.ndarray, steps: int, length: int,
+           params: dict[str, float]) -> np.ndarray:
+    """Per-update rates (length, R) for base rates ``lrs`` (R,): the one way every run gets its
+    rates, so a sweep row and the single run with the same settings use identical numbers.
+
+    A schedule that scales linearly with the base rate (checked numerically) is evaluated once
+    at rate 1 and scaled; padding repeats the last real rate and is cut off afterwards.
+    """
+    unit, linear = _unit_rates(schedule, steps, length, tuple(sorted(params.items())))
+    if linear:
+        out = (unit[:, None] * np.asarray(lrs, np.float32)[None, :]).astype(np.float32)
+    else:
+        out = np.stack([base_values(schedule, float(lr), steps, length, params) for lr in lrs],
+                       axis=1)
+    out[steps:] = out[steps - 1]
+    return out
+
+
+def _group(rows: Sequence[Row], key) -> dict[tuple, list[int]]:
+    """Row indices by ``key(row)``, evaluated once per distinct (config, override): a sweep's
+    thousand rows share one config, so its keys cost one evaluation, not a thousand."""
+    seen: dict[tuple, tuple] = {}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        ident = (id(row.cfg), row.override)
+        if ident not in seen:
+            seen[ident] = key(row)
+        groups[seen[ident]].append(i)
+    return groups
+
+
+def _classify_key(row: Row) -> tuple[str, tuple, int]:
+    return row.cfg.surface, tuple(sorted(row.values("surface").items())), row.cfg.steps
+
+
+def _structure(row: Row) -> tuple[str, str, bool, int]:
+    """What compiles: surface, optimizer, loss-watching schedule or not, and the step bucket."""
+    cfg = row.cfg
     return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss,
             step_bucket(cfg.steps))
 
 
-def _execute(cfgs: Sequence[RunConfig], curvature: bool) -> list[dict]:
-    """Run configs in structure groups; returns per-run numpy arrays cut to their lengths.
+def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
+    """The stacked traced inputs of rows sharing a structure, padded to a batch bucket.
 
-    With ``curvature`` the Hessian eigenvalues along each whole path are computed too (for the
-    stability meter and the explanations); otherwise only at the final points (for diagnosis).
+    Rows are grouped by their config and override, so a thousand-rate sweep builds its
+    parameter columns once and its rates in one array operation.
     """
+    # At least MIN_BATCH runs: XLA compiles very small batches to scalar code whose rounding
+    # differs from the SIMD code of larger ones, and a single run must equal its sweep row.
+    size = max(MIN_BATCH, batch_bucket(len(rows)))
+    padded = list(rows) + [rows[0]] * (size - len(rows))  # padding repeats the first run
+    f32 = np.float32
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, cfg in enumerate(cfgs):
-        groups[_structure(cfg)].append(i)
-    results: list[dict] = [{} for _ in cfgs]
-    for (surface, optimizer, plateau, length), idx in groups.items():
-        batch = _stack([_inputs(cfgs[i], length) for i in idx], batch_bucket(len(idx)))
-        device_out = core.run_batch(surface, optimizer, plateau, batch)
-        out = core.Outputs(*(np.asarray(a) for a in device_out))
-        steps = np.asarray(batch.steps)
-        if curvature:
-            _, grads, hessians, eigs = core.curvature_batch(surface, device_out.points,
-                                                            batch.surface_params)
-        else:
-            finals = out.points[np.arange(len(steps)), steps][:, None]
-            _, grads, hessians, eigs = core.curvature_batch(surface, finals,
-                                                            batch.surface_params)
-        grads, hessians, eigs = np.asarray(grads), np.asarray(hessians), np.asarray(eigs)
-        for row, i in enumerate(idx):
-            n = cfgs[i].steps
-            bad = np.flatnonzero(~out.ok[row, :n])
-            at = n if curvature else 0
-            results[i] = dict(
-                points=out.points[row, : n + 1].astype(np.float64),
-                losses=out.losses[row, : n + 1].astype(np.float64),
-                lrs=out.lrs[row, :n].astype(np.float64),
-                diverged_at=int(bad[0]) + 1 if bad.size else None,
-                lambda_max=eigs[row, : n + 1, 1].astype(np.float64) if curvature else None,
-                final_grad=grads[row, at],
-                final_hessian=hessians[row, at],
-            )
-    return results
+    for k, row in enumerate(padded):
+        groups[(id(row.cfg), row.override)].append(k)
+    lrs = np.empty((length, size), f32)
+    columns: dict[str, dict[str, np.ndarray]] = {}
+    start, noise = np.empty((size, 2), f32), np.empty(size, f32)
+    seed, steps = np.empty(size, np.int32), np.empty(size, np.int32)
+    for members in groups.values():
+        # one group (a sweep): whole columns, not a thousand-index fancy assignment
+        idx = slice(None) if len(groups) == 1 else np.asarray(members)
+        row = padded[members[0]]
+        cfg, spec = row.cfg, get_schedule(row.cfg.schedule)
+        sched = row.values("schedule")
+        lrs[:, idx] = _rates(cfg.schedule, np.array([padded[k].lr for k in members]),
+                             cfg.steps, length, sched)
+        plateau = get_schedule("reduce_on_plateau").resolve(sched if spec.needs_loss else {})
+        for kind, values in (("surface", row.values("surface")),
+                             ("optimizer", row.values("optimizer")), ("plateau", plateau)):
+            col = columns.setdefault(kind, {})
+            for name, v in values.items():
+                col.setdefault(name, np.empty(size, f32))[idx] = v
+        start[idx], noise[idx] = cfg.start_point, cfg.noise
+        seed[idx], steps[idx] = cfg.seed, cfg.steps
+    return core.Inputs(start=start, surface_params=columns["surface"],
+                       optimizer_params=columns["optimizer"], lrs=lrs,
+                       plateau_params=columns["plateau"], noise=noise, seed=seed, steps=steps)
 
 
-def _diagnose(cfgs: Sequence[RunConfig], results: list[dict], explain: bool) -> list:
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """The executor's typed result for rows of one structure.
+
+    ``out`` holds the scan's arrays where it left them (step-major, padded to a batch bucket);
+    the classifier reads the paths there, and the host views below are zero-copy on CPU.
+    """
+
+    rows: list[Row]
+    out: core.Outputs
+    input_lrs: np.ndarray  # (N, R) the rates fed in (what the runs used, unless a plateau cut)
+    plateau: bool
+
+    @functools.cached_property
+    def diverged_at(self) -> np.ndarray:
+        """(B,) first update that blew up, -1 when the run never did."""
+        return np.asarray(self.out.diverged_at)[: len(self.rows)]
+
+    @functools.cached_property
+    def final_grad(self) -> np.ndarray:
+        return np.asarray(self.out.final_grad)[: len(self.rows)]
+
+    @functools.cached_property
+    def final_hessian(self) -> np.ndarray:
+        return np.asarray(self.out.final_hessian)[: len(self.rows)]
+
+    @functools.cached_property
+    def losses(self) -> np.ndarray:
+        """(N+1, R) float32, step-major."""
+        return np.asarray(self.out.losses)
+
+    def trajectory(self, i: int) -> Trajectory:
+        """Run ``i`` cut to its own length, as float64 host arrays."""
+        n = self.rows[i].cfg.steps
+        at = int(self.diverged_at[i])
+        lrs = np.asarray(self.out.lrs) if self.plateau else self.input_lrs
+        return Trajectory(np.asarray(self.out.points)[: n + 1, i].astype(np.float64),
+                          self.losses[: n + 1, i].astype(np.float64),
+                          lrs[:n, i].astype(np.float64), at if at >= 0 else None,
+                          self.final_grad[i].astype(np.float64),
+                          self.final_hessian[i].astype(np.float64))
+
+
+def execute(rows: Sequence[Row]) -> list[tuple[list[int], Batch]]:
+    """Run every row; rows sharing a structure run as one batch. Returns (row indices, batch)
+    pairs. Single runs, sweeps and phase maps all come through here."""
+    out = []
+    for (surface, optimizer, plateau, length), idx in _group(rows, _structure).items():
+        members = [rows[i] for i in idx]
+        x = _inputs(members, length)
+        o = core.run_batch(surface, optimizer, plateau, x)
+        out.append((idx, Batch(members, o, x.lrs, plateau)))
+    return out
+
+
+def _classify(rows: Sequence[Row], batches: list[tuple[list[int], Batch]]
+              ) -> list[tuple[list[int], diagnose.BatchFeatures]]:
     """Classify runs in groups sharing a surface, its parameters and a length."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, cfg in enumerate(cfgs):
-        key = (cfg.surface, tuple(sorted(cfg.surface_values().items())), cfg.steps)
-        groups[key].append(i)
-    out: list = [None] * len(cfgs)
-    for (surface_name, params, _), idx in groups.items():
-        surface, params = get_surface(surface_name), dict(params)
-        rs = [results[i] for i in idx]
-        feats = diagnose.classify_batch(
-            surface, params,
-            np.stack([r["points"] for r in rs]), np.stack([r["losses"] for r in rs]),
-            np.array([-1 if r["diverged_at"] is None else r["diverged_at"] for r in rs]),
-            np.stack([r["final_grad"] for r in rs]), np.stack([r["final_hessian"] for r in rs]),
-            np.array([cfgs[i].noise for i in idx]),
-        )
-        for row, i in enumerate(idx):
-            if not explain:
-                out[i] = feats.regimes[row]
-                continue
-            r, cfg = results[i], cfgs[i]
-            out[i] = diagnose.explain(
-                row, feats, surface, params, cfg.optimizer, cfg.optimizer_values(),
-                r["points"], r["losses"], r["lrs"], r["diverged_at"], r["lambda_max"],
-            )
+    out = []
+    for idx, batch in batches:
+        for (surface, params, n), js in _group(batch.rows, _classify_key).items():
+            cols = np.asarray(js)
+            feats = diagnose.classify_batch(
+                get_surface(surface), dict(params), batch.out.points, batch.out.losses,
+                batch.diverged_at[cols], batch.final_grad[cols], batch.final_hessian[cols],
+                np.array([batch.rows[j].cfg.noise for j in js]), steps=n, cols=cols)
+            out.append(([idx[j] for j in js], feats))
     return out
 
 
@@ -205,98 +300,44 @@ def simulate_many(cfgs: Iterable[RunConfig]) -> list[Run]:
     cfgs = list(cfgs)
     if not cfgs:
         return []
-    results = _execute(cfgs, curvature=True)
-    diagnoses = _diagnose(cfgs, results, explain=True)
-    return [
-        Run(config=cfg, points=r["points"], losses=r["losses"], lrs=r["lrs"], regime=d.regime,
-            diverged_at=r["diverged_at"], explanation=d.explanation,
-            lambda_max=r["lambda_max"], facts=d.facts)
-        for cfg, r, d in zip(cfgs, results, diagnoses, strict=True)
-    ]
+    rows = [Row(cfg, cfg.lr) for cfg in cfgs]
+    batches = execute(rows)
+    trajectories: list[Trajectory] = [None] * len(rows)  # type: ignore[list-item]
+    lambda_max: list[np.ndarray] = [None] * len(rows)  # type: ignore[list-item]
+    for idx, batch in batches:
+        surface = rows[idx[0]].cfg.surface
+        params = {k: np.array([r.values("surface")[k] for r in batch.rows], np.float32)
+                  for k in rows[idx[0]].values("surface")}
+        paths = jnp.swapaxes(batch.out.points[:, : len(idx)], 0, 1)  # run-major (B, N+1, 2)
+        eigs = np.asarray(core.curvature_batch(surface, paths, params).eigs)
+        for j, i in enumerate(idx):
+            trajectories[i] = batch.trajectory(j)
+            lambda_max[i] = eigs[j, : cfgs[i].steps + 1, 1].astype(np.float64)
+    runs: list[Run] = [None] * len(rows)  # type: ignore[list-item]
+    for idx, feats in _classify(rows, batches):
+        for j, i in enumerate(idx):
+            cfg, tr = cfgs[i], trajectories[i]
+            d = diagnose.explain(j, feats, cfg.surface, cfg.surface_values(), cfg.optimizer,
+                                 cfg.optimizer_values(), tr.points, tr.losses, tr.lrs,
+                                 tr.diverged_at, lambda_max[i])
+            runs[i] = Run(config=cfg, points=tr.points, losses=tr.losses, lrs=tr.lrs,
+                          regime=d.regime, diverged_at=tr.diverged_at, explanation=d.explanation,
+                          lambda_max=lambda_max[i], facts=d.facts)
+    return runs
 
 
-def _rate_rows(cfg: RunConfig, lrs: np.ndarray, length: int,
-               schedule_params: list[dict] | None = None) -> np.ndarray:
-    """Per-run learning-rate arrays (B, length) for ``cfg`` at each rate in ``lrs``.
-
-    Most schedules scale linearly with the base rate; when that holds (checked numerically),
-    one evaluation per distinct parameter set is scaled, instead of one per run.
-    """
-    rows = np.empty((len(lrs), length), np.float32)
-    params_list = schedule_params or [cfg.schedule_params] * len(lrs)
-    cache: dict[tuple, tuple[np.ndarray, bool]] = {}
-    for k, (lr, params) in enumerate(zip(lrs, params_list, strict=True)):
-        key = tuple(sorted(params.items()))
-        if key not in cache:
-            one = base_values(cfg.schedule, 1.0, cfg.steps, length, params)
-            two = base_values(cfg.schedule, 2.0, cfg.steps, length, params)
-            cache[key] = (one, bool(np.allclose(two, 2.0 * one, rtol=1e-6, atol=0)))
-        unit, linear = cache[key]
-        rows[k] = unit * lr if linear else base_values(cfg.schedule, lr, cfg.steps, length, params)
-    rows[:, cfg.steps :] = rows[:, cfg.steps - 1 : cfg.steps]
-    return rows
-
-
-def _run_grid(cfg: RunConfig, lrs: np.ndarray, kind: str | None = None, name: str | None = None,
-              values: np.ndarray | None = None) -> tuple[dict, list[Regime]]:
-    """Runs of ``cfg`` that differ in lr (and optionally one numeric parameter), in one batch.
-
-    Returns the stacked arrays (cut to the run length) and the regimes.
-    """
-    length = step_bucket(cfg.steps)
-    base = _inputs(cfg, length)
-    B = len(lrs)
-    size = batch_bucket(B)
-    tile = lambda a: np.broadcast_to(np.asarray(a), (size, *np.shape(a))).copy()  # noqa: E731
-    batch = jax.tree.map(tile, base)
-    sched_params = None
-    if kind is not None:
-        owner = {"optimizer": cfg.optimizer_values, "surface": cfg.surface_values,
-                 "schedule": cfg.schedule_values}[kind]()
-        if name not in owner:
-            raise ValueError(f"{kind} {getattr(cfg, kind)!r} has no parameter {name!r}; "
-                             f"its parameters are: {', '.join(owner) or 'none'}")
-        key = f"{kind}_params"
-        for value in np.unique(values):  # every grid value must be valid, as in a RunConfig
-            cfg.with_(**{key: {**getattr(cfg, key), name: float(value)}})
-        column = np.full(size, owner[name], np.float32)
-        column[:B] = values
-        if kind == "optimizer":
-            batch.optimizer_params[name] = column
-        elif kind == "surface":
-            batch.surface_params[name] = column
-        else:
-            sched_params = [{**cfg.schedule_params, name: float(v)} for v in values]
-            if get_schedule(cfg.schedule).needs_loss:
-                batch.plateau_params[name] = column
-    rows = _rate_rows(cfg, lrs, length, sched_params)
-    batch = batch._replace(lrs=np.concatenate([rows, np.repeat(rows[:1], size - B, axis=0)]))
-    batch = jax.tree.map(jnp.asarray, batch)
-    out = core.run_batch(cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss, batch)
-    n = cfg.steps
-    out = core.Outputs(*(np.asarray(a) for a in out))
-    _, grads, hessians, _ = core.curvature_batch(cfg.surface, out.points[:, n : n + 1],
-                                                 batch.surface_params)
-    out = core.Outputs(*(a[:B] for a in out))
-    final_grad, final_hessian = np.asarray(grads)[:B, 0], np.asarray(hessians)[:B, 0]
-    ok = out.ok[:, :n]
-    first_bad = np.where(ok.all(axis=1), -1, np.argmin(ok, axis=1) + 1)
-    arrays = dict(points=out.points[:, : n + 1], losses=out.losses[:, : n + 1],
-                  diverged_at=first_bad)
-    if kind == "surface":
-        # each run may have its own minima: classify one by one
-        regimes = []
-        for k in range(B):
-            params = {**cfg.surface_values(), name: float(values[k])}
-            regimes += diagnose.classify_batch(
-                get_surface(cfg.surface), params, arrays["points"][k : k + 1],
-                arrays["losses"][k : k + 1], first_bad[k : k + 1], final_grad[k : k + 1],
-                final_hessian[k : k + 1], cfg.noise).regimes
-    else:
-        regimes = diagnose.classify_batch(
-            get_surface(cfg.surface), cfg.surface_values(), arrays["points"], arrays["losses"],
-            first_bad, final_grad, final_hessian, cfg.noise).regimes
-    return arrays, regimes
+def _grid(rows: list[Row]) -> tuple[np.ndarray, list[Regime], list[int | None], float]:
+    """Final losses, regimes and divergence steps of rows that share one structure and length
+    (a sweep or a phase map), plus the first run's initial loss."""
+    (idx, batch), = execute(rows)
+    n = rows[0].cfg.steps
+    regimes: list[Regime] = [None] * len(rows)  # type: ignore[list-item]
+    for members, feats in _classify(rows, [(idx, batch)]):
+        for j, i in enumerate(members):
+            regimes[i] = feats.regimes[j]
+    final = batch.losses[n, : len(rows)].astype(float)
+    diverged = [None if d < 0 else int(d) for d in batch.diverged_at]
+    return final, regimes, diverged, float(batch.losses[0, 0])
 
 
 def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
@@ -306,13 +347,10 @@ def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
     whose runs neither diverged nor oscillated and ended (on a log scale) close to the best one.
     """
     lrs = _check_lrs(lrs)
-    arrays, regimes = _run_grid(cfg, lrs)
-    final = arrays["losses"][:, -1].astype(float)
+    final, regimes, diverged, initial = _grid([Row(cfg, float(lr)) for lr in lrs])
     usable = [g not in (Regime.DIVERGED, Regime.OSCILLATING) for g in regimes]
-    initial = float(arrays["losses"][0, 0])
     return SweepResult(
-        config=cfg, lrs=lrs, final_losses=final, regimes=regimes,
-        diverged_at=[None if d < 0 else int(d) for d in arrays["diverged_at"]],
+        config=cfg, lrs=lrs, final_losses=final, regimes=regimes, diverged_at=diverged,
         suggested_lr=suggest_lr(lrs, final, usable, initial,
                                 floor=get_surface(cfg.surface).global_min_value(
                                     cfg.surface_values())),
@@ -342,17 +380,23 @@ def phase_map(cfg: RunConfig, lrs: Sequence[float], kind: str, name: str,
     """
     lrs = _check_lrs(lrs)
     values = np.asarray(values, float).ravel()
-    if kind not in ("optimizer", "schedule", "surface"):
-        raise ValueError(f"kind must be 'optimizer', 'schedule' or 'surface', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("phase_map needs at least one finite parameter value")
-    grid_lrs = np.tile(lrs, values.size)
-    grid_values = np.repeat(values, lrs.size)
-    arrays, regimes = _run_grid(cfg, grid_lrs, kind, name, grid_values)
+    owner = cfg.values(kind)
+    if name not in owner:
+        raise ValueError(f"{kind} {getattr(cfg, kind)!r} has no parameter {name!r}; "
+                         f"its parameters are: {', '.join(owner) or 'none'}")
+    key = f"{kind}_params"
+    for value in np.unique(values):  # every grid value must be valid, as in a RunConfig
+        cfg.with_(**{key: {**getattr(cfg, key), name: float(value)}})
+    rows = [Row(cfg, float(lr), (kind, name, float(v))) for v in values for lr in lrs]
+    final, regimes, _, _ = _grid(rows)
     shape = (values.size, lrs.size)
     return PhaseMap(
         config=cfg, kind=kind, name=name, lrs=lrs, values=values,
-        final_losses=arrays["losses"][:, -1].astype(float).reshape(shape),
+        final_losses=final.reshape(shape),
         regimes=[regimes[i * lrs.size : (i + 1) * lrs.size] for i in range(values.size)],
     )
 

@@ -155,6 +155,8 @@ def step_bucket(steps: int) -> int:
 # lr: positive (PyTorch rejects lr < 0; a zero rate never moves) and at most 1000, far above
 # any rate that is stable on these surfaces, so rates stay ordinary float32 numbers.
 LR_VALID = Interval(0.0, 1e3, lo_open=True)
+# The part of LR_VALID the app offers (sliders, URLs, remedies, tune challenges): the one copy.
+LR_RANGE: tuple[float, float] = (1e-5, 10.0)
 STEPS_VALID = Interval(1, MAX_STEPS)
 # noise: the standard deviation of the Gaussian added to each gradient.
 NOISE_VALID = Interval(0.0, 100.0)

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lrviz.engine.linalg2 import eigvals_2x2
 from lrviz.engine.spec import Interval, Param, as_number, lookup, resolve_params
 
 SurfaceFn = Callable[[jax.Array, Mapping[str, jax.Array]], jax.Array]
@@ -271,7 +272,7 @@ def _wells_minima_cached(items: tuple[tuple[str, float], ...]) -> tuple[Minimum,
     for cx, cy in ((params["x1"], params["y1"]), (params["x2"], params["y2"])):
         p = _refine_wells(np.array([cx, cy]), params)
         value, _, H = _wells_derivatives(p, params)
-        if not np.all(np.isfinite(p)) or np.linalg.eigvalsh(H).min() <= 0:
+        if not np.all(np.isfinite(p)) or not eigvals_2x2(np.asarray(H, float))[0] > 0:
             continue
         if any(math.dist(p, (fx, fy)) < 1e-2 for fx, fy, _ in found):
             continue  # the two wells merged into one basin

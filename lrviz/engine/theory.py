@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lrviz.engine import core
+from lrviz.engine.linalg2 import eigvals_2x2
 from lrviz.engine.optimizers import get_optimizer, max_stable_lr
 from lrviz.engine.surfaces import Surface, get_surface
 
@@ -41,7 +42,7 @@ def hessian_eigenvalues(
     surface: str | Surface, point: Sequence[float], params: Mapping[str, float] | None = None
 ) -> np.ndarray:
     """Eigenvalues of the Hessian at ``point``, ascending."""
-    return np.linalg.eigvalsh(local_model(surface, point, params)[2])
+    return eigvals_2x2(local_model(surface, point, params)[2])
 
 
 @functools.lru_cache(maxsize=512)
@@ -64,7 +65,7 @@ def minimum_eigenvalues(
     surface: str | Surface, point: Sequence[float], params: Mapping[str, float] | None = None
 ) -> tuple[float, float]:
     """Hessian eigenvalues (ascending) at a fixed point, cached."""
-    lo, hi = np.linalg.eigvalsh(point_hessian(surface, point, params))
+    lo, hi = eigvals_2x2(point_hessian(surface, point, params))
     return float(lo), float(hi)
 
 

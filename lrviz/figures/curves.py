@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.simulate import Run
 from lrviz.engine.surfaces import get_surface
@@ -136,7 +137,7 @@ def _limit_shapes(limits: dict[float, str], axis: str = "") -> tuple[list[dict],
         # in the right margin, so close limits (2, 3.8, Nesterov's 1.4) never cover the curves
         notes.append(dict(xref=f"x{axis} domain", yref=f"y{axis}", x=1.01, y=value,
                           xanchor="left", yanchor="middle", showarrow=False,
-                          font=dict(size=12), text=f"{optimizer} {value:.3g}"))
+                          font=dict(size=12), text=f"{optimizer} {fmt_number(value)}"))
     return shapes, notes
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lrviz.engine.diagnose import Regime
+from lrviz.engine.numbers import fmt_number
 from lrviz.engine.simulate import PhaseMap, SweepResult
 from lrviz.figures.style import REGIME_COLORS, layout, make_figure
 
@@ -51,7 +52,7 @@ def range_test_figure(sweep: SweepResult, *, loss_offset: float = 0.0,
     shapes, notes = [], []
     marks = dict(lines or {})
     if sweep.suggested_lr is not None:
-        marks = {f"suggested {sweep.suggested_lr:.3g}": sweep.suggested_lr, **marks}
+        marks = {f"suggested {fmt_number(sweep.suggested_lr)}": sweep.suggested_lr, **marks}
     for i, (label, x) in enumerate(marks.items()):
         solid = label.startswith("suggested")
         shapes.append(dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,

@@ -6,13 +6,9 @@ import re
 from collections.abc import Sequence
 
 from lrviz.engine.config import RunConfig
+from lrviz.engine.numbers import fmt_number  # the one number formatter, re-exported here
 from lrviz.engine.schedules import get_schedule
 from lrviz.engine.simulate import Run
-
-
-def fmt_number(x: float) -> str:
-    """A compact number: 0.01, 3e-05, 1.5, 300."""
-    return f"{float(x):.3g}"
 
 
 def describe(cfg: RunConfig) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from lrviz.engine.numbers import fmt_number
 from lrviz.figures.labels import plotly_text
 from lrviz.figures.sampling import keep_indices
 from lrviz.figures.style import PALETTE, layout, make_figure
@@ -46,6 +47,6 @@ def schedule_caption(curves: Sequence[tuple[str, np.ndarray]]) -> str:
     for label, rates in curves:
         rates = np.asarray(rates)
         peak = int(np.argmax(rates))
-        parts.append(f"{label}: starts at {rates[0]:.3g}, peaks at {rates[peak]:.3g} "
-                     f"(update {peak}), ends at {rates[-1]:.3g}.")
+        parts.append(f"{label}: starts at {fmt_number(rates[0])}, peaks at "
+                     f"{fmt_number(rates[peak])} (update {peak}), ends at {fmt_number(rates[-1])}.")
     return " ".join(parts)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from lrviz.engine.numbers import fmt_number
 from lrviz.engine.simulate import Run
 from lrviz.figures.contour import (
     GRID_POINTS,
@@ -83,9 +84,9 @@ def map_description(runs: Sequence[Run], labels: Sequence[str]) -> str:
              f"run{'s' if len(runs) != 1 else ''}."]
     for run, label in zip(runs, labels, strict=True):
         (x0, y0), (x1, y1) = run.points[0], run.points[-1]
-        parts.append(f"{label}: {run.regime.label}, from ({x0:.3g}, {y0:.3g}) to "
-                     f"({x1:.3g}, {y1:.3g}), loss {run.losses[0]:.3g} to "
-                     f"{run.losses[-1]:.3g}.")
+        parts.append(f"{label}: {run.regime.label}, from ({fmt_number(x0)}, {fmt_number(y0)}) "
+                     f"to ({fmt_number(x1)}, {fmt_number(y1)}), loss "
+                     f"{fmt_number(run.losses[0])} to {fmt_number(run.losses[-1])}.")
     return " ".join(parts)
 
 

@@ -34,7 +34,9 @@ from typing import Any
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Regime
+from lrviz.engine.optimizers import hyperparameter
 from lrviz.engine.simulate import Run
+from lrviz.engine.spec import LR_RANGE  # the learning rates a tune challenge accepts
 from lrviz.learning.schema import (
     MISCONCEPTIONS,
     Matching,
@@ -46,8 +48,6 @@ from lrviz.learning.schema import (
     Tune,
 )
 from lrviz.learning.simcheck import predict_run, tune_config, tune_outcome
-
-LR_RANGE = (1e-7, 100.0)  # the learning rates a tune challenge accepts (absurd ones are refused)
 
 
 @dataclass(frozen=True)
@@ -287,15 +287,16 @@ def tune_settings(q: Tune, answer: Any) -> dict[str, float | str] | str:
     for key in q.adjustable:
         if key not in answer or answer[key] in (None, ""):
             continue
-        if key in ("lr", "momentum"):
+        param = hyperparameter(key)  # an optimizer hyperparameter, e.g. momentum
+        if key == "lr" or param is not None:
             value = parse_number(answer[key])
             if value is None:
                 return f"The {key} {str(answer[key])[:30]!r} is not a number."
             if key == "lr" and not LR_RANGE[0] <= value <= LR_RANGE[1]:
                 return (f"A learning rate of {value:g} is outside the range this challenge "
                         f"accepts ({LR_RANGE[0]:g} to {LR_RANGE[1]:g}).")
-            if key == "momentum" and not 0 <= value < 1:
-                return "Momentum must be at least 0 and below 1."
+            if param is not None and value not in param.valid:
+                return f"The {param.label} must lie in {param.valid}, got {value:g}."
             settings[key] = value
         else:
             settings[key] = str(answer[key])

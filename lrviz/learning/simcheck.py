@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrviz.engine.config import RunConfig
+from lrviz.engine.optimizers import get_optimizer, hyperparameter
 from lrviz.engine.presets import PRESETS
 from lrviz.engine.simulate import Run, simulate, simulate_many
 from lrviz.engine.surfaces import get_surface
@@ -172,14 +173,18 @@ class TuneResult:
 
 
 def tune_config(question: Tune, settings: dict[str, float | str]) -> RunConfig:
-    """The base run with the learner's adjustable settings applied (others are ignored)."""
+    """The base run with the learner's adjustable settings applied (others are ignored).
+
+    A setting named after an optimizer hyperparameter (``momentum``) goes into the optimizer's
+    parameters, and is dropped when the chosen optimizer has no such parameter (the registry
+    says which do)."""
     changes: dict = {}
     for key in question.adjustable:
         if key not in settings:
             continue
         value = settings[key]
-        if key == "momentum":
-            changes.setdefault("optimizer_params", {})["momentum"] = float(value)
+        if hyperparameter(key) is not None:
+            changes.setdefault("optimizer_params", {})[key] = float(value)
         elif key == "lr":
             changes["lr"] = float(value)
         else:
@@ -187,10 +192,10 @@ def tune_config(question: Tune, settings: dict[str, float | str]) -> RunConfig:
     cfg = question.base.to_config()
     if "optimizer" in changes and "optimizer_params" not in changes:
         changes["optimizer_params"] = {}
-    if "momentum" in changes.get("optimizer_params", {}):
-        optimizer = changes.get("optimizer", cfg.optimizer)
-        if optimizer not in ("momentum", "nesterov"):
-            changes["optimizer_params"] = {}
+    if "optimizer_params" in changes:
+        takes = {p.name for p in get_optimizer(changes.get("optimizer", cfg.optimizer)).params}
+        changes["optimizer_params"] = {k: v for k, v in changes["optimizer_params"].items()
+                                       if k in takes}
     return cfg.with_(**changes)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from lrviz.engine.diagnose import Regime
-from lrviz.engine.optimizers import OPTIMIZERS
+from lrviz.engine.optimizers import OPTIMIZERS, hyperparameter, optimizers_with
 from lrviz.engine.schedules import SCHEDULES
 from lrviz.learning import grading
 from lrviz.learning.grading import Grade
@@ -141,10 +141,14 @@ def tune_widgets(q: Tune, prefix: str) -> None:
     if "schedule" in q.adjustable:
         st.selectbox("Schedule", sched_names, index=sched_names.index(base.schedule),
                      key=f"{prefix}-schedule")
-    if "momentum" in q.adjustable:
-        st.slider("Momentum (momentum and nesterov only)", 0.0, 0.99,
-                  float(base.optimizer_params.get("momentum", 0.9)), 0.01,
-                  key=f"{prefix}-momentum")
+    for key in q.adjustable:  # optimizer hyperparameters (momentum), ranges from the registry
+        param = hyperparameter(key)
+        if param is None:
+            continue
+        label = f"{param.label} ({' and '.join(optimizers_with(key))} only)"
+        st.slider(label[0].upper() + label[1:], float(param.low), float(param.high),
+                  float(base.optimizer_params.get(key, param.default)), 0.01,
+                  key=f"{prefix}-{key}")
 
 
 def show_feedback(q: Any, grade: Grade | None, prefix: str) -> None:

@@ -79,7 +79,7 @@ def tuned_rates(setup: RunConfig, racers: list[str]) -> tuple[dict[str, float | 
 
 def arrival(run: Run) -> int | None:
     """The step after which the run stayed at the global minimum (None if it never did)."""
-    step = run.facts.get("arrival_step")
+    step = run.facts.arrival_step
     if run.regime not in (Regime.CONVERGED, Regime.OVERSHOOTING) or step is None:
         return None
     return int(step) if step <= len(run.lrs) else None

@@ -26,6 +26,7 @@ from typing import Any
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import NEAR, Regime
+from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.simulate import Run, simulate_many
 from lrviz.engine.surfaces import get_surface
 from lrviz.ui.urlstate import LR_RANGE, NOISE_RANGE, STEPS_RANGE
@@ -67,10 +68,15 @@ def _scale_lr(cfg: RunConfig, factor: float, label: str, why: str, key: str) -> 
 
 
 def _momentum(cfg: RunConfig, why: str) -> list[Remedy]:
-    if cfg.optimizer != "sgd":
+    """Switch to the registry's momentum variant of this optimizer, if it has one; ``{limit}``
+    in ``why`` becomes that variant's stability rule at μ = MOMENTUM ('2 + 2μ = 3.8')."""
+    target = get_optimizer(cfg.optimizer).with_momentum
+    if target is None:
         return []
-    return [Remedy("momentum", f"Switch on momentum (μ = {MOMENTUM})", why,
-                   {"optimizer": "momentum", "optimizer_params": {"momentum": MOMENTUM}},
+    spec = get_optimizer(target)
+    limit = f"{spec.stability_rule} = {spec.stability_factor({'momentum': MOMENTUM}):.1f}"
+    return [Remedy("momentum", f"Switch on momentum (μ = {MOMENTUM})", why.format(limit=limit),
+                   {"optimizer": target, "optimizer_params": {"momentum": MOMENTUM}},
                    f"momentum {MOMENTUM:g}")]
 
 
@@ -98,8 +104,8 @@ def candidates(run: Run) -> list[Remedy]:
              "schedule_params": {"warmup_steps": warm, "start_factor": 0.01}},
             f"{warm} warmup steps"))
     if regime in (Regime.DIVERGED, Regime.OSCILLATING):
-        out += _momentum(cfg, "Heavy-ball momentum is stable up to lr × λ_max < 2 + 2μ = "
-                         f"{2 + 2 * MOMENTUM:.1f} on a quadratic, not just 2.")
+        out += _momentum(cfg, "Heavy-ball momentum is stable up to lr × λ_max < {limit} on a "
+                         "quadratic, not just 2.")
     if regime is Regime.OSCILLATING and cfg.schedule == "constant":
         out.append(Remedy("cosine", "Decay the rate (cosine)", "A decaying schedule brings the "
                           "rate below 2/λ_max near the minimum, so the bouncing dies out.",
@@ -113,11 +119,11 @@ def candidates(run: Run) -> list[Remedy]:
             out.append(Remedy("more-steps", "Double the steps", "Give the run the time it needs.",
                               {"steps": cfg.steps * 2}, f"{cfg.steps * 2} steps"))
     if regime is Regime.STUCK:
-        kind = run.facts.get("stuck_kind")
+        kind = run.facts.stuck_kind
         if kind == "saddle":
             out += _noise(cfg, "Noise pushes the run off the ridge of the saddle, and the "
                           "descent takes over.")
-        elif kind == "plateau" and cfg.optimizer != "adam":
+        elif kind == "plateau" and not get_optimizer(cfg.optimizer).adaptive:
             out.append(Remedy("adam", "Switch to Adam", "Adam divides the step by the gradient's "
                               "own size, so a tiny slope still gives steps of about lr.",
                               {"optimizer": "adam", "optimizer_params": {}}, "Adam"))
@@ -169,7 +175,7 @@ def outcome(run: Run, *, instead: bool = False) -> str:
 
     ``instead``: the form that follows "instead of" ("diverging at step 7").
     """
-    arrival = run.facts.get("arrival_step")
+    arrival = run.facts.arrival_step
     if not (isinstance(arrival, int) and arrival <= run.config.steps):
         arrival = None  # it never settled within the steps (arrival_step is then steps + 1)
     loss = f"loss {run.final_loss:.3g}"

@@ -1,0 +1,34 @@
+"""Closed-form eigen-decomposition of symmetric 2x2 matrices: the engine's only one.
+
+Works on NumPy and JAX arrays alike (``xp`` is ``numpy`` or ``jax.numpy``), batched over any
+leading axes, so the compiled curvature pass and the NumPy classifier read the same formula.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def eigh_2x2(H, xp=np):
+    r"""Ascending eigenvalues ``(..., 2)`` and the unit eigenvector of the larger one ``(..., 2)``.
+
+    With :math:`a = H_{00}`, :math:`c = H_{11}`, :math:`b = (H_{01} + H_{10})/2`,
+    :math:`m = (a + c)/2`, :math:`d = (a - c)/2`, :math:`r = \sqrt{d^2 + b^2}`:
+    :math:`\lambda = m \mp r`; the top eigenvector is :math:`(b, \lambda_{max} - a)` normalised,
+    or the axis of the larger diagonal entry when that vector vanishes (a multiple of I).
+    """
+    a, b, c = H[..., 0, 0], 0.5 * (H[..., 0, 1] + H[..., 1, 0]), H[..., 1, 1]
+    m, d = 0.5 * (a + c), 0.5 * (a - c)
+    r = xp.sqrt(d * d + b * b)
+    top = m + r
+    vec = xp.stack([b, top - a], axis=-1)
+    norm = xp.sqrt(vec[..., 0] ** 2 + vec[..., 1] ** 2)
+    flat = norm < 1e-12
+    axis = xp.where((a >= c)[..., None], xp.asarray([1.0, 0.0]), xp.asarray([0.0, 1.0]))
+    vec = xp.where(flat[..., None], axis, vec / xp.where(flat, 1.0, norm)[..., None])
+    return xp.stack([m - r, top], axis=-1), vec
+
+
+def eigvals_2x2(H, xp=np):
+    """Ascending eigenvalues ``(..., 2)`` of symmetric 2x2 matrices (see `eigh_2x2`)."""
+    return eigh_2x2(H, xp)[0]
