@@ -15,10 +15,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lrviz.engine.config import RunConfig
-from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.engine.schedules import SCHEDULES
+from lrviz.engine.registry import REGISTRIES
 from lrviz.engine.spec import Param
-from lrviz.engine.surfaces import SURFACES
 from lrviz.ui import state
 from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import (
@@ -71,7 +69,7 @@ def component(container, kind: str, base: RunConfig, *, label: str, options=None
     Changing the choice resets its parameters to the defaults (callback), so a shared name such
     as ``b`` never carries the bowl's value over to Rosenbrock.
     """
-    registry = {"surface": SURFACES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}[kind]
+    registry = REGISTRIES[kind]
     names = list(options or registry)
     default = getattr(base, kind)
     key = key or kind

@@ -29,10 +29,11 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
+from lrviz.engine.optimizers import OPTIMIZERS
 from lrviz.engine.presets import PRESETS
-from lrviz.engine.schedules import SCHEDULES, get_schedule
-from lrviz.engine.spec import Interval, Param
+from lrviz.engine.registry import REGISTRIES, get_entry
+from lrviz.engine.schedules import SCHEDULES
+from lrviz.engine.spec import LR_RANGE, Interval, Param
 from lrviz.engine.surfaces import SURFACES, get_surface
 from lrviz.nets.config import MAX_HIDDEN_LAYERS, MAX_WIDTH
 from lrviz.nets.data import DATASETS
@@ -55,8 +56,6 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     RACE: ("surface",), FINDER: ("surface", "optimizer", "schedule"),
     NETWORK: ("optimizer", "schedule"),
 }
-REGISTRIES = {"surface": SURFACES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
-GETTERS = {"surface": get_surface, "optimizer": get_optimizer, "schedule": get_schedule}
 
 NO_PINS = "none"  # ``pins=none``: explicitly no pinned runs (overrides a preset's)
 MAX_PINS = 4
@@ -177,7 +176,7 @@ class Parsed:
 # --- the table -----------------------------------------------------------------------------
 
 _LAB2D = (LAB, SCHEDULES_PAGE, RACE, FINDER)
-LR_VALID = Interval(1e-5, 10.0)
+LR_VALID = Interval(*LR_RANGE)  # the part of the engine's valid rates the app offers
 _PRESENT_PAGES = (LAB, RACE, SCHEDULES_PAGE, FINDER, LESSON)
 
 
@@ -340,7 +339,7 @@ def param_row(p: Param, owner: str, pages: tuple[str, ...], prefix: str = "") ->
 def component_rows(kind: str, name: str, pages: tuple[str, ...] = _LAB2D,
                    prefix: str = "") -> tuple[Entry, ...]:
     """Generated rows: the parameters of component ``name`` of ``kind``."""
-    spec = GETTERS[kind](name)
+    spec = get_entry(kind, name)
     return tuple(param_row(p, f"{kind} {name}", pages, prefix) for p in spec.params)
 
 
@@ -355,7 +354,7 @@ def phase_axes(optimizer: str, schedule: str) -> dict[str, tuple[str, Param]]:
     """The finder's phase-map axes: every parameter of the optimizer and the schedule."""
     out = {}
     for kind, name in (("optimizer", optimizer), ("schedule", schedule)):
-        out.update({p.name: (kind, p) for p in GETTERS[kind](name).params})
+        out.update({p.name: (kind, p) for p in get_entry(kind, name).params})
     return out
 
 

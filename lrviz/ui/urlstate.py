@@ -25,13 +25,13 @@ from urllib.parse import urlencode
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS, Preset
+from lrviz.engine.registry import get_entry
 from lrviz.engine.surfaces import get_surface
 from lrviz.figures.labels import describe
 from lrviz.ui import url_table as table
 from lrviz.ui.safe_text import clean_label, md, shown
 from lrviz.ui.url_table import (
     COMPONENTS,
-    GETTERS,
     LAB,
     MAX_PINS,
     NO_PINS,
@@ -126,7 +126,7 @@ class LabQuery:
 
 def spec_of(kind: str, name: str):
     """The registry entry (surface, optimizer or schedule spec) of one component."""
-    return GETTERS[kind](name)
+    return get_entry(kind, name)
 
 
 def start_range(surface: str) -> tuple[tuple[float, float], tuple[float, float]]:
