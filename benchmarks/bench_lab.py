@@ -9,7 +9,7 @@
    ``plotly.io.to_json``, as Streamlit calls them), with the figure built three ways: as
    Plotly objects from the same dicts (``go.Figure(..., _validate=False)``, the baseline),
    as a `SpecFigure` rebuilt every rerun, and as a `SpecFigure` over the spec the lab caches
-   (``lrviz.ui.runs``): CPU ms per rerun and the ratio to the baseline, same process.
+   (``lrviz.ui.lab.runs``): CPU ms per rerun and the ratio to the baseline, same process.
 
 Targets: rerun median < 50 ms warm, < 500 kB of figure JSON per page, frames <= 200.
 Run: ``python benchmarks/bench_lab.py`` from the repository root.
@@ -136,7 +136,7 @@ def bench_figure_pipeline(repeats: int = 40) -> None:
         "lab_curves": lambda: curves_figure([run], labels=["now"], height=640),
     }
     for name, build in builders.items():
-        cached = build().to_dict()  # what lrviz.ui.runs keeps (one spec shared by sessions)
+        cached = build().to_dict()  # what lrviz.ui.lab.runs keeps (one spec shared by sessions)
         ways = {
             "plotly_objects": lambda b=build: sent(go.Figure(b().to_dict(), _validate=False)),
             "spec_figure_rebuilt": lambda b=build: sent(b()),

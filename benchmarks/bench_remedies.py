@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from lrviz import simulate, simulate_many
 from lrviz.engine.presets import PRESETS
-from lrviz.ui.remedies import candidates
+from lrviz.ui.lab.remedies import candidates
 
 REPEATS = 15
 PRESET_IDS = ("divergence", "schedule-rescue", "slow", "warmup", "momentum-escapes")

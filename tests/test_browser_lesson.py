@@ -14,8 +14,8 @@ from helpers import open_page, wait_idle
 
 from lrviz.engine.presets import PRESETS
 from lrviz.learning.content import LESSONS_DIR, load_course
-from lrviz.ui.lesson_listen import chapter_lines
-from lrviz.ui.speech import NO_SPEECH_MESSAGE, dialogue_lines
+from lrviz.ui.course.listen import chapter_lines
+from lrviz.ui.course.speech import NO_SPEECH_MESSAGE, dialogue_lines
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,8 @@ from lrviz.engine.registry import KINDS, REGISTRIES, get_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 # Modules that once decided by optimizer name what the registry now says.
-NO_NAME_BRANCHES = ["lrviz/ui/remedies.py", "lrviz/learning/simcheck.py",
-                    "lrviz/learning/grading.py", "lrviz/ui/practice_question.py",
+NO_NAME_BRANCHES = ["lrviz/ui/lab/remedies.py", "lrviz/learning/simcheck.py",
+                    "lrviz/learning/grading.py", "lrviz/ui/practice/question.py",
                     "lrviz/engine/diagnose.py", "lrviz/engine/simulate.py",
                     "lrviz/engine/theory.py"]
 LAM = 4.0  # curvature of the test quadratic f(x) = LAM / 2 * x^2
@@ -125,7 +125,7 @@ def test_one_table_maps_kinds_to_registries():
 def test_the_app_range_of_learning_rates_is_defined_once():
     from lrviz.engine import spec
     from lrviz.learning import grading
-    from lrviz.ui import remedies
+    from lrviz.ui.lab import remedies
 
     assert grading.LR_RANGE is spec.LR_RANGE and remedies.LR_RANGE == spec.LR_RANGE
     assert spec.LR_RANGE[0] in spec.LR_VALID and spec.LR_RANGE[1] in spec.LR_VALID

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lrviz.learning.content import LESSONS_DIR, load_course
-from lrviz.ui.lesson_glossary import Term, course_terms, matches, search
+from lrviz.ui.course.glossary import Term, course_terms, matches, search
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "course"

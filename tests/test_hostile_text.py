@@ -27,7 +27,7 @@ from lrviz.figures.trajectory import trajectory_figure
 from lrviz.learning import export as cards_export
 from lrviz.learning.content import load_course
 from lrviz.learning.schema import Flashcard
-from lrviz.ui import export
+from lrviz.ui.lab import export
 from lrviz.ui.safe_text import clean_label, md, shown, swatch_line, visible
 from lrviz.ui.urlstate import encode_pin
 

@@ -14,8 +14,8 @@ from lrviz.engine.diagnose import Regime
 from lrviz.engine.presets import PRESETS
 from lrviz.figures.captions import curves_caption, first_crossing, map_caption
 from lrviz.figures.trajectory import trajectory_figure
-from lrviz.ui.export import figure_html, runs_csv, runs_json
-from lrviz.ui.remedies import remedies
+from lrviz.ui.lab.export import figure_html, runs_csv, runs_json
+from lrviz.ui.lab.remedies import remedies
 from lrviz.ui.state import LR_OPTIONS, nearest_lr_option
 
 

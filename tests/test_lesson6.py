@@ -188,7 +188,7 @@ def test_lesson_page_trains_an_example_on_demand_and_the_engine_agrees(app_test)
 
 
 def test_the_quiz_page_grades_a_network_question_with_the_network_engine(lesson):
-    from lrviz.ui.practice_quiz import _grade
+    from lrviz.ui.practice.quiz import _grade
 
     q = next(q for q in lesson.quiz if q.id == "net-predict-catapult")
     result = _grade(q, "overshooting")

@@ -6,10 +6,10 @@ import pytest
 
 from lrviz.engine.presets import PRESETS
 from lrviz.learning.content import LESSON_SECTIONS
-from lrviz.ui.lesson_links import lab_query
-from lrviz.ui.lesson_map import plain
-from lrviz.ui.lesson_progress import progress_text
-from lrviz.ui.lesson_view import RENDERERS
+from lrviz.ui.course.lesson import RENDERERS
+from lrviz.ui.course.links import lab_query
+from lrviz.ui.course.overview import plain
+from lrviz.ui.course.progress import progress_text
 
 
 def test_every_section_has_a_renderer():
@@ -38,8 +38,8 @@ def test_plain_shows_markdown_characters_literally():
 
 
 def test_verse_keeps_line_breaks_and_short_endings_stay_verse():
-    from lrviz.ui.lesson_listen import _keep_lines
-    from lrviz.ui.lesson_sections import verse
+    from lrviz.ui.course.listen import _keep_lines
+    from lrviz.ui.course.sections import verse
 
     assert verse("Step too wide,\nyou miss the floor;\n") == "Step too wide,  \nyou miss the floor;"
     assert _keep_lines("Short line,\nanother one.") == "Short line,  \nanother one."

@@ -18,7 +18,7 @@ from lrviz.learning.content import LESSON_SECTIONS, LESSONS_DIR, load_course
 from lrviz.learning.net_questions import is_net_preset
 from lrviz.learning.store import get_store
 from lrviz.ui.a11y import A11Y_ALT
-from lrviz.ui.lesson_sections import acronym_letters, concept_label
+from lrviz.ui.course.sections import acronym_letters, concept_label
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -14,8 +14,8 @@ import pytest
 from lrviz import nets
 from lrviz.figures.specs import array, trace_named
 from lrviz.nets.model import forward
-from lrviz.ui import network_url as url
-from lrviz.ui.network_view import predict_grid, run_csv, run_json
+from lrviz.ui.network import url
+from lrviz.ui.network.view import predict_grid, run_csv, run_json
 
 PAGE = "lrviz/ui/pages/network.py"
 # Small and quick, and a different structure from the page default so the URL must be read.
@@ -196,7 +196,7 @@ def test_view_settings_come_from_the_preset_unless_the_url_sets_them():
 
 
 def test_boundary_point_is_a_trained_cell_next_to_a_diverged_one():
-    from lrviz.ui.network_view import boundary_point
+    from lrviz.ui.network.view import boundary_point
 
     lrs = np.array([0.01, 0.1, 1.0, 10.0])
     diverged = np.array([[False, False, True, True]] * 4)  # rows: layer 2, columns: layer 1

@@ -9,7 +9,7 @@ import pytest
 from test_quiz_page import answer_all
 
 from lrviz.learning.store import get_store
-from lrviz.ui.practice_progress import _export_json
+from lrviz.ui.practice.progress import _export_json
 
 FIXTURE = str(Path(__file__).parent / "fixtures" / "practice_course")
 QUIZ = "lrviz/ui/pages/quiz.py"

@@ -18,7 +18,7 @@ from lrviz.learning.practice import (
     started_lessons,
 )
 from lrviz.learning.store import Answer, Attempt, ProgressStore
-from lrviz.ui.practice_question import has_math, plain_math
+from lrviz.ui.practice.question import has_math, plain_math
 
 T0 = datetime(2030, 5, 1, 12, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from lrviz import RunConfig, lr_sweep, simulate
 from lrviz.figures.specs import array
-from lrviz.ui.race_view import TUNE_LRS, best_rate
+from lrviz.ui.lab.race import TUNE_LRS, best_rate
 
 PAGE = "lrviz/ui/pages/race.py"
 

@@ -11,7 +11,7 @@ from lrviz.engine import simulate as engine_simulate
 from lrviz.engine.diagnose import NEAR, Regime
 from lrviz.engine.presets import PRESETS
 from lrviz.engine.surfaces import get_surface
-from lrviz.ui import remedies as rem
+from lrviz.ui.lab import remedies as rem
 
 PRESET_RUNS = [(pid, k) for pid, p in PRESETS.items() for k in range(len(p.runs))]
 RANK = {Regime.CONVERGED: 0, Regime.OVERSHOOTING: 1, Regime.SLOW: 2, Regime.LOCAL_MINIMUM: 2,

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lrviz.learning.content import load_course
-from lrviz.ui.lesson_listen import chapter_lines
-from lrviz.ui.speech import (
+from lrviz.ui.course.listen import chapter_lines
+from lrviz.ui.course.speech import (
     NO_SPEECH_MESSAGE,
     ROLE_VOICES,
     SPEEDS,

@@ -22,9 +22,9 @@ from lrviz.engine.presets import PRESETS
 from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.engine.surfaces import SURFACES, get_surface
 from lrviz.nets.config import NetConfig
-from lrviz.ui import network_url
 from lrviz.ui import url_table as table
 from lrviz.ui.links import lab_url
+from lrviz.ui.network import url as network_url
 from lrviz.ui.urlstate import (
     DEFAULT_CONFIG,
     check_page_query,
@@ -108,7 +108,8 @@ def test_presenter_flag_is_a_row_of_the_pages_that_have_presenter_mode():
 
 
 def test_pages_use_the_tables_choices():
-    from lrviz.ui import race_view, schedules_view
+    from lrviz.ui.lab import race as race_view
+    from lrviz.ui.lab import schedules as schedules_view
 
     assert tuple(race_view.MODES) == table.row("mode", table.RACE).choices()
     assert schedules_view.SLOT_DEFAULTS == table.SLOT_DEFAULTS

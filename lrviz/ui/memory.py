@@ -23,7 +23,7 @@ def cap_malloc_arenas(arenas: int = ARENAS) -> bool:
     """Limit glibc's malloc to ``arenas`` arenas for this process; whether the limit took.
 
     Applies to arenas created from now on, so it is called early (when the first page imports
-    `lrviz.ui.runs`, before many sessions run at once). Nothing changes off Linux/glibc or when
+    `lrviz.ui.lab.runs`, before many sessions run at once). Nothing changes off Linux/glibc or when
     the operator already chose ``MALLOC_ARENA_MAX`` in the environment.
     """
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:

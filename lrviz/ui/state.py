@@ -1,7 +1,7 @@
 """The lab's state between reruns: the URL (preset, pins, bound widgets) and session keys.
 
 Session state holds only settings (widget values, the list of notices); runs and figures are
-recomputed (through the bounded caches in `lrviz.ui.runs`). Functions that write widget values
+recomputed (through the bounded caches in `lrviz.ui.lab.runs`). Functions that write widget values
 (`apply_config`, `load_preset`, ...) are meant for widget callbacks, which run before the
 widgets of the next rerun exist.
 """

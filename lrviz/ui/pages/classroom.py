@@ -1,5 +1,5 @@
 """/class — live class poll: students predict from their phones, the projector shows the class."""
 
-from lrviz.ui.classroom_view import render_class_page
+from lrviz.ui.classroom import view
 
-render_class_page()
+view.page()

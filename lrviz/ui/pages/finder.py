@@ -1,5 +1,5 @@
 """/finder — the LR range test with the curvature's verdict, and the regime phase map."""
 
-from lrviz.ui import finder_view
+from lrviz.ui.lab import finder
 
-finder_view.page()
+finder.page()

@@ -1,5 +1,5 @@
 """Glossary: every term the lessons define, in one searchable list (`/glossary?q=...`)."""
 
-from lrviz.ui import lesson_glossary
+from lrviz.ui.course import glossary
 
-lesson_glossary.page()
+glossary.page()

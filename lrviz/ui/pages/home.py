@@ -1,5 +1,5 @@
 """Home: what lrviz is, the live hero figure, the course map and the ways into the lab."""
 
-from lrviz.ui import home_view
+from lrviz.ui.course import home
 
-home_view.page()
+home.page()

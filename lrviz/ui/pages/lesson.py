@@ -1,5 +1,5 @@
 """Lessons: `/lesson?lesson=<id>` shows one lesson; with no (or an unknown) id, the course."""
 
-from lrviz.ui import lesson_view
+from lrviz.ui.course import lesson
 
-lesson_view.page()
+lesson.page()

@@ -1,5 +1,5 @@
 """/network — train a small real network; the bowl's learning-rate story, measured."""
 
-from lrviz.ui import network_view
+from lrviz.ui.network import view
 
-network_view.page()
+view.page()

@@ -1,7 +1,5 @@
 """Quiz: ``/quiz?lesson=<id>`` for a lesson's quiz, ``/quiz?lesson=review`` for a mixed review."""
 
-from lrviz.ui import state
-from lrviz.ui.practice_quiz import render_quiz_page
+from lrviz.ui.practice import quiz
 
-state.check_plain_url("quiz")
-render_quiz_page()
+quiz.page()

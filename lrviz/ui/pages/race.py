@@ -1,5 +1,5 @@
 """/race — optimizers from one start, animated together, with a shared or a tuned rate."""
 
-from lrviz.ui import race_view
+from lrviz.ui.lab import race
 
-race_view.page()
+race.page()

@@ -1,5 +1,5 @@
 """/schedules — build, preview and race learning-rate schedules against a constant rate."""
 
-from lrviz.ui import schedules_view
+from lrviz.ui.lab import schedules
 
-schedules_view.page()
+schedules.page()

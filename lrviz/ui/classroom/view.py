@@ -26,7 +26,8 @@ from lrviz.learning.class_polls import (
 )
 from lrviz.learning.classroom import ClassError, ClassroomStore, Member, clean_code, get_classroom
 from lrviz.learning.content import Course, load_course
-from lrviz.ui import network_view, runs
+from lrviz.ui.lab import runs
+from lrviz.ui.network import view as network_view
 
 TEACHER_KEY = "class_teacher"  # the class code this session teaches (after the passcode)
 MEMBER_KEY = "class_member"  # (code, member id, name, token) of this session's student
@@ -34,7 +35,7 @@ TEACHER_REFRESH_S = 1.0  # the projector's distribution is at most this old (+ a
 STUDENT_REFRESH_S = 2.0
 
 
-def render_class_page() -> None:
+def page() -> None:
     st.title("Class poll")
     try:
         store = get_classroom()

@@ -17,9 +17,10 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.labels import describe, describe_beyond
 from lrviz.figures.surface3d import surface_figure
 from lrviz.figures.trajectory import colour
-from lrviz.ui import export, presenter, runs, state
-from lrviz.ui.controls import LabSettings, lab_controls, set_start_from_click
-from lrviz.ui.remedies import outcome, remedies, tried_in_vain
+from lrviz.ui import presenter, state
+from lrviz.ui.lab import export, runs
+from lrviz.ui.lab.controls import LabSettings, lab_controls, set_start_from_click
+from lrviz.ui.lab.remedies import outcome, remedies, tried_in_vain
 from lrviz.ui.safe_text import md, swatch_line
 from lrviz.ui.urlstate import (
     MAX_PINS,

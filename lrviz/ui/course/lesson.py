@@ -19,19 +19,20 @@ from lrviz.figures.trajectory import colour, trajectory_figure
 from lrviz.learning.content import LESSON_SECTIONS, BrokenLesson, Course, load_course
 from lrviz.learning.schema import Lesson
 from lrviz.learning.store import Learner
-from lrviz.ui import presenter, runs, state
-from lrviz.ui.learner import learner_sidebar
-from lrviz.ui.lesson_examples import show_examples
-from lrviz.ui.lesson_links import open_in_lab
-from lrviz.ui.lesson_listen import show_audiobook, show_dialogue
-from lrviz.ui.lesson_map import course_map, lesson_label, lesson_picker, plain, select_lesson
-from lrviz.ui.lesson_progress import course_progress, progress_text, section_end, sections_read
-from lrviz.ui.lesson_sections import (
+from lrviz.ui import presenter, state
+from lrviz.ui.course.examples import show_examples
+from lrviz.ui.course.links import open_in_lab
+from lrviz.ui.course.listen import show_audiobook, show_dialogue
+from lrviz.ui.course.overview import course_map, lesson_label, lesson_picker, plain, select_lesson
+from lrviz.ui.course.progress import course_progress, progress_text, section_end, sections_read
+from lrviz.ui.course.sections import (
     show_glossary,
     show_key_concepts,
     show_memory_aids,
     show_summary,
 )
+from lrviz.ui.lab import runs
+from lrviz.ui.practice.learner import learner_sidebar
 
 SECTION_KEY = "section"  # the tabs' key and URL parameter: /lesson?lesson=<id>&section=Summary
 EXAMPLE_KEY = "present_example"  # presenter mode: "<lesson id>/<example index>" on the stage

@@ -8,7 +8,7 @@ import streamlit as st
 
 from lrviz.learning.content import Course, load_course
 from lrviz.ui import state
-from lrviz.ui.lesson_map import LESSON_KEY, LESSON_PAGE
+from lrviz.ui.course.overview import LESSON_KEY, LESSON_PAGE
 from lrviz.ui.safe_text import cut, md, visible
 
 

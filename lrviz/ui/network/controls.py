@@ -16,7 +16,7 @@ from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import DATASETS
 from lrviz.ui import state
-from lrviz.ui.network_url import (
+from lrviz.ui.network.url import (
     ACTIVATIONS,
     ARCHITECTURES,
     BATCHES,
@@ -146,7 +146,7 @@ def _on_lr_exact() -> None:
 
 
 def _component_params(container, kind: str, name: str, base: NetConfig) -> dict[str, float]:
-    from lrviz.ui.controls import param_input
+    from lrviz.ui.lab.controls import param_input
 
     spec = get_optimizer(name) if kind == "optimizer" else get_schedule(name)
     same = getattr(base, kind) == name

@@ -19,8 +19,9 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import presenter, runs, state
-from lrviz.ui.controls import (
+from lrviz.ui import presenter, state
+from lrviz.ui.lab import runs
+from lrviz.ui.lab.controls import (
     BIND,
     component,
     lr_controls,
@@ -28,7 +29,7 @@ from lrviz.ui.controls import (
     start_inputs,
     steps_slider,
 )
-from lrviz.ui.lab_view import show_notices
+from lrviz.ui.lab.view import show_notices
 from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import start_default
 

@@ -1,6 +1,6 @@
 """The Examples section: each real-world scenario next to a live run of the preset it links.
 
-The runs come from the engine (cached in `lrviz.ui.runs`), so the figure, the regime and the
+The runs come from the engine (cached in `lrviz.ui.lab.runs`), so the figure, the regime and the
 "the simulator agrees" check always describe what really happens, never a stored picture.
 """
 
@@ -13,8 +13,8 @@ from lrviz.engine.simulate import Run
 from lrviz.figures.trajectory import trajectory_figure
 from lrviz.learning.net_questions import is_net_preset
 from lrviz.learning.schema import Example, Lesson
-from lrviz.ui import runs
-from lrviz.ui.lesson_links import open_in_lab
+from lrviz.ui.course.links import open_in_lab
+from lrviz.ui.lab import runs
 
 FIGURE_HEIGHT = 380
 
@@ -43,7 +43,7 @@ def show_example(lesson: Lesson, k: int, example: Example) -> None:
     """One example: scenario and takeaway on the left, the live figure on the right."""
     st.markdown(f"### {example.title}")
     if is_net_preset(example.preset):  # a real-network scenario (lesson 6): lrviz.nets runs it
-        from lrviz.ui.network_view import show_net_example
+        from lrviz.ui.network.view import show_net_example
 
         show_net_example(lesson, k, example)
         return

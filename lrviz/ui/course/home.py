@@ -6,10 +6,11 @@ import streamlit as st
 
 from lrviz.figures.hero import HERO_RATES, hero_configs, hero_figure
 from lrviz.learning.content import load_course
-from lrviz.ui import runs, state
-from lrviz.ui.learner import learner_sidebar
-from lrviz.ui.lesson_map import course_map
-from lrviz.ui.lesson_progress import course_progress
+from lrviz.ui import state
+from lrviz.ui.course.overview import course_map
+from lrviz.ui.course.progress import course_progress
+from lrviz.ui.lab import runs
+from lrviz.ui.practice.learner import learner_sidebar
 
 
 def page() -> None:

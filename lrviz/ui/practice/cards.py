@@ -14,8 +14,9 @@ from lrviz.learning import export, srs
 from lrviz.learning.content import Course
 from lrviz.learning.schema import Lesson
 from lrviz.learning.store import Learner, ProgressStore, StoreError
-from lrviz.ui.learner import learner_sidebar
-from lrviz.ui.practice_common import course_or_stop, open_store, pick
+from lrviz.ui import state
+from lrviz.ui.practice.common import course_or_stop, open_store, pick
+from lrviz.ui.practice.learner import learner_sidebar
 
 ALL = "all"
 NEW_PER_DAY_RANGE = (0, 200)
@@ -108,7 +109,8 @@ def _card(store: ProgressStore, learner: Learner, ref: srs.CardRef, course: Cour
                       args=(store, learner, ref, rating), width="stretch")
 
 
-def render_flashcards_page() -> None:
+def page() -> None:
+    state.check_plain_url("flashcards")
     st.title("Flashcards")
     learner = learner_sidebar()
     course = course_or_stop()

@@ -1,7 +1,7 @@
 """The /network page: train a small real network with the lab's optimizers and schedules,
 and the trainability map of per-layer rates.
 
-The URL scheme lives in `lrviz.ui.network_url`, the widgets in `lrviz.ui.network_controls`.
+The URL scheme lives in `lrviz.ui.network.url`, the widgets in `lrviz.ui.network.controls`.
 Training runs and map rows are cached (bounded) by their configuration as JSON; the figures
 come from `lrviz.figures.network`.
 """
@@ -22,8 +22,8 @@ from lrviz.figures import network as figs
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import load_dataset
 from lrviz.nets.model import predict_proba
-from lrviz.ui.network_controls import BIND, controls, load_query, show_notices
-from lrviz.ui.network_url import (
+from lrviz.ui.network.controls import BIND, controls, load_query, show_notices
+from lrviz.ui.network.url import (
     GRID_POINTS,
     MAP_EXAMPLES_RANGE,
     MAP_EXP_RANGE,

@@ -28,10 +28,11 @@ from lrviz.learning.practice import (
 from lrviz.learning.schema import Predict, Tune
 from lrviz.learning.simcheck import tune_config
 from lrviz.learning.store import Learner, ProgressStore, StoreError
-from lrviz.ui import runs
-from lrviz.ui.learner import escape_markdown, learner_sidebar
-from lrviz.ui.practice_common import course_or_stop, open_store, percent, pick, show_run
-from lrviz.ui.practice_question import answer_form, read_answer, show_feedback
+from lrviz.ui import state
+from lrviz.ui.lab import runs
+from lrviz.ui.practice.common import course_or_stop, open_store, percent, pick, show_run
+from lrviz.ui.practice.learner import escape_markdown, learner_sidebar
+from lrviz.ui.practice.question import answer_form, read_answer, show_feedback
 
 RUNS_KEY = "quiz_runs"
 OWNER_KEY = "quiz_runs_owner"  # the learner id the runs in progress belong to (None: nobody)
@@ -271,7 +272,8 @@ def _summary(run: QuizRun, store: ProgressStore | None, learner: Learner | None)
               on_click=_runs().pop, args=(run.quiz_id, None))
 
 
-def render_quiz_page() -> None:
+def page() -> None:
+    state.check_plain_url("quiz")
     st.title("Quiz")
     learner = learner_sidebar()
     course = course_or_stop()

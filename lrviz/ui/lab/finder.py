@@ -21,9 +21,10 @@ from lrviz.figures.captions import map_caption
 from lrviz.figures.finder import phase_map_figure, range_test_figure, regime_counts
 from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import trajectory_figure
-from lrviz.ui import presenter, runs, state
-from lrviz.ui.controls import BIND, component, runnable, start_inputs, steps_slider
-from lrviz.ui.lab_view import show_notices
+from lrviz.ui import presenter, state
+from lrviz.ui.lab import runs
+from lrviz.ui.lab.controls import BIND, component, runnable, start_inputs, steps_slider
+from lrviz.ui.lab.view import show_notices
 from lrviz.ui.links import lab_query, query_params_dict
 from lrviz.ui.urlstate import LR_RANGE, start_default
 

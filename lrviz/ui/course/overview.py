@@ -12,7 +12,7 @@ import streamlit as st
 
 from lrviz.learning.content import BrokenLesson, Course
 from lrviz.learning.schema import Lesson
-from lrviz.ui.lesson_progress import SECTION_IDS, progress_text
+from lrviz.ui.course.progress import SECTION_IDS, progress_text
 from lrviz.ui.safe_text import cut, md, visible
 
 LESSON_PAGE = "lrviz/ui/pages/lesson.py"

@@ -13,8 +13,9 @@ from lrviz.learning import srs
 from lrviz.learning.content import load_course
 from lrviz.learning.practice import MASTERY_THRESHOLD, course_progress
 from lrviz.learning.store import Learner, ProgressStore, StoreError, TooManyAttemptsError
-from lrviz.ui.learner import escape_markdown, learner_sidebar
-from lrviz.ui.practice_common import open_store, percent
+from lrviz.ui import state
+from lrviz.ui.practice.common import open_store, percent
+from lrviz.ui.practice.learner import escape_markdown, learner_sidebar
 
 CONFIRM_KEY = "progress_confirm_reset"
 NOTICE_KEY = "progress_notice"
@@ -134,7 +135,8 @@ def _data(store: ProgressStore, learner: Learner) -> None:
     no.button("Cancel", key="progress-reset-no", on_click=_cancel_reset)
 
 
-def render_progress_page() -> None:
+def page() -> None:
+    state.check_plain_url("progress")
     st.title("Progress")
     learner = learner_sidebar()
     kind, message = st.session_state.pop(NOTICE_KEY, (None, None))

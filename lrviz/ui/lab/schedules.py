@@ -17,8 +17,9 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.schedules import schedule_caption, schedule_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import presenter, runs, state
-from lrviz.ui.controls import (
+from lrviz.ui import presenter, state
+from lrviz.ui.lab import runs
+from lrviz.ui.lab.controls import (
     BIND,
     component,
     lr_controls,
@@ -26,7 +27,7 @@ from lrviz.ui.controls import (
     start_inputs,
     steps_slider,
 )
-from lrviz.ui.lab_view import regime_badge, show_notices
+from lrviz.ui.lab.view import regime_badge, show_notices
 from lrviz.ui.links import lab_query, query_params_dict
 from lrviz.ui.safe_text import swatch_line
 from lrviz.ui.url_table import SLOT_DEFAULTS

@@ -10,7 +10,7 @@ from lrviz.engine.config import RunConfig
 from lrviz.figures.trajectory import loss_figure, trajectory_figure
 from lrviz.learning.content import Course, load_course
 from lrviz.learning.store import ProgressStore, StoreError, get_store
-from lrviz.ui import runs
+from lrviz.ui.lab import runs
 from lrviz.ui.safe_text import cut, md, visible
 
 

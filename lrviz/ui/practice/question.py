@@ -17,7 +17,7 @@ from lrviz.engine.schedules import SCHEDULES
 from lrviz.learning import grading
 from lrviz.learning.grading import Grade
 from lrviz.learning.schema import Tune
-from lrviz.ui.practice_common import show_run
+from lrviz.ui.practice.common import show_run
 
 # --- options that contain math ---------------------------------------------------------------
 # Lesson files are authored content, so their $...$ formulas may render as Markdown math. A

@@ -10,9 +10,15 @@ from __future__ import annotations
 import streamlit as st
 
 from lrviz.learning.schema import MISCONCEPTIONS, Chapter, Lesson, Scene
-from lrviz.ui.lesson_links import open_in_lab
-from lrviz.ui.lesson_sections import verse
-from lrviz.ui.speech import ROLE_VOICES, SpeechLine, dialogue_lines, narration_lines, read_aloud
+from lrviz.ui.course.links import open_in_lab
+from lrviz.ui.course.sections import verse
+from lrviz.ui.course.speech import (
+    ROLE_VOICES,
+    SpeechLine,
+    dialogue_lines,
+    narration_lines,
+    read_aloud,
+)
 
 VERSE_WIDTH = 60  # longer lines are wrapped prose, not verse
 # Bubbles are found by their container key (Streamlit adds the class st-key-<key>).

@@ -1,0 +1,1 @@
+"""The live class poll: teacher, student and projector views."""

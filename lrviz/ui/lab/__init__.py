@@ -1,0 +1,3 @@
+"""The lab pages (one run, the optimizer race, schedules, the LR finder) and what
+they share: controls, cached runs, remedies, downloads.
+"""

@@ -1,0 +1,1 @@
+"""The network page: real small networks trained with the same optimizers."""

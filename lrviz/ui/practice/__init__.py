@@ -1,0 +1,1 @@
+"""Practice: quizzes, flashcards, progress, and the learner's sign-in."""
