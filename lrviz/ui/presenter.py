@@ -225,3 +225,15 @@ def scenario_toolbar(title: str, page: str) -> None:
     current = st.session_state.get(SCENARIO_KEY)
     scenario = PRESETS[current].title if current in PRESETS else "Your own settings"
     toolbar(title, scenario, functools.partial(show_scenario, page), list(PRESETS), current)
+
+
+def page_head(page: str, title: str, short_title: str) -> bool:
+    """The head of a lab page: presenter mode's toolbar (titled ``short_title``, n/p stepping
+    through the lab's presets) or the page's ``title``. Returns whether presenter mode is on."""
+    present = presenter_requested()
+    if present:
+        install_style()
+        scenario_toolbar(short_title, page)
+    else:
+        st.title(title)
+    return present

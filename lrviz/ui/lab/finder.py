@@ -209,12 +209,7 @@ def phase_section(cfg: RunConfig, lrs: np.ndarray) -> None:
 
 
 def page() -> None:
-    present = presenter.presenter_requested()
-    if present:
-        presenter.install_style()
-        presenter.scenario_toolbar("LR finder", "finder")
-    else:
-        st.title("LR finder")
+    present = presenter.page_head("finder", "LR finder", "LR finder")
     state.check_url("finder", BASE)
     show_notices("finder")
     if not present:

@@ -140,12 +140,7 @@ def race_charts(results: list[Run], labels: list[str], present: bool) -> None:
 
 
 def page() -> None:
-    present = presenter.presenter_requested()
-    if present:
-        presenter.install_style()
-        presenter.scenario_toolbar("Race", "race")
-    else:
-        st.title("Optimizer race")
+    present = presenter.page_head("race", "Optimizer race", "Race")
     state.check_url("race", BASE)
     show_notices("race")
     setup, racers, mode = controls()

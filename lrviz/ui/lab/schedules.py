@@ -134,13 +134,10 @@ def run_all(setup: RunConfig, slots: list[Slot], present: bool = False) -> None:
 
 
 def page() -> None:
-    present = presenter.presenter_requested()
-    if present:  # the toolbar and the stage first; the slots and the preview under it
-        presenter.install_style()
-        presenter.scenario_toolbar("Schedules", "schedules")
-        stage = st.container()
-    else:
-        st.title("Schedules: shape the learning rate over time")
+    present = presenter.page_head("schedules", "Schedules: shape the learning rate over time",
+                                  "Schedules")
+    # In presenter mode the stage comes first; the slots and the preview go under it.
+    stage = st.container() if present else None
     state.check_url("schedules", BASE)
     show_notices("schedules")
     if not present:
