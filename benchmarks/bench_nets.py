@@ -13,12 +13,15 @@ Warm figures exclude compilation, which is reported separately.
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
@@ -97,6 +100,101 @@ def bench_sweep(quick: bool) -> None:
          target="jax <= 2 s and >= 5x torch")
 
 
+def step_flops(n_examples: int, sizes: tuple[int, ...]) -> int:
+    """FLOPs (2 per multiply-add) of the matrix products of one full-batch training step of an
+    MLP with layer widths ``sizes``: the forward ``h W`` of every layer, the weight gradient
+    ``h^T delta`` of every layer, and the back-propagated ``delta W^T`` of every layer but the
+    first (nothing flows back into the data). Biases, activations and the loss are O(N * width)
+    and left out, so this is a lower bound on the work."""
+    pairs = list(itertools.pairwise(sizes))
+    macs = sum(2 * a * b for a, b in pairs) + sum(a * b for a, b in pairs[1:])
+    return 2 * n_examples * macs
+
+
+def gemm_only_sweep(X: jax.Array, params, rates: jax.Array, steps: int):
+    """The sweep's matrix products and nothing else, in the engine's layout (runs one after
+    another, ``lax.map`` over rates, ``lax.scan`` over steps): the time a perfect engine
+    spends outside its matmuls is zero, so this time is the floor for this layout."""
+    (W1, _), (W2, _) = params
+
+    def one(lr):
+        def step(carry, _):
+            V1, V2 = carry
+            H = X @ V1
+            Z = H @ V2
+            dH = Z @ V2.T
+            return (V1 - lr * (X.T @ dH), V2 - lr * (H.T @ Z)), None
+
+        return jax.lax.scan(step, (W1, W2), None, length=steps)[0]
+
+    return jax.lax.map(one, rates)
+
+
+def gemm_only_fused(X: jax.Array, params, rates: jax.Array, steps: int):
+    """The same products with layer 1 of all rates as ONE matmul ``X @ [W1_r]_r`` (N x 64 @
+    64 x 32R) and its gradient as one ``X^T @ [delta_r]_r``; layer 2 batched over rates."""
+    (W1, _), (W2, _) = params
+    R = rates.shape[0]
+    V1 = jnp.broadcast_to(W1, (R, *W1.shape))
+    V2 = jnp.broadcast_to(W2, (R, *W2.shape))
+
+    def step(carry, _):
+        V1, V2 = carry
+        H = jnp.einsum("nf,rfh->rnh", X, V1)
+        Z = jnp.einsum("rnh,rhc->rnc", H, V2)
+        dH = jnp.einsum("rnc,rhc->rnh", Z, V2)
+        dV1 = jnp.einsum("nf,rnh->rfh", X, dH)
+        dV2 = jnp.einsum("rnh,rnc->rhc", H, Z)
+        return (V1 - rates[:, None, None] * dV1, V2 - rates[:, None, None] * dV2), None
+
+    return jax.lax.scan(step, (V1, V2), None, length=steps)[0]
+
+
+def best_time(fn, repeats: int) -> tuple[float, float]:
+    """Fastest wall-clock and process-CPU seconds of ``repeats`` warm calls."""
+    jax.block_until_ready(fn())
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        jax.block_until_ready(fn())
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus)
+
+
+def bench_floor(quick: bool) -> None:
+    """How fast the sweep could possibly be on this CPU: its FLOPs against the matmul
+    throughput measured here, now (same process, same load as the sweep figures)."""
+    data = nets.load_dataset(SWEEP_CFG.dataset)
+    X = jnp.asarray(data.X_train)
+    sizes = SWEEP_CFG.layer_sizes
+    params = tuple((jnp.asarray(W), jnp.asarray(b)) for W, b in nets.init_params(SWEEP_CFG))
+    rates = jnp.asarray(RATES * 1e-6, jnp.float32)  # tiny steps: the products stay finite
+    steps = 100 if quick else STEPS
+    total = step_flops(X.shape[0], sizes) * len(RATES) * STEPS
+    scale = STEPS / steps  # time measured on `steps` steps, scaled to the sweep's
+    seq = jax.jit(gemm_only_sweep, static_argnums=3)
+    fused = jax.jit(gemm_only_fused, static_argnums=3)
+    wall_seq, cpu_seq = best_time(lambda: seq(X, params, rates, steps), 3)
+    wall_fused, cpu_fused = best_time(lambda: fused(X, params, rates, steps), 3)
+    n = 1024  # a large square matmul: what the cores deliver at their best
+    A = jnp.ones((n, n), jnp.float32)
+    big = jax.jit(lambda a: a @ a)
+    wall_big, _ = best_time(lambda: big(A), 10)
+    peak = 2 * n**3 / wall_big
+    best = min(wall_seq, wall_fused) * scale
+    emit(bench="sweep_floor_flops", gflop_total=round(total / 1e9, 1),
+         mflop_per_step_per_rate=round(step_flops(X.shape[0], sizes) / 1e6, 2),
+         matmul_only_seconds_runs_in_turn=round(wall_seq * scale, 3),
+         matmul_only_seconds_layer1_fused=round(wall_fused * scale, 3),
+         matmul_only_cpu_seconds=[round(cpu_seq * scale, 3), round(cpu_fused * scale, 3)],
+         sweep_matmul_gflops=round(total / best / 1e9, 1),
+         big_matmul_gflops=round(peak / 1e9, 1), floor_seconds_at_big_matmul_rate=round(
+             total / peak, 2),
+         gflops_needed_for_2_s=round(total / 2.0 / 1e9, 1),
+         note="floor = the sweep's matmuls alone; everything else in a step is extra")
+
+
 def bench_sharpness(quick: bool) -> None:
     plain = SWEEP_CFG
     sharp = SWEEP_CFG.with_(sharpness_every=10)
@@ -125,6 +223,7 @@ def bench_map(quick: bool) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    bench_floor(quick)
     bench_sweep(quick)
     bench_sharpness(quick)
     bench_map(quick)
