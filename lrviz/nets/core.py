@@ -135,11 +135,15 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     n = x.lrs.shape[0]
     E, S = static.eval_every, static.sharpness_every
 
+    # Loop invariants built once, outside the scan (see `loss_and_grad`).
+    target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
+    XT = jnp.transpose(data.X_train)
+
     def full_loss(p):
         return loss_from_outputs(forward(p, data.X_train, act), data.y_train, loss_kind)
 
     def full_loss_and_grad(p):
-        return loss_and_grad(p, data.X_train, data.y_train, act, loss_kind)
+        return loss_and_grad(p, data.X_train, target, act, loss_kind, XT)
 
     def objective_grad(p):  # what the optimizer descends: the loss plus weight_decay/2 |theta|^2
         return with_decay(full_loss_and_grad(p)[1], p, x.weight_decay)
@@ -152,7 +156,7 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
 
     def batch_grad(p, t):
         idx = data.batches[t]
-        return loss_and_grad(p, data.X_train[idx], data.y_train[idx], act, loss_kind)[1]
+        return loss_and_grad(p, data.X_train[idx], target[idx], act, loss_kind)[1]
 
     def update(carry, t):
         p, loss, grad, opt_state, plateau_state, alive, loss0 = carry
@@ -258,8 +262,10 @@ def top_eigenvalue(activation: str, loss: str, data: Data, params: Params, iters
                    probe: jax.Array, weight_decay: jax.Array) -> jax.Array:
     """The sharpness of one set of weights with ``iters`` Lanczos steps."""
 
+    target = jax.nn.one_hot(data.y_train, params[-1][1].shape[0], dtype=jnp.float32)
+
     def objective_grad(p):
-        return with_decay(loss_and_grad(p, data.X_train, data.y_train, activation, loss)[1], p,
+        return with_decay(loss_and_grad(p, data.X_train, target, activation, loss)[1], p,
                           weight_decay)
 
     return lanczos_top(objective_grad, params, probe, iters)[0]
