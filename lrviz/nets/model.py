@@ -108,9 +108,8 @@ def loss_and_grad(params: Params, X: jax.Array, target: jax.Array, activation: s
     targets and the transposed data once outside it (XLA recomputes loop-invariant work like
     that every step, and runs ``X.T @ delta`` faster from a materialised ``X.T``: together about
     a third less CPU time per step on the digits net). It is made of differentiable operations
-    only, so ``jax.jvp`` or
-    ``jax.linearize`` of its gradient is the exact Hessian-vector product (Pearlmutter's
-    R-operator), used for the sharpness.
+    only, so ``jax.jvp`` or ``jax.linearize`` of its gradient is the exact Hessian-vector
+    product (Pearlmutter's R-operator), used for the sharpness.
     """
     act = jnp.tanh if activation == "tanh" else jax.nn.relu
     hs = [X]
