@@ -218,15 +218,16 @@ def bench_sharpness(quick: bool) -> None:
     for cfg in (plain, sharp):
         nets.train(cfg)  # compile
     repeats = 3 if quick else 7
-    walls, cpus = {plain: [], sharp: []}, {plain: [], sharp: []}
+    runs = {"plain": plain, "sharp": sharp}
+    walls, cpus = {k: [] for k in runs}, {k: [] for k in runs}
     for _ in range(repeats):  # interleaved, so a change in the machine's load hits both
-        for cfg in (plain, sharp):
+        for key, cfg in runs.items():
             c0, t0 = time.process_time(), time.perf_counter()
             nets.train(cfg)
-            walls[cfg].append(time.perf_counter() - t0)
-            cpus[cfg].append(time.process_time() - c0)
-    t_plain, t_sharp = (statistics.median(walls[c]) for c in (plain, sharp))
-    c_plain, c_sharp = (min(cpus[c]) for c in (plain, sharp))
+            walls[key].append(time.perf_counter() - t0)
+            cpus[key].append(time.process_time() - c0)
+    t_plain, t_sharp = (statistics.median(walls[k]) for k in runs)
+    c_plain, c_sharp = (min(cpus[k]) for k in runs)
     emit(bench="sharpness_every_10_steps_overhead", plain_seconds=round(t_plain, 4),
          with_sharpness_seconds=round(t_sharp, 4),
          overhead=round(t_sharp / t_plain - 1.0, 3),
