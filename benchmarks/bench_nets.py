@@ -8,17 +8,22 @@ baseline, so ratios stay meaningful on a shared, noisy machine. Not part of the 
 Targets (issue 11): a sweep of 32 learning rates x 500 full-batch steps of a 64-32-10 MLP on
 digits <= 2 s and >= 5x the same 32 runs done one after another with torch.nn + torch.optim;
 sharpness every 10 steps costs <= 50% extra; a 128x128 trainability map of a small net <= 10 s.
-Warm figures exclude compilation, which is reported separately.
+Warm figures exclude compilation, which is reported separately. The first line is the floor:
+the sweep's FLOPs and the time of its matrix products alone, timed here. Wall-clock figures
+come with process CPU times, which a machine shared with other work inflates far less.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
@@ -76,25 +81,135 @@ def torch_sweep(cfg: nets.NetConfig, rates: np.ndarray, threads: int) -> np.ndar
     return np.array(finals)
 
 
+def cpu_seconds(fn) -> tuple[float, object]:
+    """Process CPU time (all threads) of ``fn()``: the work done, which a loaded machine
+    inflates far less than wall-clock time (it does not count time spent waiting for a core)."""
+    c0 = time.process_time()
+    out = fn()
+    return time.process_time() - c0, out
+
+
 def bench_sweep(quick: bool) -> None:
     import torch
 
     compile_s, _ = timed(lambda: nets.lr_sweep(SWEEP_CFG, RATES))
     warm = median_time(lambda: nets.lr_sweep(SWEEP_CFG, RATES), 1 if quick else 3)
+    jax_cpu = min(cpu_seconds(lambda: nets.lr_sweep(SWEEP_CFG, RATES))[0]
+                  for _ in range(1 if quick else 3))
     jax_final = nets.lr_sweep(SWEEP_CFG, RATES).final_loss
     # torch gets its best thread count (one thread is often faster for ops this small)
     probe = RATES[:2]
     threads = min((1, torch.get_num_threads()),
                   key=lambda k: timed(lambda: torch_sweep(SWEEP_CFG, probe, k))[0])
     rates = RATES[:8] if quick else RATES
+    c0 = time.process_time()
     torch_s, torch_final = timed(lambda: torch_sweep(SWEEP_CFG, rates, threads))
+    torch_cpu = (time.process_time() - c0) * len(RATES) / len(rates)
     torch_s *= len(RATES) / len(rates)
     agree = float(np.max(np.abs(np.log(jax_final[: len(rates)]) - np.log(torch_final))))
     emit(bench="sweep_32_rates_500_steps_digits_64_32_10", jax_seconds=round(warm, 3),
          jax_compile_seconds=round(compile_s, 2), torch_seconds=round(torch_s, 3),
          torch_threads=threads, speedup_vs_torch=round(torch_s / warm, 2),
+         jax_cpu_seconds=round(jax_cpu, 3), torch_cpu_seconds=round(torch_cpu, 3),
+         cpu_time_ratio=round(torch_cpu / jax_cpu, 2),
          max_abs_log_final_loss_diff=round(agree, 4), extrapolated_torch=quick,
          target="jax <= 2 s and >= 5x torch")
+
+
+def step_flops(n_examples: int, sizes: tuple[int, ...]) -> int:
+    """FLOPs (2 per multiply-add) of the matrix products of one full-batch training step of an
+    MLP with layer widths ``sizes``: the forward ``h W`` of every layer, the weight gradient
+    ``h^T delta`` of every layer, and the back-propagated ``delta W^T`` of every layer but the
+    first (nothing flows back into the data). Biases, activations and the loss are O(N * width)
+    and left out, so this is a lower bound on the work."""
+    pairs = list(itertools.pairwise(sizes))
+    macs = sum(2 * a * b for a, b in pairs) + sum(a * b for a, b in pairs[1:])
+    return 2 * n_examples * macs
+
+
+def gemm_only_sweep(X: jax.Array, params, rates: jax.Array, steps: int):
+    """The sweep's matrix products and nothing else, in the engine's layout (runs one after
+    another, ``lax.map`` over rates, ``lax.scan`` over steps): the time a perfect engine
+    spends outside its matmuls is zero, so this time is the floor for this layout."""
+    (W1, _), (W2, _) = params
+    XT = jnp.transpose(X)  # materialised once, as the trainer does
+
+    def one(lr):
+        def step(carry, _):
+            V1, V2 = carry
+            H = X @ V1
+            Z = H @ V2
+            dH = Z @ V2.T
+            return (V1 - lr * (XT @ dH), V2 - lr * (H.T @ Z)), None
+
+        return jax.lax.scan(step, (W1, W2), None, length=steps)[0]
+
+    return jax.lax.map(one, rates)
+
+
+def gemm_only_fused(X: jax.Array, params, rates: jax.Array, steps: int):
+    """The same products with layer 1 of all rates as ONE matmul ``X @ [W1_r]_r`` (N x 64 @
+    64 x 32R) and its gradient as one ``X^T @ [delta_r]_r``; layer 2 batched over rates."""
+    (W1, _), (W2, _) = params
+    R = rates.shape[0]
+    V1 = jnp.broadcast_to(W1, (R, *W1.shape))
+    V2 = jnp.broadcast_to(W2, (R, *W2.shape))
+
+    def step(carry, _):
+        V1, V2 = carry
+        H = jnp.einsum("nf,rfh->rnh", X, V1)
+        Z = jnp.einsum("rnh,rhc->rnc", H, V2)
+        dH = jnp.einsum("rnc,rhc->rnh", Z, V2)
+        dV1 = jnp.einsum("nf,rnh->rfh", X, dH)
+        dV2 = jnp.einsum("rnh,rnc->rhc", H, Z)
+        return (V1 - rates[:, None, None] * dV1, V2 - rates[:, None, None] * dV2), None
+
+    return jax.lax.scan(step, (V1, V2), None, length=steps)[0]
+
+
+def best_time(fn, repeats: int) -> tuple[float, float]:
+    """Fastest wall-clock and process-CPU seconds of ``repeats`` warm calls."""
+    jax.block_until_ready(fn())
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        jax.block_until_ready(fn())
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus)
+
+
+def bench_floor(quick: bool) -> None:
+    """How fast the sweep could possibly be on this CPU: its FLOPs against the matmul
+    throughput measured here, now (same process, same load as the sweep figures)."""
+    data = nets.load_dataset(SWEEP_CFG.dataset)
+    X = jnp.asarray(data.X_train)
+    sizes = SWEEP_CFG.layer_sizes
+    params = tuple((jnp.asarray(W), jnp.asarray(b)) for W, b in nets.init_params(SWEEP_CFG))
+    rates = jnp.asarray(RATES * 1e-6, jnp.float32)  # tiny steps: the products stay finite
+    steps = 100 if quick else STEPS
+    total = step_flops(X.shape[0], sizes) * len(RATES) * STEPS
+    scale = STEPS / steps  # time measured on `steps` steps, scaled to the sweep's
+    seq = jax.jit(gemm_only_sweep, static_argnums=3)
+    fused = jax.jit(gemm_only_fused, static_argnums=3)
+    wall_seq, cpu_seq = best_time(lambda: seq(X, params, rates, steps), 3)
+    wall_fused, cpu_fused = best_time(lambda: fused(X, params, rates, steps), 3)
+    n = 1024  # a large square matmul: what the cores deliver at their best
+    A = jnp.ones((n, n), jnp.float32)
+    big = jax.jit(lambda a: a @ a)
+    wall_big, _ = best_time(lambda: big(A), 10)
+    peak = 2 * n**3 / wall_big
+    best = min(wall_seq, wall_fused) * scale
+    emit(bench="sweep_floor_flops", gflop_total=round(total / 1e9, 1),
+         mflop_per_step_per_rate=round(step_flops(X.shape[0], sizes) / 1e6, 2),
+         matmul_only_seconds_runs_in_turn=round(wall_seq * scale, 3),
+         matmul_only_seconds_layer1_fused=round(wall_fused * scale, 3),
+         matmul_only_cpu_seconds=[round(cpu_seq * scale, 3), round(cpu_fused * scale, 3)],
+         sweep_matmul_gflops=round(total / best / 1e9, 1),
+         big_matmul_gflops=round(peak / 1e9, 1), floor_seconds_at_big_matmul_rate=round(
+             total / peak, 2),
+         gflops_needed_for_2_s=round(total / 2.0 / 1e9, 1),
+         note="floor = the sweep's matmuls alone; everything else in a step is extra")
 
 
 def bench_sharpness(quick: bool) -> None:
@@ -103,11 +218,21 @@ def bench_sharpness(quick: bool) -> None:
     for cfg in (plain, sharp):
         nets.train(cfg)  # compile
     repeats = 3 if quick else 7
-    t_plain = median_time(lambda: nets.train(plain), repeats)
-    t_sharp = median_time(lambda: nets.train(sharp), repeats)
+    runs = {"plain": plain, "sharp": sharp}
+    walls, cpus = {k: [] for k in runs}, {k: [] for k in runs}
+    for _ in range(repeats):  # interleaved, so a change in the machine's load hits both
+        for key, cfg in runs.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            nets.train(cfg)
+            walls[key].append(time.perf_counter() - t0)
+            cpus[key].append(time.process_time() - c0)
+    t_plain, t_sharp = (statistics.median(walls[k]) for k in runs)
+    c_plain, c_sharp = (min(cpus[k]) for k in runs)
     emit(bench="sharpness_every_10_steps_overhead", plain_seconds=round(t_plain, 4),
          with_sharpness_seconds=round(t_sharp, 4),
-         overhead=round(t_sharp / t_plain - 1.0, 3), target="overhead <= 0.5")
+         overhead=round(t_sharp / t_plain - 1.0, 3),
+         plain_cpu_seconds=round(c_plain, 4), with_sharpness_cpu_seconds=round(c_sharp, 4),
+         cpu_overhead=round(c_sharp / c_plain - 1.0, 3), target="overhead <= 0.5")
 
 
 def bench_map(quick: bool) -> None:
@@ -125,6 +250,7 @@ def bench_map(quick: bool) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    bench_floor(quick)
     bench_sweep(quick)
     bench_sharpness(quick)
     bench_map(quick)

@@ -24,7 +24,7 @@ from jax.flatten_util import ravel_pytree
 
 from lrviz.engine import schedules
 from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.nets.model import Params, accuracy, data_loss, forward, loss_from_outputs
+from lrviz.nets.model import Params, accuracy, forward, loss_and_grad, loss_from_outputs
 
 BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has diverged
 FIRST_SHARPNESS_ITERS = 20  # Lanczos steps at step 0, from the seeded random probe
@@ -80,25 +80,24 @@ class Outputs(NamedTuple):
     final_val_acc: jax.Array
 
 
-def lanczos_top(objective, params: Params, v0: jax.Array, iters: int
+def lanczos_top(gradient, params: Params, v0: jax.Array, iters: int
                 ) -> tuple[jax.Array, jax.Array]:
-    r"""Top Hessian eigenvalue of ``objective`` at ``params`` by ``iters`` Lanczos steps.
+    r"""Top Hessian eigenvalue of an objective at ``params`` by ``iters`` Lanczos steps;
+    ``gradient(params)`` is the objective's gradient (same structure as ``params``).
 
     Lanczos builds an orthonormal basis :math:`V` of the Krylov space
     :math:`\{v_0, Hv_0, \dots, H^{k-1}v_0\}` and the tridiagonal :math:`T = V^\top H V`; the
     largest eigenvalue of :math:`T` (a Ritz value) approaches :math:`\lambda_{max}(H)` from below,
     much faster than power iteration with the same number of products. Each step costs one
-    Hessian-vector product, computed forward-over-reverse as
-    ``jax.jvp(jax.grad(objective), (theta,), (v,))`` without ever forming :math:`H`; the basis is
+    Hessian-vector product, forward-over-reverse, without ever forming :math:`H`:
+    ``jax.linearize`` differentiates ``gradient`` at :math:`\theta` once, and each product
+    :math:`Hv` then evaluates only the linear (tangent) part, not the gradient again. The basis is
     fully re-orthogonalised (k is small), and a step that finds no new direction stops adding
     any. Returns the Ritz value and its unit Ritz vector (flattened), which warm-starts the next
     measurement.
     """
     flat, unravel = ravel_pytree(params)
-    grad = jax.grad(lambda f: objective(unravel(f)))
-
-    def hvp(v):
-        return jax.jvp(grad, (flat,), (v,))[1]
+    _, hvp = jax.linearize(lambda f: ravel_pytree(gradient(unravel(f)))[0], flat)
 
     def step(carry, i):
         V, alphas, betas, v, v_prev, beta_prev = carry
@@ -125,18 +124,29 @@ def lanczos_top(objective, params: Params, v0: jax.Array, iters: int
     return values[-1], ritz / jnp.maximum(jnp.sqrt(jnp.vdot(ritz, ritz)), 1e-30)
 
 
+def with_decay(grads: Params, params: Params, weight_decay: jax.Array) -> Params:
+    """The gradient of loss + weight_decay/2 |theta|^2: PyTorch's ``g + weight_decay * theta``."""
+    return jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
+
+
 def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     act, loss_kind = static.activation, static.loss
     opt = OPTIMIZERS[static.optimizer].build(x.optimizer_params)
     n = x.lrs.shape[0]
     E, S = static.eval_every, static.sharpness_every
 
-    def train_loss(p):
-        return data_loss(p, data.X_train, data.y_train, act, loss_kind)
+    # Loop invariants built once, outside the scan (see `loss_and_grad`).
+    target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
+    XT = jnp.transpose(data.X_train)
 
-    def objective(p):  # what the optimizer descends: the loss plus the L2 term of weight decay
-        l2 = sum(jnp.sum(w * w) for w in jax.tree.leaves(p))
-        return train_loss(p) + 0.5 * x.weight_decay * l2
+    def full_loss(p):
+        return loss_from_outputs(forward(p, data.X_train, act), data.y_train, loss_kind)
+
+    def full_loss_and_grad(p):
+        return loss_and_grad(p, data.X_train, target, act, loss_kind, XT)
+
+    def objective_grad(p):  # what the optimizer descends: the loss plus weight_decay/2 |theta|^2
+        return with_decay(full_loss_and_grad(p)[1], p, x.weight_decay)
 
     def evaluate(p):
         train_acc = accuracy(forward(p, data.X_train, act), data.y_train)
@@ -144,16 +154,14 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         return train_acc, loss_from_outputs(val_out, data.y_val, loss_kind), accuracy(
             val_out, data.y_val)
 
-    loss_and_grad = jax.value_and_grad(train_loss)
-
     def batch_grad(p, t):
         idx = data.batches[t]
-        return jax.grad(data_loss)(p, data.X_train[idx], data.y_train[idx], act, loss_kind)
+        return loss_and_grad(p, data.X_train[idx], target[idx], act, loss_kind)[1]
 
     def update(carry, t):
         p, loss, grad, opt_state, plateau_state, alive, loss0 = carry
         g = grad if static.full_batch else batch_grad(p, t)
-        g = jax.tree.map(lambda gi, pi: gi + x.weight_decay * pi, g, p)
+        g = with_decay(g, p, x.weight_decay)
         lr = x.lrs[t] * plateau_state.scale if static.plateau else x.lrs[t]
         opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams,
                                                     "learning_rate": lr})
@@ -161,11 +169,11 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         p_new = tuple((W + s * dW, b + s * db)
                       for (W, b), (dW, db), s in zip(p, updates, x.layer_scales, strict=True))
         if static.full_batch:
-            loss_new, grad_new = loss_and_grad(p_new)
+            loss_new, grad_new = full_loss_and_grad(p_new)
             grad_ok = jnp.all(jnp.array([jnp.all(jnp.isfinite(a))
                                          for a in jax.tree.leaves(grad_new)]))
         else:
-            loss_new, grad_new, grad_ok = train_loss(p_new), grad, True
+            loss_new, grad_new, grad_ok = full_loss(p_new), grad, True
         ok = (alive & grad_ok & jnp.isfinite(loss_new) & (loss_new <= BLOWUP * loss0)
               & jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(p_new)])))
         # Rejected values are never used again, not even by later gradients ("double where").
@@ -192,16 +200,16 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         if S:
             sharp, v = jax.lax.cond(
                 ((t + 1) % S == 0) & (t < data.steps),
-                lambda p, v: lanczos_top(objective, p, v, SHARPNESS_ITERS),
+                lambda p, v: lanczos_top(objective_grad, p, v, SHARPNESS_ITERS),
                 lambda p, v: (zero, v), p, v)
         return (carry, v), (carry[1], lr, ok, *evals, sharp)
 
     p0 = x.params
-    loss0, grad0 = loss_and_grad(p0)
+    loss0, grad0 = full_loss_and_grad(p0)
     v0 = x.probe
     sharp0 = jnp.zeros((0,), jnp.float32)
     if S:
-        first, v0 = lanczos_top(objective, p0, v0, FIRST_SHARPNESS_ITERS)
+        first, v0 = lanczos_top(objective_grad, p0, v0, FIRST_SHARPNESS_ITERS)
         sharp0 = first[None]
     init = (p0, loss0, grad0, opt.init(p0), schedules.plateau_init(), jnp.bool_(True), loss0)
     (carry, _), (losses, lrs, oks, tr_acc, va_loss, va_acc, sharp) = jax.lax.scan(
@@ -254,8 +262,10 @@ def top_eigenvalue(activation: str, loss: str, data: Data, params: Params, iters
                    probe: jax.Array, weight_decay: jax.Array) -> jax.Array:
     """The sharpness of one set of weights with ``iters`` Lanczos steps."""
 
-    def objective(p):
-        l2 = sum(jnp.sum(w * w) for w in jax.tree.leaves(p))
-        return data_loss(p, data.X_train, data.y_train, activation, loss) + 0.5 * weight_decay * l2
+    target = jax.nn.one_hot(data.y_train, params[-1][1].shape[0], dtype=jnp.float32)
 
-    return lanczos_top(objective, params, probe, iters)[0]
+    def objective_grad(p):
+        return with_decay(loss_and_grad(p, data.X_train, target, activation, loss)[1], p,
+                          weight_decay)
+
+    return lanczos_top(objective_grad, params, probe, iters)[0]
