@@ -18,12 +18,11 @@ from hypothesis import strategies as st
 import lrviz
 from lrviz import RunConfig, schedule_values, simulate, stability
 from lrviz.engine import core
+from lrviz.engine.registry import REGISTRIES
 from lrviz.engine.spec import LR_VALID, MAX_STEPS, Interval, Param, show_number
 from lrviz.engine.surfaces import START_REACH
 from lrviz.learning.schema import RunSpec, Tune
 
-REGISTRIES = {"surface": lrviz.SURFACES, "optimizer": lrviz.OPTIMIZERS,
-              "schedule": lrviz.SCHEDULES}
 ALL_PARAMS: list[tuple[str, str, Param]] = [
     (kind, name, p)
     for kind, registry in REGISTRIES.items()

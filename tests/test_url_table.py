@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from lrviz.engine.config import RunConfig
 from lrviz.engine.optimizers import OPTIMIZERS, get_optimizer
 from lrviz.engine.presets import PRESETS
+from lrviz.engine.registry import REGISTRIES, get_entry
 from lrviz.engine.schedules import SCHEDULES, get_schedule
 from lrviz.engine.surfaces import SURFACES, get_surface
 from lrviz.nets.config import NetConfig
@@ -71,9 +72,9 @@ def test_a_parameter_name_belongs_to_one_kind_of_component():
     surface is chosen at a time, and changing it resets its parameters), never across kinds,
     which are chosen together."""
     kinds: dict[str, set[str]] = {}
-    for kind, registry in table.REGISTRIES.items():
+    for kind, registry in REGISTRIES.items():
         for name in registry:
-            for p in table.GETTERS[kind](name).params:
+            for p in get_entry(kind, name).params:
                 kinds.setdefault(p.name, set()).add(kind)
     assert {n: k for n, k in kinds.items() if len(k) > 1} == {}
     assert kinds["b"] == {"surface"} and kinds["eps"] == {"optimizer"}
@@ -91,9 +92,9 @@ def test_a_key_on_several_pages_has_one_type():
 
 def test_page_keys_do_not_shadow_generated_parameter_names():
     fixed = {e.name for e in table.TABLE}
-    for kind, registry in table.REGISTRIES.items():
+    for kind, registry in REGISTRIES.items():
         for name in registry:
-            clash = {p.name for p in table.GETTERS[kind](name).params} & fixed
+            clash = {p.name for p in get_entry(kind, name).params} & fixed
             assert not clash, (kind, name, clash)
 
 
@@ -173,13 +174,13 @@ def test_every_row_round_trips_value_text_value(case):
 @st.composite
 def run_config(draw):
     """A random run inside every control's range (each parameter on its slider)."""
-    names = {k: draw(st.sampled_from(list(r))) for k, r in table.REGISTRIES.items()}
+    names = {k: draw(st.sampled_from(list(r))) for k, r in REGISTRIES.items()}
     params = {}
     for kind, name in names.items():
         params[f"{kind}_params"] = {
             p.name: float(draw(st.integers(int(p.low), int(p.high))) if p.integer else
                           draw(st.floats(p.low, p.high, allow_nan=False)))
-            for p in table.GETTERS[kind](name).params}
+            for p in get_entry(kind, name).params}
     (xlo, xhi), (ylo, yhi) = get_surface(names["surface"]).domain
     start = (draw(st.floats(xlo, xhi)), draw(st.floats(ylo, yhi)))
     try:
