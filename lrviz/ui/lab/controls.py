@@ -124,6 +124,15 @@ def steps_slider(container, default: int) -> int:
                                 key="steps", bind=BIND))
 
 
+def surface_and_start(container, base: RunConfig, base_json: str | None = None
+                      ) -> tuple[str, dict[str, float], tuple[float, float]]:
+    """The loss-surface choice with its parameters, then the start inside its domain."""
+    surface, surface_params = component(container, "surface", base, label="Loss surface",
+                                        base_json=base_json)
+    return surface, surface_params, start_inputs(container, surface,
+                                                 start_default(base, surface))
+
+
 def start_inputs(container, surface: str, default: tuple[float, float]) -> tuple[float, float]:
     """x0, y0 inside the plotted domain (on the lab, a click on the map sets them too)."""
     (xlo, xhi), (ylo, yhi) = start_range(surface)
@@ -150,8 +159,7 @@ def lab_controls(query: LabQuery, lr_container=None) -> LabSettings:
     sb = st.sidebar
     reset_button(sb)
     base = query.base
-    surface, surface_params = component(sb, "surface", base, label="Loss surface")
-    start = start_inputs(sb, surface, start_default(base, surface))
+    surface, surface_params, start = surface_and_start(sb, base)
     sb.caption("Tip: click the map to start from that point.")
     optimizer, optimizer_params = component(sb, "optimizer", base, label="Optimizer")
     lr = lr_controls(lr_container or sb, base.lr, query.config.lr, exact_container=sb)

@@ -23,10 +23,10 @@ from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import trajectory_figure
 from lrviz.ui import presenter, state
 from lrviz.ui.lab import runs
-from lrviz.ui.lab.controls import BIND, component, runnable, start_inputs, steps_slider
+from lrviz.ui.lab.controls import BIND, component, runnable, steps_slider, surface_and_start
 from lrviz.ui.lab.view import show_notices
 from lrviz.ui.links import lab_query, query_params_dict
-from lrviz.ui.urlstate import LR_RANGE, start_default
+from lrviz.ui.urlstate import LR_RANGE
 
 BASE = RunConfig(surface="ravine", optimizer="momentum", lr=0.01, steps=200)
 BASE_JSON = BASE.model_dump_json()
@@ -39,9 +39,7 @@ def controls() -> tuple[RunConfig, np.ndarray]:
     """Sidebar: the run being tested and the range of rates."""
     sb = st.sidebar
     sb.header("Range test setup")
-    surface, surface_params = component(sb, "surface", BASE, label="Loss surface",
-                                        base_json=BASE_JSON)
-    start = start_inputs(sb, surface, start_default(BASE, surface))
+    surface, surface_params, start = surface_and_start(sb, BASE, BASE_JSON)
     optimizer, optimizer_params = component(sb, "optimizer", BASE, label="Optimizer",
                                             base_json=BASE_JSON)
     schedule, schedule_params = component(sb, "schedule", BASE, label="Schedule",

@@ -23,15 +23,13 @@ from lrviz.ui import presenter, state
 from lrviz.ui.lab import runs
 from lrviz.ui.lab.controls import (
     BIND,
-    component,
     lr_controls,
     runnable,
-    start_inputs,
     steps_slider,
+    surface_and_start,
 )
 from lrviz.ui.lab.view import show_notices
 from lrviz.ui.safe_text import md
-from lrviz.ui.urlstate import start_default
 
 BASE = RunConfig(surface="rosenbrock", optimizer="sgd", lr=0.001, steps=500)
 BASE_JSON = BASE.model_dump_json()
@@ -46,9 +44,7 @@ def controls() -> tuple[RunConfig, list[str], str]:
     """Sidebar: surface, start, racers, mode, shared rate and budget."""
     sb = st.sidebar
     sb.header("Race setup")
-    surface, surface_params = component(sb, "surface", BASE, label="Loss surface",
-                                        base_json=BASE_JSON)
-    start = start_inputs(sb, surface, start_default(BASE, surface))
+    surface, surface_params, start = surface_and_start(sb, BASE, BASE_JSON)
     racers = sb.multiselect("Optimizers", list(OPTIMIZERS), default=DEFAULT_RACERS,
                             key="optimizers", bind=BIND, max_selections=7,
                             help="Each uses its PyTorch default hyperparameters.")

@@ -24,14 +24,13 @@ from lrviz.ui.lab.controls import (
     component,
     lr_controls,
     runnable,
-    start_inputs,
     steps_slider,
+    surface_and_start,
 )
 from lrviz.ui.lab.view import regime_badge, show_notices
 from lrviz.ui.links import lab_query, query_params_dict
 from lrviz.ui.safe_text import swatch_line
 from lrviz.ui.url_table import SLOT_DEFAULTS
-from lrviz.ui.urlstate import start_default
 
 # Constant lr 0.03 bounces on Himmelblau's minimum (lr x lambda_max ~ 2.5): every schedule has
 # something to rescue.
@@ -51,9 +50,7 @@ def setup_controls() -> RunConfig:
     """Sidebar: the surface, start, optimizer, base rate and budget every run shares."""
     sb = st.sidebar
     sb.header("Shared setup")
-    surface, surface_params = component(sb, "surface", BASE, label="Loss surface",
-                                        base_json=BASE_JSON)
-    start = start_inputs(sb, surface, start_default(BASE, surface))
+    surface, surface_params, start = surface_and_start(sb, BASE, BASE_JSON)
     optimizer, optimizer_params = component(sb, "optimizer", BASE, label="Optimizer",
                                             base_json=BASE_JSON)
     lr = lr_controls(sb, BASE.lr, label="Base learning rate η₀")
