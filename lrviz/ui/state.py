@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrviz.engine.config import RunConfig
 from lrviz.engine.presets import PRESETS, RENAMED_PRESETS
@@ -58,9 +57,24 @@ def lr_stop_label(stop: float, exact: float) -> str:
     return LR_FORMAT % (exact if stop == nearest_lr_option(exact) else stop)
 
 
+SCRUBBED_KEY = "_url_before_scrub"  # (the URL as scrubbed, the parameters read before)
+
+
+def _url_now() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The URL's parameters as they stand, every value of every key, in a comparable form."""
+    return tuple(sorted((key, tuple(st.query_params.get_all(key))) for key in st.query_params))
+
+
 def query_dict(repeated: Sequence[str] = ("pins",)) -> dict[str, str | list[str]]:
     """``st.query_params`` as a dict; keys in ``repeated``, and any key given more than once,
-    keep every value (the parser says which one it uses)."""
+    keep every value (the parser says which one it uses).
+
+    On the run `scrub_url` started again, the parameters read before the scrub instead, so the
+    page parses the link it was given once more and shows the same notices.
+    """
+    replay = st.session_state.pop(SCRUBBED_KEY, None)
+    if replay is not None and replay[0] == _url_now():
+        return dict(replay[1])
     out: dict[str, str | list[str]] = {}
     for key in st.query_params:
         values = st.query_params.get_all(key)
@@ -68,52 +82,52 @@ def query_dict(repeated: Sequence[str] = ("pins",)) -> dict[str, str | list[str]
     return out
 
 
-def _set_url_seed(key: str, value: str | None) -> None:
-    """Seed the widget of ``key`` on this run with ``value`` (None: with nothing).
-
-    Streamlit seeds a bound widget from its snapshot of the URL taken when the run started,
-    not from ``st.query_params``: its integer inputs raise OverflowError on ``inf`` or ``1e309``
-    (it catches only ValueError), and a slider reads a repeated key as a range. The parser has
-    decided what each key means, so the snapshot must hand the widget exactly that. There is no
-    public API for the snapshot; if Streamlit renames it, this does nothing and the URL fuzz
-    tests fail loudly.
-    """
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return
-    with ctx.session_state.query_params() as qp:
-        snapshot = getattr(qp, "_initial_query_params", None)
-        if isinstance(snapshot, dict):
-            if value is None:
-                snapshot.pop(key, None)
-            elif key in snapshot:
-                snapshot[key] = [value]
-
-
-def _drop(keys) -> None:
-    """Remove unusable values from the URL and from the widgets' seed."""
+def _drop(keys) -> bool:
+    """Remove unusable values from the URL; whether the URL changed."""
+    changed = False
     for key in keys:
-        _set_url_seed(key, None)
         # A key already bound to a widget cannot be deleted: the widget rewrites it.
         with contextlib.suppress(KeyError, StreamlitAPIException):
             del st.query_params[key]
+            changed = True
+    return changed
 
 
-def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins",)) -> None:
-    """A key given several times keeps only the value the page uses (the last) in the URL."""
+def _collapse_repeated(params: dict[str, str | list[str]], rejected, keep=("pins",)) -> bool:
+    """A key given several times keeps only the value the page uses (the last) in the URL;
+    whether the URL changed."""
+    changed = False
     for key, value in params.items():
         if isinstance(value, list) and len(value) > 1 and key not in keep and key not in rejected:
-            _set_url_seed(key, value[-1])
+            if st.query_params.get_all(key) == [value[-1]]:
+                continue  # already reduced (the run after a scrub parses the old link again)
             with contextlib.suppress(KeyError, StreamlitAPIException):
                 st.query_params[key] = value[-1]
+                changed = True
+    return changed
 
 
 def scrub_url(params: dict[str, str | list[str]], rejected: Sequence[str],
-              keep: Sequence[str] = ()) -> None:
-    """After a parse: drop the rejected keys from the URL and the widgets' seed, and reduce a
-    repeated key (outside ``keep``) to the value the parser used."""
-    _drop(rejected)
-    _collapse_repeated(params, rejected, keep=tuple(keep))
+              keep: Sequence[str] = (), read: dict[str, str | list[str]] | None = None) -> None:
+    """After a parse of ``params`` (as `query_dict` read them, or ``read`` amended): drop the
+    rejected keys from the URL, and reduce a repeated key (outside ``keep``) to the value the
+    parser used. When that changed the URL, the run starts again; call this before any widget
+    of the page exists.
+
+    Why: on its first run a widget bound to the URL takes its value from the query string the
+    run started with, not from ``st.query_params``. Given ``inf`` or ``1e309`` an integer input
+    raises OverflowError (Streamlit catches only ValueError there), and a slider reads a
+    repeated key as a range. ``st.rerun()`` starts the next run from the URL as changed here,
+    so the widgets only ever see values the parser accepted; that run's `query_dict` hands the
+    page what it read again (notices and settings as from the link given), and it finds nothing
+    left to scrub, so this cannot loop. A key that could not be removed (already bound to a
+    widget on the page, which keeps its own value) does not count as a change.
+    """
+    dropped = _drop(rejected)
+    collapsed = _collapse_repeated(params, rejected, keep=tuple(keep))
+    if dropped or collapsed:
+        st.session_state[SCRUBBED_KEY] = (_url_now(), dict(params if read is None else read))
+        st.rerun()
 
 
 def live_keys() -> set[str]:
@@ -160,14 +174,17 @@ def load_lab_query() -> LabQuery:
     Streamlit ignores invalid values of bound widgets by itself; unknown keys, bad presets and
     bad pins are dropped here so the URL only keeps what the page shows.
     """
-    old_id = st.query_params.get("preset", "")
+    lists = _list_keys(url_table.LAB)
+    read = query_dict(lists)
+    given = read.get("preset", "")
+    old_id = given[-1] if isinstance(given, list) else given
     new_id = RENAMED_PRESETS.get(old_id)
+    params = read
     if new_id is not None:  # an old link: open the renamed preset and say so
         st.query_params["preset"] = new_id
-    lists = _list_keys(url_table.LAB)
-    params = query_dict(lists)
+        params = {**read, "preset": new_id}
     query = parse_lab_query(params, live_keys())
-    scrub_url(params, query.rejected, keep=lists)
+    scrub_url(params, query.rejected, keep=lists, read=read)
     if query.repair_pins:
         set_pins(query.pins)  # keep the usable pinned runs, drop what was wrong with them
     renamed = [f"Link: preset {old_id!r} is now called {new_id!r}; showing it."] if new_id else []
