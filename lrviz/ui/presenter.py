@@ -3,9 +3,10 @@
 On the lab, race, schedules, finder and lesson pages ``?present=1`` hides the sidebar (its
 widgets still run, so the URL keeps working), puts a toolbar on top (page title, the current
 scenario, previous/next scenario, "Exit presenter mode") and the stage below it: the animated
-map beside its curves, sized for a 1280×720 projector at 150% zoom (an 853×480 CSS-pixel
-viewport), with the regime drawn on the map as an annotation. The keyboard (space, ←/→, n/p)
-is wired up by the bridge script in `lrviz.ui.a11y`, which clicks the buttons keyed here.
+map beside its curves, with the regime drawn on the map as an annotation. The stage fills the
+screen's height: exactly on a 1280×720 projector at 150% zoom (an 853×480 CSS-pixel viewport),
+and most of it on a 1920×1080 one. The keyboard (space, ←/→, n/p) is wired up by the bridge
+script in `lrviz.ui.a11y`, which clicks the buttons keyed here.
 
 The stylesheet is a fixed string: no user or URL text ever reaches it. Badge text goes through
 `lrviz.figures.labels.plotly_text` before Plotly sees it.
@@ -34,7 +35,9 @@ BADGE_NAME = "regime badge"  # the annotation's name (the browser tests look for
 SCENARIO_KEY = "present_scenario"  # the lab preset last shown on race/schedules/finder
 
 # 480 CSS px of viewport: ~8 px padding, a ~56 px toolbar, a 16 px gap, then the figures.
-STAGE_HEIGHT = 390
+STAGE_HEIGHT = 390  # the figures' own height, and the stage's least (phones, short screens)
+STAGE_CHROME = 90  # CSS px of the viewport above and below the stage: 480 - 90 = 390
+STAGE_KEY = "present_stage"  # the stage's container (its CSS class is st-key-present_stage)
 STAGE_FONT = 15
 
 _STYLE = """
@@ -50,6 +53,22 @@ _STYLE = """
 [data-testid="stMain"] [data-testid="stMarkdown"] li { font-size: 1.3rem; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"],
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.1rem; }
+</style>
+"""
+
+# The stage's figures as tall as the viewport leaves them: Streamlit's Plotly element draws its
+# figure at the height its box measures in the browser, so the plots redraw to this height (and
+# again when the window is resized). Never below STAGE_HEIGHT (a phone stacks the columns, each
+# keeps 390 px); at most 60% of the width, so a portrait screen gets no tall thin strips. The
+# chart fills its frame (100%), not a fixed height, so the chart's own fullscreen view (a fixed
+# frame the size of the window) still shows the whole figure.
+_STAGE = f".st-key-{STAGE_KEY}"
+_CHART = '[data-testid="stPlotlyChart"]'
+_STAGE_STYLE = f"""
+<style>
+{_STAGE} [data-testid="stElementContainer"]:has({_CHART}) {{ flex: 0 0 auto !important;
+  height: clamp({STAGE_HEIGHT}px, calc(100vh - {STAGE_CHROME}px), 60vw) !important; }}
+{_STAGE} [data-testid="stFullScreenFrame"]:has(> {_CHART}), {_STAGE} {_CHART} {{ height: 100%; }}
 </style>
 """
 
@@ -71,7 +90,7 @@ def presenter_requested() -> bool:
 
 def install_style() -> None:
     """The presenter stylesheet (fixed text) for this page view."""
-    st.html(_STYLE)
+    st.html(_STYLE + _STAGE_STYLE)
 
 
 def _exit() -> None:
@@ -161,8 +180,9 @@ def fit_curves(fig: go.Figure) -> go.Figure:
 
 
 def stage_columns():
-    """The two columns of the stage: the map (left, a little wider) and its curves."""
-    return st.columns([1.15, 1], gap="small")
+    """The two columns of the stage: the map (left, a little wider) and its curves, in the
+    container the stylesheet stretches to the screen's height."""
+    return st.container(key=STAGE_KEY).columns([1.15, 1], gap="small")
 
 
 def presenter_path(path: str, pairs: Sequence[tuple[str, str]]) -> str:
