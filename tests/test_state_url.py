@@ -79,3 +79,22 @@ def test_no_ui_module_reaches_into_streamlits_private_query_state():
     ``st.query_params`` and ``st.rerun`` only."""
     for path in (ROOT / "lrviz").rglob("*.py"):
         assert "_initial_query_params" not in path.read_text(), path
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_bad_link_is_cleaned_once_and_named(page):
+    """The restart happens in the real server too: the address bar ends clean, the widgets
+    show the parsed values, the notices name the problems, and the page settles (no loop)."""
+    from helpers import open_page
+
+    open_page(page, "/lab?seed=inf&noise=0.5&steps=100&steps=200&zz=1")
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=90_000)
+    page.wait_for_function("() => !location.search.includes('seed') && "
+                           "!location.search.includes('zz')", timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "steps=200" in page.url and "steps=100" not in page.url
+    alerts = " ".join(page.locator("[data-testid='stAlert']").all_inner_texts())
+    assert "seed=" in alerts and "'steps' was given 2 times" in alerts and "'zz'" in alerts
+    assert page.get_by_label("Seed").first.input_value() == "0"
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").count() == 1
