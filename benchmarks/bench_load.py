@@ -111,6 +111,7 @@ class LabClient:
         self.page = page
         self.ws = None
         self.lr_widget: str | None = None
+        self.lr_fragment = ""  # the fragment that holds the lr input ("" if none)
         self.renders: list[float] = []
         self.errors: list[str] = []
 
@@ -128,6 +129,8 @@ class LabClient:
         state.query_string = ""
         state.page_name = self.page
         if lr is not None and self.lr_widget is not None:
+            # As the browser does: a widget inside a fragment reruns that fragment.
+            state.fragment_id = self.lr_fragment
             widget = state.widget_states.widgets.add()
             widget.id = self.lr_widget
             widget.double_value = float(lr)
@@ -149,8 +152,9 @@ class LabClient:
                 elif kind == "script_finished":
                     status = fwd.script_finished
                     if status in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                                  ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
                                   ForwardMsg.FINISHED_WITH_COMPILE_ERROR):
-                        if status != ForwardMsg.FINISHED_SUCCESSFULLY:
+                        if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                             self.errors.append("compile error")
                         elapsed = time.perf_counter() - start
                         self.renders.append(elapsed)
@@ -161,6 +165,7 @@ class LabClient:
         if element.WhichOneof("type") == "number_input" and element.number_input.id.endswith(
                 "-lr"):
             self.lr_widget = element.number_input.id
+            self.lr_fragment = fwd.delta.fragment_id
 
 
 async def session(port: int, reruns: int, offset: int, start: asyncio.Event) -> LabClient:
