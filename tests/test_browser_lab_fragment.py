@@ -43,11 +43,30 @@ def _link(pg) -> str:
     return "".join(text.split())
 
 
+def _reruns_sent(pg) -> list:
+    """Collects every rerun request the page sends over Streamlit's websocket (ClientState)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    sent = []
+
+    def frame(payload) -> None:
+        if isinstance(payload, bytes):
+            msg = BackMsg()
+            msg.ParseFromString(payload)
+            if msg.WhichOneof("type") == "rerun_script":
+                sent.append(msg.rerun_script)
+
+    pg.on("websocket", lambda ws: ws.on("framesent", frame))
+    return sent
+
+
 def test_rate_slider_and_exact_input_drive_the_url_link_and_map(page):
+    reruns = _reruns_sent(page)
     open_page(page, "/lab?surface=bowl&optimizer=sgd&lr=0.1")
     page.wait_for_selector(MAP, timeout=60_000)
     before = _paths(page)
     _set_exact(page, "0.02")
+    assert reruns[-1].fragment_id  # the browser reran the run view only
     page.wait_for_url(re.compile(r"lr=0\.02(&|$)"))
     assert "lr=0.02" in _link(page)
     assert _paths(page) != before
