@@ -8,8 +8,10 @@
 4. What ``st.plotly_chart`` costs per rerun for the lab's map and curves (``to_dict()`` then
    ``plotly.io.to_json``, as Streamlit calls them), with the figure built three ways: as
    Plotly objects from the same dicts (``go.Figure(..., _validate=False)``, the baseline),
-   as a `SpecFigure` rebuilt every rerun, and as a `SpecFigure` over the spec the lab caches
-   (``lrviz.ui.lab.runs``): CPU ms per rerun and the ratio to the baseline, same process.
+   as a `SpecFigure` rebuilt every rerun, as a `SpecFigure` over a cached spec (copied on
+   each ``to_dict()``), and as the `SharedSpecFigure` the lab sends (``lrviz.ui.lab.runs``:
+   the cached spec itself, no copy): CPU ms per rerun and the ratio to the baseline, same
+   process.
 
 Targets: rerun median < 50 ms warm, < 500 kB of figure JSON per page, frames <= 200.
 Run: ``python benchmarks/bench_lab.py`` from the repository root.
@@ -36,6 +38,7 @@ from lrviz import RunConfig, simulate  # noqa: E402
 from lrviz.figures.curves import curves_figure  # noqa: E402
 from lrviz.figures.style import SpecFigure  # noqa: E402
 from lrviz.figures.trajectory import trajectory_figure  # noqa: E402
+from lrviz.ui.lab.runs import SharedSpecFigure  # noqa: E402
 
 APP = str(ROOT / "app.py")
 PAGES = {
@@ -141,6 +144,7 @@ def bench_figure_pipeline(repeats: int = 40) -> None:
             "plotly_objects": lambda b=build: sent(go.Figure(b().to_dict(), _validate=False)),
             "spec_figure_rebuilt": lambda b=build: sent(b()),
             "spec_figure_cached": lambda c=cached: sent(SpecFigure.from_json_ready(c)),
+            "shared_spec_cached": lambda c=cached: sent(SharedSpecFigure.from_json_ready(c)),
         }
         times = {way: cpu_ms(action, repeats) for way, action in ways.items()}
         base = times["plotly_objects"]

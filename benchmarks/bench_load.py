@@ -3,10 +3,13 @@
 Starts ``streamlit run app.py`` on loopback (as tests/helpers.py does), then plays N browser-less
 clients. Each speaks the real protocol on ``ws://127.0.0.1:PORT/_stcore/stream``: protobuf
 ``BackMsg.rerun_script`` out, ``ForwardMsg`` in. A client opens the lab page, then changes the
-learning rate R times (the ``lr`` number input's widget state, as the browser sends it); one
-render is the time from sending the rerun to receiving ``script_finished``.
+learning rate R times (the ``lr`` number input's widget state with the id of the fragment that
+holds it, as the browser sends it); one render is the time from sending the rerun to receiving
+``script_finished``.
 
 Prints JSON lines:
+  * ``server_cpu``: server CPU ms per lr change, one session alone, sent as a whole-page rerun
+    (the baseline) and as the fragment rerun the browser sends, and their ratio;
   * ``baseline``: one session alone (same process, same server) - p50/p95 render time;
   * ``load``: N sessions at once - p50/p95/max render time, renders/s, the ratio of the
     p95 to the single-session p95, and server RSS before, at peak and per session;
@@ -16,7 +19,7 @@ Prints JSON lines:
 Goals from issue 8: p95 <= 1.5 s with 30 sessions on the 2-core machine; RSS back within 10 %.
 
 Run: ``python benchmarks/bench_load.py [--sessions 30] [--reruns 5] [--budget 300] [--waves 2]
-[--settle 60]``.
+[--settle 60] [--no-after-close] [--cpu-reruns 60]``.
 The server inherits the environment, so Streamlit options can be compared, e.g.
 ``STREAMLIT_RUNNER_POST_SCRIPT_GC=true python benchmarks/bench_load.py`` (Streamlit's default
 full GC after every run, which .streamlit/config.toml turns off).
@@ -111,6 +114,8 @@ class LabClient:
         self.page = page
         self.ws = None
         self.lr_widget: str | None = None
+        self.lr_fragment = ""  # the fragment that holds the lr input ("" if none)
+        self.as_fragment = True  # False: send lr changes as whole-page reruns (a baseline)
         self.renders: list[float] = []
         self.errors: list[str] = []
 
@@ -128,6 +133,8 @@ class LabClient:
         state.query_string = ""
         state.page_name = self.page
         if lr is not None and self.lr_widget is not None:
+            # As the browser does: a widget inside a fragment reruns that fragment.
+            state.fragment_id = self.lr_fragment if self.as_fragment else ""
             widget = state.widget_states.widgets.add()
             widget.id = self.lr_widget
             widget.double_value = float(lr)
@@ -149,8 +156,9 @@ class LabClient:
                 elif kind == "script_finished":
                     status = fwd.script_finished
                     if status in (ForwardMsg.FINISHED_SUCCESSFULLY,
+                                  ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
                                   ForwardMsg.FINISHED_WITH_COMPILE_ERROR):
-                        if status != ForwardMsg.FINISHED_SUCCESSFULLY:
+                        if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                             self.errors.append("compile error")
                         elapsed = time.perf_counter() - start
                         self.renders.append(elapsed)
@@ -161,6 +169,7 @@ class LabClient:
         if element.WhichOneof("type") == "number_input" and element.number_input.id.endswith(
                 "-lr"):
             self.lr_widget = element.number_input.id
+            self.lr_fragment = fwd.delta.fragment_id
 
 
 async def session(port: int, reruns: int, offset: int, start: asyncio.Event) -> LabClient:
@@ -174,6 +183,33 @@ async def session(port: int, reruns: int, offset: int, start: asyncio.Event) -> 
 
 
 # --- the measurements --------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (every thread), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu(port: int, pid: int, reruns: int) -> dict[str, float]:
+    """Server CPU milliseconds per lr change, one session alone: sent as a whole-page rerun
+    (the baseline: what the lab cost before its run view became a fragment) and as the
+    fragment rerun a browser sends. The learning rates cycle through LR_VALUES, as in the
+    load, so both are measured warm (every run and figure cached)."""
+    out = {}
+    async with LabClient(port) as client:
+        await client.render()
+        for i in range(2 * len(LR_VALUES)):  # warm: every value simulated and drawn once
+            await client.render(LR_VALUES[i % len(LR_VALUES)])
+        for mode in ("page", "fragment", "page", "fragment"):  # interleaved against drift
+            client.as_fragment = mode == "fragment"
+            start = cpu_seconds(pid)
+            for i in range(reruns):
+                await client.render(LR_VALUES[i % len(LR_VALUES)])
+            out.setdefault(mode, []).append((cpu_seconds(pid) - start) * 1000 / reruns)
+        if client.errors:
+            raise RuntimeError(f"the lab page failed: {client.errors[:3]}")
+    return {mode: sum(v) / len(v) for mode, v in out.items()}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -227,7 +263,8 @@ async def load(port: int, pid: int, sessions: int, reruns: int, budget: float) -
 def load_wave(args: argparse.Namespace, port: int, proc: subprocess.Popen, before: float,
               base_p95: float, wave: int) -> None:
     """One wave of sessions, then RSS after they close (a second wave shows whether memory
-    left behind by the first is reused, i.e. bounded, or grows again)."""
+    left behind by the first is reused, i.e. bounded, or grows again; ``--no-after-close``
+    skips the wait)."""
     result = asyncio.run(load(port, proc.pid, args.sessions, args.reruns, args.budget))
     changed = result["changed"]
     p95 = percentile(changed, 95)
@@ -246,6 +283,8 @@ def load_wave(args: argparse.Namespace, port: int, proc: subprocess.Popen, befor
         "server_rss_peak_mb": round(result["peak_rss"], 1),
         "rss_per_session_mb": round((result["peak_rss"] - before) / args.sessions, 2),
         "failures": result["failures"], "page_errors": result["errors"]}), flush=True)
+    if not args.after_close:
+        return
     # Streamlit keeps a closed session for server.disconnectedSessionTTL (120 s by default) so
     # a dropped connection can come back, and forgets expired ones only when its session
     # store next changes (a session opens or closes): RSS 30 s after the close, then after the
@@ -295,8 +334,21 @@ def main() -> None:
     parser.add_argument("--waves", type=int, default=2)
     parser.add_argument("--settle", type=float, default=60,
                         help="further seconds to wait for RSS to come back after the TTL")
+    parser.add_argument("--no-after-close", dest="after_close", action="store_false",
+                        help="skip the RSS phase after each wave (it waits out the session "
+                             "TTL, ~2.5 min per wave)")
+    parser.add_argument("--cpu-reruns", type=int, default=60,
+                        help="lr changes per mode in the server-CPU phase (0: skip it)")
     args = parser.parse_args()
     with server() as (port, proc):
+        if args.cpu_reruns:
+            cpu = asyncio.run(server_cpu(port, proc.pid, args.cpu_reruns))
+            print(json.dumps({"bench": "load", "phase": "server_cpu", "sessions": 1,
+                              "reruns_per_mode": 2 * args.cpu_reruns,
+                              "page_rerun_cpu_ms": round(cpu["page"], 2),
+                              "fragment_rerun_cpu_ms": round(cpu["fragment"], 2),
+                              "fragment_vs_page": round(cpu["fragment"] / cpu["page"], 3)}),
+                  flush=True)
         base = asyncio.run(baseline(port, args.reruns))
         time.sleep(2)
         before = rss_mb(proc.pid)

@@ -304,3 +304,24 @@ def test_pins_are_capped_at_four(app_test):
     assert len(paths(at)) == 5
     colours = {t["line"]["color"] for t in paths(at)}
     assert len(colours) == 5
+
+
+@pytest.mark.parametrize("page", ["lab", "race", "schedules"])
+def test_a_link_rate_the_url_table_refuses_moves_neither_rate_control(page):
+    """``lr`` in another script's digits is refused by the URL table (the link notice says
+    so): the log slider must not start at it while the exact input shows the default."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from lrviz.ui.state import nearest_lr_option
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(f"lrviz/ui/pages/{page}.py")
+    at.query_params["lr"] = "٠.٣"  # 0.3 in Arabic-Indic digits
+    at.run()
+    assert not at.exception
+    exact = at.number_input(key="lr").value
+    assert exact != pytest.approx(0.3)
+    assert at.select_slider(key="lr_log").value == nearest_lr_option(exact)

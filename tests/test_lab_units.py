@@ -113,3 +113,31 @@ def test_log_slider_stops():
     assert nearest_lr_option(0.01) == 0.01
     assert nearest_lr_option(0.0015) == 0.00158
     assert nearest_lr_option(1e-9) == 1e-5
+
+
+def test_shared_figure_spec_survives_sending_presenting_and_downloading():
+    """Every session gets the same cached map spec: sending it to the browser (what
+    ``st.plotly_chart`` does), resizing it for presenter mode and the HTML download must
+    leave it as it was, or the next session would see another session's map."""
+    import copy
+
+    import plotly.io
+    import plotly.tools
+
+    from lrviz.ui import presenter
+    from lrviz.ui.lab import runs
+
+    run = simulate(RunConfig(lr=0.0371))
+    options = dict(labels=["now"], height=640, animate=True, colorbar=False, clickable=True)
+    first = runs.trajectory_figure([run], **options)
+    before = copy.deepcopy(first.to_dict())
+    sent = plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data(first, True),
+                             validate=False)
+    assert json.loads(sent)["layout"]["height"] == 640
+    assert "<html>" in figure_html(first).lower()
+    presented = runs.trajectory_figure([run], **options)
+    presenter.fit_map(presented, [(run.regime.label, "now")])
+    assert presented.to_dict()["layout"]["height"] == presenter.STAGE_HEIGHT != 640
+    again = runs.trajectory_figure([run], **options)
+    assert again.to_dict() == before
+    assert again.to_dict()["layout"]["height"] == 640

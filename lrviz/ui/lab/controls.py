@@ -8,7 +8,6 @@ only carries what differs from that base and always reproduces the view.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import streamlit as st
 from lrviz.engine.config import RunConfig
 from lrviz.engine.registry import REGISTRIES
 from lrviz.engine.spec import Param
-from lrviz.ui import state
+from lrviz.ui import state, url_table
 from lrviz.ui.safe_text import md
 from lrviz.ui.urlstate import (
     LR_RANGE,
@@ -94,24 +93,37 @@ def _on_lr_exact() -> None:
     st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(st.session_state["lr"])
 
 
+def url_lr(page: str) -> float | None:
+    """The URL's ``lr`` as the URL table reads it on ``page`` (None: absent or unusable; the
+    page's URL check has already said why)."""
+    text = st.query_params.get("lr")
+    if text is None:
+        return None
+    try:
+        return float(url_table.row("lr", page).read(text))
+    except url_table.BadValueError:
+        return None
+
+
 def lr_controls(container, default: float, current: float | None = None,
-                label: str = "Learning rate", exact_container=None) -> float:
+                label: str = "Learning rate", exact_container=None,
+                page: str = url_table.LAB) -> float:
     """A log slider (20 stops per decade, 1e-5 … 10) and an exact number input, kept in sync
     (the exact input goes in ``exact_container`` when given).
 
-    ``current``: the rate the page will run (default: the URL's ``lr`` if usable, else
-    ``default``); the slider starts at its nearest stop and labels that stop with it."""
+    ``current``: the rate the page will run (default: the URL's ``lr`` if usable on ``page``,
+    else ``default``); the slider starts at its nearest stop and labels that stop with it."""
     if current is None:
-        with contextlib.suppress(ValueError):
-            url_lr = float(st.query_params.get("lr", default))
-            current = url_lr if LR_RANGE[0] <= url_lr <= LR_RANGE[1] else None
+        current = url_lr(page)
     if state.LR_LOG_KEY not in st.session_state:
         start = st.session_state.get("lr", current if current is not None else default)
         st.session_state[state.LR_LOG_KEY] = state.nearest_lr_option(float(start))
     exact = float(st.session_state.get("lr", current if current is not None else default))
+    near = state.nearest_lr_option(exact)  # once per run, not once for each of the 121 stops
     container.select_slider(
         f"{label} (log scale)", options=state.LR_OPTIONS, key=state.LR_LOG_KEY,
-        format_func=lambda v: state.lr_stop_label(v, exact), on_change=_on_lr_log,
+        format_func=lambda v: state.lr_stop_label(v, exact) if v == near
+        else state.LR_FORMAT % v, on_change=_on_lr_log,
         help="Drag across decades; type an exact value below.")
     return float((exact_container or container).number_input(
         f"exact {label.lower()}", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
@@ -153,16 +165,35 @@ def reset_button(container) -> None:
                      width="stretch")
 
 
-def lab_controls(query: LabQuery, lr_container=None) -> LabSettings:
-    """Draw the lab's sidebar controls and return the settings they hold (the learning-rate
-    slider goes in ``lr_container`` when given: the main area's control row)."""
+@dataclass(frozen=True)
+class SidebarSettings:
+    """Every lab setting but the learning rate (``values``: `RunConfig` fields), and the
+    sidebar slot where the exact learning-rate input goes.
+
+    The learning rate is drawn apart, by the fragment that shows the run (`lrviz.ui.lab.view`):
+    changing it reruns that fragment only, not the sidebar and the page head."""
+
+    base: RunConfig
+    values: dict[str, object]
+    view3d: bool
+    lr_slot: object  # a container in the sidebar, between the optimizer and the schedule
+
+    def with_lr(self, lr: float) -> LabSettings:
+        """The settings with learning rate ``lr`` (the base run, with a visible reason, when
+        the engine refuses the combination)."""
+        return LabSettings(runnable(self.base, lr=lr, **self.values), self.view3d)
+
+
+def sidebar_controls(query: LabQuery) -> SidebarSettings:
+    """Draw the lab's sidebar controls (the exact learning rate is left to `lr_controls`, in
+    the returned slot) and return the settings they hold."""
     sb = st.sidebar
     reset_button(sb)
     base = query.base
     surface, surface_params, start = surface_and_start(sb, base)
     sb.caption("Tip: click the map to start from that point.")
     optimizer, optimizer_params = component(sb, "optimizer", base, label="Optimizer")
-    lr = lr_controls(lr_container or sb, base.lr, query.config.lr, exact_container=sb)
+    lr_slot = sb.container()
     schedule, schedule_params = component(sb, "schedule", base, label="Schedule")
     steps = steps_slider(sb, base.steps)
     noise = sb.slider("Gradient noise σ", NOISE_RANGE[0], NOISE_RANGE[1], float(base.noise),
@@ -173,11 +204,10 @@ def lab_controls(query: LabQuery, lr_container=None) -> LabSettings:
         seed = int(sb.number_input("Noise seed", SEED_RANGE[0], SEED_RANGE[1], seed,
                                    key="seed", bind=BIND))
     view3d = sb.toggle("3D surface view", value=False, key="view3d", bind=BIND)
-    config = runnable(base, surface=surface, optimizer=optimizer, schedule=schedule, lr=lr,
-                      steps=steps, start=start, noise=float(noise), seed=seed,
-                      surface_params=surface_params, optimizer_params=optimizer_params,
-                      schedule_params=schedule_params)
-    return LabSettings(config, bool(view3d))
+    values = dict(surface=surface, optimizer=optimizer, schedule=schedule, steps=steps,
+                  start=start, noise=float(noise), seed=seed, surface_params=surface_params,
+                  optimizer_params=optimizer_params, schedule_params=schedule_params)
+    return SidebarSettings(base, values, bool(view3d), lr_slot)
 
 
 def runnable(fallback: RunConfig, **settings) -> RunConfig:

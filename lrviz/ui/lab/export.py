@@ -6,6 +6,7 @@ offline in a classroom; the page builds it only when the button is clicked.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -66,7 +67,9 @@ def runs_json(runs: Sequence[Run], labels: Sequence[str], *, link: str | None = 
 
 def figure_html(fig: go.Figure, *, title: str = "lrviz") -> str:
     """A standalone interactive HTML page with plotly.js inlined (works without a network)."""
-    full = go.Figure(fig.to_dict())  # validated copy; the app's figures skip validation
+    # A validated copy (the app's figures skip validation) of a deep copy: the lab's
+    # figures hand out the spec their sessions share (`lrviz.ui.lab.runs.SharedSpecFigure`).
+    full = go.Figure(copy.deepcopy(fig.to_dict()))
     full.update_layout(template="plotly_white")
     html = full.to_html(include_plotlyjs=True, full_html=True, config={"responsive": True},
                         div_id="lrviz-figure", auto_play=False)

@@ -19,7 +19,7 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.labels import fmt_number
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import presenter, state
+from lrviz.ui import presenter, state, url_table
 from lrviz.ui.lab import runs
 from lrviz.ui.lab.controls import (
     BIND,
@@ -50,7 +50,7 @@ def controls() -> tuple[RunConfig, list[str], str]:
                             help="Each uses its PyTorch default hyperparameters.")
     mode = sb.radio("Learning rate mode", list(MODES), captions=list(MODES.values()),
                     key="mode", bind=BIND)
-    lr = lr_controls(sb, BASE.lr, label="Shared learning rate")
+    lr = lr_controls(sb, BASE.lr, label="Shared learning rate", page=url_table.RACE)
     steps = steps_slider(sb, BASE.steps)
     setup = runnable(BASE, surface=surface, surface_params=surface_params, start=start, lr=lr,
                      steps=steps, optimizer="sgd")

@@ -90,7 +90,25 @@ def _figure_spec(kind: str, configs: tuple[str, ...], options: tuple[tuple[str, 
                  _runs: tuple[Run, ...]) -> dict:
     figure = _BUILDERS[kind](list(_runs), **{k: list(v) if isinstance(v, tuple) else v
                                              for k, v in options})
-    return figure.to_dict()
+    spec = figure.to_dict()
+    for trace in spec.get("data", []):  # Plotly's to_json pops it; shared specs stay unedited
+        trace.pop("uid", None)
+    return spec
+
+
+class SharedSpecFigure(SpecFigure):
+    """A `SpecFigure` over a spec shared by every session (the cache above): ``to_dict()``
+    hands out the spec itself instead of a copy.
+
+    ``st.plotly_chart`` only reads what ``to_dict()`` returns (Plotly's ``to_json`` pops each
+    trace's ``uid``, which these specs never have), and a copy of an animated map costs more
+    than the rest of the chart's trip to the browser. Whoever edits the figure (presenter
+    mode resizes it) gets Plotly objects built from a copy first, as with any `SpecFigure`;
+    whoever edits the returned dict must copy it (the downloads do)."""
+
+    def to_dict(self) -> dict:
+        spec = object.__getattribute__(self, "_spec")
+        return spec if spec is not None else super().to_dict()
 
 
 def _figure(kind: str, shown: Sequence[Run], options: dict) -> go.Figure:
@@ -98,7 +116,7 @@ def _figure(kind: str, shown: Sequence[Run], options: dict) -> go.Figure:
     pure function of its config, so the configs stand for the runs in the cache key."""
     configs = tuple(r.config.model_dump_json() for r in shown)
     key = tuple(sorted((k, _frozen(v)) for k, v in options.items()))
-    return SpecFigure.from_json_ready(_figure_spec(kind, configs, key, tuple(shown)))
+    return SharedSpecFigure.from_json_ready(_figure_spec(kind, configs, key, tuple(shown)))
 
 
 def trajectory_figure(shown: Sequence[Run], **options) -> go.Figure:

@@ -17,7 +17,7 @@ from lrviz.figures.captions import curves_caption, map_caption
 from lrviz.figures.curves import curves_figure
 from lrviz.figures.schedules import schedule_caption, schedule_figure
 from lrviz.figures.trajectory import colour, trajectory_figure
-from lrviz.ui import presenter, state
+from lrviz.ui import presenter, state, url_table
 from lrviz.ui.lab import runs
 from lrviz.ui.lab.controls import (
     BIND,
@@ -53,7 +53,8 @@ def setup_controls() -> RunConfig:
     surface, surface_params, start = surface_and_start(sb, BASE, BASE_JSON)
     optimizer, optimizer_params = component(sb, "optimizer", BASE, label="Optimizer",
                                             base_json=BASE_JSON)
-    lr = lr_controls(sb, BASE.lr, label="Base learning rate η₀")
+    lr = lr_controls(sb, BASE.lr, label="Base learning rate η₀",
+                     page=url_table.SCHEDULES_PAGE)
     steps = steps_slider(sb, BASE.steps)
     return runnable(BASE, surface=surface, optimizer=optimizer, lr=lr, steps=steps, start=start,
                      surface_params=surface_params, optimizer_params=optimizer_params)

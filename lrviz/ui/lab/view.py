@@ -19,7 +19,13 @@ from lrviz.figures.surface3d import surface_figure
 from lrviz.figures.trajectory import colour
 from lrviz.ui import presenter, state
 from lrviz.ui.lab import export, runs
-from lrviz.ui.lab.controls import LabSettings, lab_controls, set_start_from_click
+from lrviz.ui.lab.controls import (
+    LabSettings,
+    SidebarSettings,
+    lr_controls,
+    set_start_from_click,
+    sidebar_controls,
+)
 from lrviz.ui.lab.remedies import outcome, remedies, tried_in_vain
 from lrviz.ui.safe_text import md, swatch_line
 from lrviz.ui.urlstate import (
@@ -42,6 +48,15 @@ BADGE = {  # st.badge colours; the icon and the word carry the meaning without c
     Regime.DIVERGED: ("red", ":material/warning:"),
 }
 MAP_KEY = "lab_map"
+FULL_RERUN_KEY = "lab_full_rerun"  # set by a callback whose change the fragment cannot show
+
+
+def app_wide(callback, *args) -> None:
+    """Run ``callback(*args)``, then have the whole page rerun, not only the fragment that
+    holds the control (`run_view`): for controls that change settings drawn outside it
+    (the sidebar, the pins in the URL)."""
+    callback(*args)
+    st.session_state[FULL_RERUN_KEY] = True
 
 
 def show_notices(page: str = "lab") -> None:
@@ -89,7 +104,8 @@ def remedy_buttons(run: Run) -> None:
     payload = run.config.model_dump_json()
     for col, remedy in zip(cols, options, strict=True):
         col.button(remedy.label, key=f"remedy_{remedy.key}", help=remedy.why,
-                   on_click=_apply_remedy, args=(payload, remedy.key), width="stretch")
+                   on_click=app_wide, args=(_apply_remedy, payload, remedy.key),
+                   width="stretch")
         col.caption(f"Tried: {remedy.effect}.")  # measured by the engine before offering
 
 
@@ -131,7 +147,7 @@ def pin_button(container, live: RunConfig, pins: Sequence[Pin]) -> None:
                      disabled=len(pins) >= MAX_PINS or already, width="stretch",
                      help=f"Keep this run on the charts (up to {MAX_PINS}) while you change "
                           "settings, to compare.",
-                     on_click=_pin, args=(_encode(pins), live.model_dump_json()))
+                     on_click=app_wide, args=(_pin, _encode(pins), live.model_dump_json()))
 
 
 def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
@@ -148,9 +164,11 @@ def pin_panel(live: RunConfig, pins: Sequence[Pin]) -> None:
         row[0].markdown(swatch_line(colour(i + 1), pin.label,
                                     suffix_md=(f" · {md(extra)}" if extra else "") + note),
                         unsafe_allow_html=True)
-        row[1].button("Load", key=f"pin_load_{i}", on_click=_load_pin, args=(encoded, i),
+        row[1].button("Load", key=f"pin_load_{i}", on_click=app_wide,
+                      args=(_load_pin, encoded, i),
                       help="Put this run's settings into the controls.")
-        row[2].button("Unpin", key=f"pin_remove_{i}", on_click=_unpin, args=(encoded, i))
+        row[2].button("Unpin", key=f"pin_remove_{i}", on_click=app_wide,
+                      args=(_unpin, encoded, i))
 
 
 # --- the control row above the map ------------------------------------------------------------
@@ -180,7 +198,8 @@ def fill_control_row(columns: list, query: LabQuery, live: RunConfig) -> None:
     # The picker shows the URL's preset: set before the widget exists, on every run.
     st.session_state[PRESET_PICK_KEY] = query.preset.id if query.preset is not None else None
     presets.selectbox("Preset", list(PRESETS), index=None, key=PRESET_PICK_KEY,
-                      format_func=lambda pid: PRESETS[pid].title, on_change=_pick_preset,
+                      format_func=lambda pid: PRESETS[pid].title, on_change=app_wide,
+                      args=(_pick_preset,),
                       placeholder="Load a scenario…",
                       help="One-click scenarios; each comes with a caption saying what to see.")
 
@@ -247,7 +266,7 @@ def charts(live: Run, pinned: Sequence[Run], pin_labels: Sequence[str],
             presenter.fit_map(fig_map, [(shown[k].regime.label, labels[k]) for k in main],
                               [colours[k] for k in main])
         st.plotly_chart(fig_map, key=MAP_KEY, width="stretch", selection_mode="points",
-                        on_select=functools.partial(set_start_from_click, MAP_KEY,
+                        on_select=functools.partial(app_wide, set_start_from_click, MAP_KEY,
                                                     live.config.surface))
         st.caption(f"Map of {_map_title(live)}: "
                    f"{map_caption([shown[k] for k in main], [texts[k] for k in main])} "
@@ -306,26 +325,42 @@ def share_and_export(query: LabQuery, settings: LabSettings, pins: Sequence[Pin]
 
 def page() -> None:
     """The lab: every setting in the sidebar (and the URL), the main ones also in a row above
-    the map, the run on the map; ``?present=1`` lays it out for a projector."""
+    the map, the run on the map; ``?present=1`` lays it out for a projector.
+
+    Everything the learning rate changes is one fragment (`run_view`), the learning-rate
+    controls included: changing the rate reruns that part only."""
     present = presenter.presenter_requested()
     query = state.load_lab_query()
-    if present:  # toolbar, the stage (map and curves), then the control row
+    if present:  # the toolbar depends on the preset only
         presenter.install_style()
-        head, stage, row = st.container(), st.container(), st.container()
-    else:  # title and notices, the control row, then everything else in page order
+        presenter_toolbar(query)
+    else:
         st.title("Lab: watch the learning rate steer")
         show_notices()
-        head, row, stage = None, st.container(), st.container()
-    columns = control_row(row)
-    settings = lab_controls(query, lr_container=columns[0])
+    run_view(query, sidebar_controls(query), present)
+
+
+@st.fragment
+def run_view(query: LabQuery, sidebar: SidebarSettings, present: bool) -> None:
+    """The learning-rate controls (log slider in the control row, exact input in its sidebar
+    slot) and all that depends on the rate: the control row, the charts, the regime and its
+    remedies, the pins, the link and the downloads. Presenter mode: the stage (map and
+    curves), then the control row, then the rest; else the control row first.
+
+    A control here that changes settings drawn outside (presets, pins, remedies, a click on
+    the map) sets `FULL_RERUN_KEY` through `app_wide`: the page then reruns as a whole."""
+    if st.session_state.pop(FULL_RERUN_KEY, False):
+        st.rerun()
+    stage, row = (st.container(), st.container()) if present else (None, None)
+    columns = control_row(row if present else st)
+    settings = sidebar.with_lr(lr_controls(columns[0], query.base.lr, query.config.lr,
+                                           exact_container=sidebar.lr_slot))
     fill_control_row(columns, query, settings.config)
 
     live = runs.run(settings.config)
     pinned = runs.runs([p.config for p in query.pins]) if query.pins else []
 
     if present:
-        with head:
-            presenter_toolbar(query)
         with stage:
             shown, labels, fig_map, fig_curves = charts(
                 live, pinned, [p.label for p in query.pins], settings, present=True)
@@ -334,12 +369,11 @@ def page() -> None:
         regime_badge(live)
         remedy_buttons(live)
     else:
-        with stage:
-            preset_banner(query, settings.config)
-            regime_badge(live)
-            remedy_buttons(live)
-            shown, labels, fig_map, fig_curves = charts(
-                live, pinned, [p.label for p in query.pins], settings)
+        preset_banner(query, settings.config)
+        regime_badge(live)
+        remedy_buttons(live)
+        shown, labels, fig_map, fig_curves = charts(
+            live, pinned, [p.label for p in query.pins], settings)
     st.subheader("Compare")
     pin_panel(settings.config, query.pins)
     st.subheader("Share and export")
