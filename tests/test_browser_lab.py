@@ -125,7 +125,8 @@ def test_copied_link_reproduces_the_view_in_a_new_page(page, browser):
     link = page.locator("[data-testid='stCode'] code").filter(has_text="/lab?").inner_text()
     link = "".join(link.split())  # the code block may wrap the long line
     assert "lr=0.02" in link and "preset=momentum-ravine" in link
-    paths = _map_js(page, "gd.data.filter(t => t.mode === 'lines+markers')"
+    # _fullData holds the decoded coordinates (gd.data keeps the base64 arrays as sent)
+    paths = _map_js(page, "gd._fullData.filter(t => t.mode === 'lines+markers')"
                           ".map(t => [t.name, Array.from(t.x).slice(0, 50)])")
     other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     other.base_url = page.base_url
@@ -133,9 +134,10 @@ def test_copied_link_reproduces_the_view_in_a_new_page(page, browser):
         other.goto(link)
         other.wait_for_selector(MAP, timeout=90_000)
         wait_idle(other)
-        again = _map_js(other, "gd.data.filter(t => t.mode === 'lines+markers')"
+        again = _map_js(other, "gd._fullData.filter(t => t.mode === 'lines+markers')"
                                ".map(t => [t.name, Array.from(t.x).slice(0, 50)])")
         assert [p[0] for p in again] == [p[0] for p in paths]
+        assert paths and all(len(xs) == 50 for _, xs in paths)
         for (_, xs), (_, ys) in zip(again, paths, strict=True):
             assert xs == pytest.approx(ys, abs=1e-6)
         assert other.get_by_label("exact learning rate", exact=True).input_value() == "0.02"
