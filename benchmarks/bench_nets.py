@@ -148,20 +148,23 @@ def gemm_only_sweep(X: jax.Array, params, rates: jax.Array, steps: int):
 
 
 def gemm_only_fused(X: jax.Array, params, rates: jax.Array, steps: int):
-    """The same products with layer 1 of all rates as ONE matmul ``X @ [W1_r]_r`` (N x 64 @
-    64 x 32R) and its gradient as one ``X^T @ [delta_r]_r``; layer 2 batched over rates."""
+    """The same products in the layout of the engine's vmapped sweep
+    (`lrviz.nets.model.rates_loss_and_grad`): layer 1 of all rates as ONE matmul
+    ``[W1_r^T]_r @ X^T`` ((32R x 64) @ (64 x N)) and its gradient as one ``[delta_r]_r @ X``;
+    layer 2 batched over rates, contracting along the examples."""
     (W1, _), (W2, _) = params
     R = rates.shape[0]
+    XT = jnp.transpose(X)
     V1 = jnp.broadcast_to(W1, (R, *W1.shape))
     V2 = jnp.broadcast_to(W2, (R, *W2.shape))
 
     def step(carry, _):
         V1, V2 = carry
-        H = jnp.einsum("nf,rfh->rnh", X, V1)
-        Z = jnp.einsum("rnh,rhc->rnc", H, V2)
-        dH = jnp.einsum("rnc,rhc->rnh", Z, V2)
-        dV1 = jnp.einsum("nf,rnh->rfh", X, dH)
-        dV2 = jnp.einsum("rnh,rnc->rhc", H, Z)
+        H = jnp.einsum("rio,in->ron", V1, XT)
+        Z = jnp.einsum("rhc,rhn->rcn", V2, H)
+        dH = jnp.einsum("rhc,rcn->rhn", V2, Z)
+        dV1 = jnp.swapaxes(jnp.einsum("rhn,in->rhi", dH, XT), 1, 2)
+        dV2 = jnp.einsum("rhn,rcn->rhc", H, Z)
         return (V1 - rates[:, None, None] * dV1, V2 - rates[:, None, None] * dV2), None
 
     return jax.lax.scan(step, (V1, V2), None, length=steps)[0]
