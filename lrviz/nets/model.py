@@ -113,7 +113,10 @@ def loss_and_grad(params: Params, X: jax.Array, target: jax.Array, activation: s
     shares the softmax between loss and error, and a caller inside a loop can build the one-hot
     targets and the transposed data once outside it (XLA recomputes loop-invariant work like
     that every step, and runs ``X.T @ delta`` faster from a materialised ``X.T``: together about
-    a third less CPU time per step on the digits net). It is made of differentiable operations
+    a third less CPU time per step on the digits net; re-measured against
+    ``jax.value_and_grad`` given the same hoisted one-hot targets and ``X.T``: 500 steps of
+    one 64-32-10 run took 0.21-0.25 s of CPU time by hand, 0.35-0.36 s by autodiff). It is
+    made of differentiable operations
     only, so ``jax.jvp`` or ``jax.linearize`` of its gradient is the exact Hessian-vector
     product (Pearlmutter's R-operator), used for the sharpness.
     """
