@@ -15,7 +15,6 @@ and the run stays frozen at its last finite weights.
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import NamedTuple
 
 import jax
@@ -24,7 +23,15 @@ from jax.flatten_util import ravel_pytree
 
 from lrviz.engine import schedules
 from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.nets.model import Params, accuracy, forward, loss_and_grad, loss_from_outputs
+from lrviz.nets.model import (
+    Params,
+    accuracy,
+    forward,
+    loss_and_grad,
+    loss_from_outputs,
+    shared_loss,
+    shared_loss_and_grad,
+)
 
 BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has diverged
 FIRST_SHARPNESS_ITERS = 20  # Lanczos steps at step 0, from the seeded random probe
@@ -139,14 +146,21 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
     XT = jnp.transpose(data.X_train)
 
+    # Every run of a batch trains on the same examples, so under vmap these run one wide
+    # product for layer 1 of all runs (`model.shared_loss_and_grad`).
+    loss_fn, loss_and_grad_fn = shared_loss(act, loss_kind), shared_loss_and_grad(act, loss_kind)
+
     def full_loss(p):
-        return loss_from_outputs(forward(p, data.X_train, act), data.y_train, loss_kind)
+        return loss_fn(p, data.X_train, target, XT)
 
     def full_loss_and_grad(p):
-        return loss_and_grad(p, data.X_train, target, act, loss_kind, XT)
+        return loss_and_grad_fn(p, data.X_train, target, XT)
 
     def objective_grad(p):  # what the optimizer descends: the loss plus weight_decay/2 |theta|^2
-        return with_decay(full_loss_and_grad(p)[1], p, x.weight_decay)
+        # For the sharpness only, which differentiates it again: `jax.linearize` cannot go
+        # through the batched path's `custom_vmap`, so this one stays the plain backprop.
+        return with_decay(loss_and_grad(p, data.X_train, target, act, loss_kind, XT)[1], p,
+                          x.weight_decay)
 
     def evaluate(p):
         train_acc = accuracy(forward(p, data.X_train, act), data.y_train)
@@ -155,8 +169,8 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
             val_out, data.y_val)
 
     def batch_grad(p, t):
-        idx = data.batches[t]
-        return loss_and_grad(p, data.X_train[idx], target[idx], act, loss_kind)[1]
+        X = data.X_train[data.batches[t]]
+        return loss_and_grad_fn(p, X, target[data.batches[t]], jnp.transpose(X))[1]
 
     def update(carry, t):
         p, loss, grad, opt_state, plateau_state, alive, loss0 = carry
@@ -238,23 +252,28 @@ def train_batch(static: Static, data: Data, inputs: Inputs, width: int) -> Outpu
     """All runs of one structure in one compiled program, ``data`` shared.
 
     ``width=1`` runs the runs along the leading axis of ``inputs`` one after another inside the
-    program (``lax.map``); any other width vmaps them all at once. Why not always vmap: XLA on
-    CPU runs a batched matmul slower than the same matmuls one after another once each is big
-    enough for BLAS (measured 2.5-7x on the 64-32-10 digits net), while tiny nets are dominated
-    by per-operation overhead, which vmap amortises. `vmap_width` picks between the two.
+    program (``lax.map``); any other width vmaps them all at once, and then every gradient of
+    the batch is computed together (`model.shared_loss_and_grad`): since the runs share their
+    examples, layer 1 of all of them is one wide matmul. `vmap_width` picks between the two.
     """
     single = functools.partial(_train_one, static, data)
     return jax.lax.map(single, inputs) if width == 1 else jax.vmap(single)(inputs)
 
 
-SEQUENTIAL_FLOPS = 1e5  # multiply-adds of one forward pass above which runs go one by one
+VMAP_BYTES = 64 * 2**20  # layer outputs of a vmapped batch above which runs go one by one
 
 
 def vmap_width(n_examples: int, layer_sizes: tuple[int, ...], batch: int) -> int:
-    """How many runs to vmap together: all of them for small nets on few examples, one at a
-    time once a forward pass costs more than `SEQUENTIAL_FLOPS` multiply-adds."""
-    flops = n_examples * sum(a * b for a, b in itertools.pairwise(layer_sizes))
-    return 1 if flops > SEQUENTIAL_FLOPS else batch
+    """How many runs to vmap together: the whole batch, unless its layer outputs (float32,
+    batch x examples x every layer's width) pass `VMAP_BYTES`; then, and for a single run,
+    one at a time. Vmapped, the runs' first layers are one wide matmul, which on the 64-32-10
+    digits net ran a 32-rate sweep 2-3x faster than the runs in turn (whose per-run matmuls
+    XLA's CPU backend runs far below its large-matmul speed); the memory bound keeps wide,
+    deep nets from holding several hundred MB of activations at once."""
+    if batch == 1:
+        return 1
+    size = 4 * batch * n_examples * sum(layer_sizes[1:])
+    return batch if size <= VMAP_BYTES else 1
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 4))

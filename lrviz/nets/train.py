@@ -171,8 +171,7 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     length = step_bucket(cfg.steps)
     data = shared_data(cfg, length, n_examples)
     batch = jax.tree.leaves(inputs)[0].shape[0]
-    per_step = data.X_train.shape[0] if cfg.full_batch else cfg.batch_size
-    width = core.vmap_width(per_step, cfg.layer_sizes, batch)
+    width = core.vmap_width(data.X_train.shape[0], cfg.layer_sizes, batch)
     out = core.train_batch(static_for(cfg, length, sharpness_every, curves), data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
 
@@ -279,9 +278,9 @@ def check_lrs(lrs, what: str = "learning rate") -> np.ndarray:
 def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None,
              chunk: int = 64, progress: Callable[[float], None] | None = None) -> NetSweep:
     """One run per base rate in ``lrs`` (everything else as in ``cfg``, same initial weights),
-    in compiled batches of ``chunk`` runs (vmapped, or mapped one by one inside the program for
-    nets big enough that XLA's batched matmuls lose: see `core.train_batch`);
-    ``progress(fraction)`` is called after each batch.
+    in compiled batches of ``chunk`` runs (vmapped, so that layer 1 of all of a batch's runs is
+    one wide matmul; or one by one inside the program for nets too big to hold a whole batch's
+    layer outputs: see `core.vmap_width`); ``progress(fraction)`` is called after each batch.
 
     No sharpness is measured here (use `train` for that).
     """

@@ -1,0 +1,158 @@
+"""The rate-batched path of the network trainer: many networks on the same data, layer 1 of all
+of them as one wide matmul (`model.rates_loss_and_grad`, used through `model.shared_*` under
+vmap). Every test compares it with the one-network code it replaces, network by network, with
+networks that differ, so a mix-up between rates cannot pass."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lrviz import nets
+from lrviz.engine.spec import step_bucket
+from lrviz.nets import core
+from lrviz.nets.model import (
+    loss_and_grad,
+    rates_loss,
+    rates_loss_and_grad,
+    shared_loss,
+    shared_loss_and_grad,
+)
+from lrviz.nets.train import batched_inputs, rate_rows, shared_data, static_for
+
+
+def stacked_params(cfg: nets.NetConfig, seeds) -> tuple:
+    """Weights of ``len(seeds)`` different networks stacked on a leading axis."""
+    nets_ = [nets.init_params(cfg.with_(seed=s)) for s in seeds]
+    return tuple((jnp.stack([jnp.asarray(p[k][0]) for p in nets_]),
+                  jnp.stack([jnp.asarray(p[k][1]) for p in nets_]))
+                 for k in range(len(nets_[0])))
+
+
+def one(params, r):
+    return tuple((W[r], b[r]) for W, b in params)
+
+
+def assert_tree_close(got, want, rtol=2e-5):
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        assert g.shape == w.shape
+        scale = float(jnp.max(jnp.abs(w))) + 1e-30
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=1e-6 * scale)
+
+
+CASES = [("spirals", (7, 5), "tanh", "cross_entropy"), ("spirals", (6,), "relu", "mse"),
+         ("digits", (32,), "tanh", "cross_entropy"), ("digits", (9, 4, 6), "relu", "cross_entropy"),
+         ("moons", (5, 3), "tanh", "mse")]
+
+
+@pytest.mark.parametrize("dataset, hidden, activation, loss", CASES)
+def test_rates_loss_and_grad_is_each_networks_own(dataset, hidden, activation, loss):
+    cfg = nets.NetConfig(dataset=dataset, hidden=hidden, activation=activation, loss=loss)
+    d = nets.load_dataset(dataset)
+    X = jnp.asarray(d.X_train)
+    target = jax.nn.one_hot(jnp.asarray(d.y_train), d.n_classes, dtype=jnp.float32)
+    params = stacked_params(cfg, [0, 1, 2])
+    values, grads = jax.jit(rates_loss_and_grad, static_argnums=(3, 4))(
+        params, X.T, target.T, activation, loss)
+    assert values.shape == (3,)
+    np.testing.assert_allclose(rates_loss(params, X.T, target.T, activation, loss), values,
+                               rtol=1e-6)
+    for r in range(3):
+        want_value, want_grads = loss_and_grad(one(params, r), X, target, activation, loss)
+        assert float(values[r]) == pytest.approx(float(want_value), rel=1e-5)
+        assert_tree_close(one(grads, r), want_grads)
+    assert len({round(float(v), 6) for v in values}) == 3  # the networks really differ
+
+
+def test_shared_functions_batch_over_weights_and_fall_back_for_per_network_data():
+    cfg = nets.NetConfig(dataset="digits", hidden=(8, 6), activation="relu")
+    d = nets.load_dataset("digits")
+    X = jnp.asarray(d.X_train[:200])
+    target = jax.nn.one_hot(jnp.asarray(d.y_train[:200]), 10, dtype=jnp.float32)
+    params = stacked_params(cfg, [3, 4, 5, 6])
+    grad_fn = shared_loss_and_grad(cfg.activation, cfg.loss)
+    loss_fn = shared_loss(cfg.activation, cfg.loss)
+
+    values, grads = jax.jit(jax.vmap(grad_fn, in_axes=(0, None, None, None)))(
+        params, X, target, X.T)
+    losses = jax.vmap(loss_fn, in_axes=(0, None, None, None))(params, X, target, X.T)
+    for r in range(4):
+        want_value, want_grads = loss_and_grad(one(params, r), X, target, "relu",
+                                               "cross_entropy")
+        assert float(values[r]) == pytest.approx(float(want_value), rel=1e-5)
+        assert float(losses[r]) == pytest.approx(float(want_value), rel=1e-5)
+        assert_tree_close(one(grads, r), want_grads)
+
+    # different examples per network: the ordinary vmap, still network by network
+    Xs = jnp.stack([X[50 * r : 50 * r + 50] for r in range(4)])
+    Ts = jnp.stack([target[50 * r : 50 * r + 50] for r in range(4)])
+    values, grads = jax.vmap(grad_fn, in_axes=(0, 0, 0, 0))(
+        params, Xs, Ts, jnp.swapaxes(Xs, 1, 2))
+    for r in range(4):
+        want_value, want_grads = loss_and_grad(one(params, r), Xs[r], Ts[r], "relu",
+                                               "cross_entropy")
+        assert float(values[r]) == pytest.approx(float(want_value), rel=1e-5)
+        assert_tree_close(one(grads, r), want_grads)
+
+
+def test_digits_sweep_takes_the_batched_path_and_each_row_is_its_own_run():
+    """The benchmark's net shape (64-32-10 on digits, relu so that a rate can diverge): the
+    sweep vmaps (one wide matmul for layer 1 of all rates) while `train` runs one network
+    alone; row k equals train() at rate k, including the rate that diverges, and the rows
+    differ from each other. (Rates that catapult chaotically are left out: the two paths'
+    different float32 rounding grows there, as between any two correct implementations.)"""
+    cfg = nets.NetConfig(dataset="digits", hidden=(32,), activation="relu",
+                         loss="cross_entropy", optimizer="sgd", steps=60)
+    lrs = [0.03, 0.3, 1.0, 30.0]
+    assert core.vmap_width(nets.load_dataset("digits").n_train, cfg.layer_sizes, 4) == 4
+    sweep = nets.lr_sweep(cfg, lrs)
+    finals = []
+    for k, lr in enumerate(lrs):
+        run = nets.train(cfg.with_(lr=lr))
+        assert sweep.diverged_at[k] == run.diverged_at
+        assert sweep.regimes[k] is run.regime
+        np.testing.assert_allclose(sweep.train_loss[k], run.train_loss, rtol=2e-4, atol=1e-6)
+        assert sweep.final_val_loss[k] == pytest.approx(run.val_loss[-1], rel=2e-4)
+        assert sweep.final_val_acc[k] == pytest.approx(run.val_acc[-1], abs=1e-3)
+        finals.append(sweep.final_loss[k])
+    assert sweep.diverged_at[-1] is not None and sweep.diverged_at[0] is None
+    assert len({round(f, 5) for f in finals}) == len(lrs)
+
+
+@pytest.mark.parametrize("cfg, lrs", [
+    (nets.NetConfig(dataset="digits", hidden=(16, 8), activation="relu", loss="mse",
+                    optimizer="momentum", weight_decay=1e-3, steps=40), [0.01, 0.1, 0.7]),
+    (nets.NetConfig(dataset="digits", hidden=(24,), activation="tanh", optimizer="adam",
+                    schedule="cosine", batch_size=64, steps=40), [1e-3, 1e-2, 3e-2]),
+    (nets.NetConfig(dataset="spirals", hidden=(12, 12), activation="tanh", optimizer="sgd",
+                    schedule="reduce_on_plateau", weight_decay=1e-2, steps=40), [0.01, 0.1, 0.7]),
+], ids=["relu-mse-momentum-decay-deep", "minibatch-adam-cosine", "plateau-decay"])
+def test_sweep_rows_equal_single_runs(cfg, lrs):
+    sweep = nets.lr_sweep(cfg, lrs)
+    for k, lr in enumerate(lrs):
+        run = nets.train(cfg.with_(lr=lr))
+        assert sweep.diverged_at[k] == run.diverged_at
+        assert sweep.regimes[k] is run.regime
+        np.testing.assert_allclose(sweep.train_loss[k], run.train_loss, rtol=2e-4, atol=1e-6)
+    assert len({round(f, 5) for f in sweep.final_loss}) == len(lrs)
+
+
+def test_batched_trainer_equals_runs_in_turn_with_sharpness_and_decay():
+    """`core.train_batch` vmapped (batched gradient, sharpness through its forward-mode
+    derivative) gives what the same runs give one after another (`lax.map`)."""
+    cfg = nets.NetConfig(dataset="moons", hidden=(6, 5), activation="tanh", optimizer="momentum",
+                         weight_decay=1e-3, steps=30, sharpness_every=10)
+    length = step_bucket(cfg.steps)
+    rows = rate_rows(cfg, [0.05, 0.4, 2.0], length)
+    x = batched_inputs(cfg, nets.init_params(cfg), rows)
+    static, data = static_for(cfg, length), shared_data(cfg, length)
+    in_turn = core.train_batch(static, data, x, 1)
+    batched = core.train_batch(static, data, x, 4)
+    assert in_turn.sharpness.shape == (4, length // 10 + 1)
+    for name in ("train_loss", "sharpness", "eval_val_loss", "ok"):
+        a, b = np.asarray(getattr(batched, name)), np.asarray(getattr(in_turn, name))
+        np.testing.assert_allclose(a, b, rtol=1e-3 if name == "sharpness" else 1e-4, atol=1e-6)
+    last = np.asarray(batched.sharpness)[:3, cfg.steps // 10]
+    assert np.all(last > 0) and len({round(float(s), 3) for s in last}) == 3
