@@ -193,6 +193,11 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
         groups[(id(row.cfg), row.override)].append(k)
     lrs = np.empty((length, size), f32)
     columns: dict[str, dict[str, np.ndarray]] = {}
+    # A parameter every run shares (one config, not the one a phase map varies) goes in as a
+    # scalar: decided by the rows' structure, never by coincidentally equal values, so moving
+    # a slider never changes what compiles.
+    one_config = len({id(row.cfg) for row in padded}) == 1
+    varied = {row.override[:2] for row in padded if row.override is not None}
     start, noise = np.empty((size, 2), f32), np.empty(size, f32)
     seed, steps = np.empty(size, np.int32), np.empty(size, np.int32)
     for members in groups.values():
@@ -204,11 +209,15 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
         lrs[:, idx] = _rates(cfg.schedule, np.array([padded[k].lr for k in members]),
                              cfg.steps, length, sched)
         plateau = get_schedule("reduce_on_plateau").resolve(sched if spec.needs_loss else {})
-        for kind, values in (("surface", row.values("surface")),
-                             ("optimizer", row.values("optimizer")), ("plateau", plateau)):
+        for kind, owner, values in (("surface", "surface", row.values("surface")),
+                                    ("optimizer", "optimizer", row.values("optimizer")),
+                                    ("plateau", "schedule", plateau)):
             col = columns.setdefault(kind, {})
             for name, v in values.items():
-                col.setdefault(name, np.empty(size, f32))[idx] = v
+                if one_config and (owner, name) not in varied:
+                    col[name] = f32(v)
+                else:
+                    col.setdefault(name, np.empty(size, f32))[idx] = v
         start[idx], noise[idx] = cfg.start_point, cfg.noise
         seed[idx], steps[idx] = cfg.seed, cfg.steps
     return core.Inputs(start=start, surface_params=columns["surface"],
