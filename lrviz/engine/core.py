@@ -46,18 +46,58 @@ class Inputs(NamedTuple):
     steps: jax.Array  # (B,) each run's real length (<= N); later updates are padding
 
 
+class Watch(NamedTuple):
+    """What the classifier asks the scan to measure along each path (see `diagnose`).
+
+    The candidate references are the surface's known minima (M of them, padded by repetition)
+    with the steepest direction at each; the classifier later keeps the candidate nearest to
+    where the run ended. ``windows`` holds, per run, q (last quarter), tail (last tenth of the
+    points, at least 2), late_tail (last tenth, at least 1) and the middle fifth [lo, hi).
+    """
+
+    ref_x: jax.Array  # (M, B)
+    ref_y: jax.Array
+    top_x: jax.Array  # (M, B) unit steepest direction at each candidate
+    top_y: jax.Array
+    swing: jax.Array  # (B,) a crossing counts only past this offset from the valley floor
+    fmin: jax.Array  # (B,) the surface's global minimum value
+    windows: jax.Array  # (5, B) int32: q, tail, late_tail, lo, hi
+
+
+class PathStats(NamedTuple):
+    """Per-run numbers measured along each path of n = ``steps`` updates (point k = the point
+    after k updates; "the last K points" are k in (n-K, n])."""
+
+    first_loss: jax.Array  # (B,) loss at k = 0
+    half_loss: jax.Array  # loss at k = n // 2
+    quarter_back_loss: jax.Array  # loss at k = n - q
+    spread: jax.Array  # diagonal of the bounding box of the last `tail` points
+    crossings: jax.Array  # (M, B) sign changes of the offset along each candidate's top
+    late_dist: jax.Array  # (M, B) mean distance to each candidate over the last q points
+    late_dist_max: jax.Array  # (M, B) its maximum there
+    early_dist: jax.Array  # (M, B) mean distance over points q .. 2q
+    late_gap: jax.Array  # (B,) mean of loss - fmin over the last q points
+    late_peak: jax.Array  # max of loss - fmin over the last late_tail points
+    middle_peak: jax.Array  # max of loss - fmin over points lo .. hi-1
+    path_late: jax.Array  # path length over the last q updates
+    falling: jax.Array  # fraction of the last q updates that lowered the loss
+
+
 class Outputs(NamedTuple):
     """What a batch returns, step-major so each update writes one contiguous row per
     coordinate (x and y apart: a (B, 2) row would interleave them and split the step into
     more kernels)."""
 
-    xs: jax.Array  # (N+1, B)
-    ys: jax.Array  # (N+1, B)
-    losses: jax.Array  # (N+1, B)
-    lrs: jax.Array  # (N, B) learning rate each update actually used
+    xs: jax.Array | None  # (N+1, B); None in summary mode
+    ys: jax.Array | None  # (N+1, B)
+    losses: jax.Array | None  # (N+1, B)
+    lrs: jax.Array | None  # (N, B) learning rate each update actually used
     diverged_at: jax.Array  # (B,) first update (1-based) within ``steps`` that blew up, else -1
-    final_grad: jax.Array  # (B, 2) gradient at the point after ``steps`` updates
+    final_point: jax.Array  # (B, 2) the point after ``steps`` updates (or the last good one)
+    final_loss: jax.Array  # (B,)
+    final_grad: jax.Array  # (B, 2) gradient there
     final_hessian: jax.Array  # (B, 2, 2) Hessian there
+    stats: PathStats
 
     @property
     def points(self) -> jax.Array:
@@ -65,16 +105,15 @@ class Outputs(NamedTuple):
         return jnp.stack([self.xs, self.ys], axis=-1)
 
 
-def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
-    """Each run's gradient noise for all n updates, two (N, B) arrays (x and y); all zeros (no
-    draw) without noise."""
+def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> jax.Array:
+    """Each run's gradient noise for all n updates, (N, 2, B); all zeros (no draw) without
+    noise."""
     def draw():
         one = lambda s, k: s * jax.random.normal(jax.random.key(k), (n, 2))  # noqa: E731
-        return jnp.transpose(jax.vmap(one)(noise, seed), (2, 1, 0))
+        return jnp.transpose(jax.vmap(one)(noise, seed), (1, 2, 0))
 
-    zeros = lambda: jnp.zeros((2, n, noise.shape[0]), jnp.float32)  # noqa: E731
-    kicks = jax.lax.cond(jnp.any(noise > 0), draw, zeros)
-    return kicks[0], kicks[1]
+    zeros = lambda: jnp.zeros((n, 2, noise.shape[0]), jnp.float32)  # noqa: E731
+    return jax.lax.cond(jnp.any(noise > 0), draw, zeros)
 
 
 def _axes(params: dict[str, jax.Array]) -> dict[str, int | None]:
@@ -82,11 +121,107 @@ def _axes(params: dict[str, jax.Array]) -> dict[str, int | None]:
     return {k: (0 if jnp.ndim(v) else None) for k, v in params.items()}
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
+class _Tally(NamedTuple):
+    """The running sums, extremes and picks behind `PathStats`, carried through the scan.
+
+    Grouped so that every field is updated by one plain elementwise expression over a whole
+    array (rows that share a value and differ only in their window): XLA's CPU backend runs
+    each updated array as one kernel per step, and a small scan body is dominated by the
+    number of kernels it launches (stacking unrelated rows would not help: it compiles to
+    scalar code). Counts and signs are small integers, exact in float32.
+    """
+
+    dist_sums: jax.Array  # (2, M, B) distance to each candidate summed over late | early
+    dist_max: jax.Array  # (M, B) its maximum over the late window
+    gap_sum: jax.Array  # (B,) loss - fmin summed over the late window
+    gap_max: jax.Array  # (2, B) its maximum over the last late_tail points | the middle
+    box_hi: jax.Array  # (2, B) largest x, y over the tail window
+    box_lo: jax.Array  # (2, B) smallest
+    path: jax.Array  # (B,) path length over the late window
+    falls: jax.Array  # (B,) updates into the late window that lowered the loss
+    picks: jax.Array  # (2, B) loss at n // 2 | at n - q
+    side: jax.Array  # (M, B) side of the valley floor of the latest significant swing (0: none)
+    crossings: jax.Array  # (M, B)
+
+
+class _Windows(NamedTuple):
+    """Loop-invariant bounds (inclusive) of the windows, per run."""
+
+    dist: tuple[jax.Array, jax.Array]  # (2, 1, B) late | early
+    gap: tuple[jax.Array, jax.Array]  # (2, B) last late_tail | middle
+    late: tuple[jax.Array, jax.Array]  # (B,)
+    tail: tuple[jax.Array, jax.Array]  # (B,)
+    picks: jax.Array  # (2, B) n // 2 | n - q
+
+
+def _windows(steps: jax.Array, w: Watch) -> _Windows:
+    q, tail, late_tail, lo, hi = (w.windows[i] for i in range(5))
+    first = lambda size: steps - size + 1  # noqa: E731  (first of the last `size` points)
+    return _Windows(
+        (jnp.stack([first(q), q])[:, None], jnp.stack([steps, 2 * q])[:, None]),
+        (jnp.stack([first(late_tail), lo]), jnp.stack([steps, hi - 1])),
+        (first(q), steps), (first(tail), steps), jnp.stack([steps // 2, steps - q]))
+
+
+def _observe(tally: _Tally | None, k, win: _Windows, w: Watch, p, loss, prev=None) -> _Tally:
+    """Fold point k of every path (``p`` (2, B), ``loss`` (B,)) into the tally; ``prev`` is
+    point k-1 and its loss (None at k = 0). Everything is masked by position, so points past
+    a run's own length count nowhere."""
+    inside = lambda bounds: (k >= bounds[0]) & (k <= bounds[1])  # noqa: E731
+    late = inside(win.late)
+    inf = jnp.float32(jnp.inf)
+    dx, dy = p[0] - w.ref_x, p[1] - w.ref_y  # (M, B)
+    dist = jnp.sqrt(dx * dx + dy * dy)
+    along = dx * w.top_x + dy * w.top_y
+    swing = jnp.where(along > w.swing, 1.0, jnp.where(along < -w.swing, -1.0, 0.0))
+    swing = jnp.where(k <= win.late[1], swing, 0.0)
+    gap = loss - w.fmin
+    if tally is None:
+        zeros = jnp.zeros_like(loss)
+        tally = _Tally(jnp.zeros((2, *dist.shape)), jnp.full_like(dist, -inf), zeros,
+                       jnp.full((2, *loss.shape), -inf), jnp.full_like(p, -inf),
+                       jnp.full_like(p, inf), zeros, zeros, jnp.stack([loss, loss]), swing,
+                       jnp.zeros_like(dist))
+        side, crossed = swing, tally.crossings
+    else:
+        side = jnp.where(swing != 0, swing, tally.side)
+        crossed = tally.crossings + ((side != tally.side) & (tally.side != 0))
+    path, falls = tally.path, tally.falls
+    if prev is not None:
+        q_p, q_loss = prev
+        step = p - q_p
+        path = path + jnp.where(late, jnp.sqrt(step[0] * step[0] + step[1] * step[1]), 0.0)
+        falls = falls + (late & (loss < q_loss))
+    in_tail = inside(win.tail)
+    return _Tally(
+        tally.dist_sums + jnp.where(inside(win.dist), dist, 0.0),
+        jnp.maximum(tally.dist_max, jnp.where(late, dist, -inf)),
+        tally.gap_sum + jnp.where(late, gap, 0.0),
+        jnp.maximum(tally.gap_max, jnp.where(inside(win.gap), gap, -inf)),
+        jnp.maximum(tally.box_hi, jnp.where(in_tail, p, -inf)),
+        jnp.minimum(tally.box_lo, jnp.where(in_tail, p, inf)),
+        path, falls, jnp.where(k == win.picks, loss, tally.picks), side, crossed)
+
+
+def _stats(first_loss: jax.Array, t: _Tally, w: Watch) -> PathStats:
+    q = w.windows[0].astype(jnp.float32)
+    extent = t.box_hi - t.box_lo
+    return PathStats(first_loss, t.picks[0], t.picks[1],
+                     jnp.sqrt(extent[0] * extent[0] + extent[1] * extent[1]),
+                     t.crossings.astype(jnp.int32), t.dist_sums[0] / q, t.dist_max,
+                     t.dist_sums[1] / (q + 1.0), t.gap_sum / q, t.gap_max[0], t.gap_max[1],
+                     t.path, t.falls / q)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool, x: Inputs,
+              watch: Watch) -> Outputs:
     """All runs of one structure at once: one ``lax.scan`` over the updates, each step working
     on whole (B,) columns.
 
+    With ``paths`` the scan also writes every point, loss and (with a loss-watching schedule)
+    rate; without, it only carries what the classifier reads (`PathStats`, measured in the same
+    scan in both modes, so a sweep row and a single run are classified from identical numbers).
     Without a loss-watching schedule the rates are an input and the scan does not write them
     again (``lrs`` is then ``x.lrs``). Noise stays a traced number (no recompile when it moves
     off 0); without noise in any run no random numbers are drawn.
@@ -109,55 +244,70 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
     cx, cy = surface.center
     radius = ESCAPE * surface.scale
     n, B = x.lrs.shape
-    kick_x, kick_y = _kicks(x.noise, x.seed, n)
+    kicks = _kicks(x.noise, x.seed, n)
     q = x.surface_params
-    point_loss_grad = jax.vmap(jax.value_and_grad(surface.fn), in_axes=(0, _axes(q)))
 
-    def evaluate(px, py):
-        loss, grad = point_loss_grad(jnp.stack([px, py], axis=-1), q)
-        return loss, grad[:, 0], grad[:, 1]
+    def loss_and_slopes(px, py, params):
+        # forward mode, one coordinate at a time: each slope comes out as its own (B,) row
+        # (reverse mode would assemble (B, 2) gradients and split them again every step)
+        f = lambda a, b: surface.fn(jnp.stack([a, b]), params)  # noqa: E731
+        loss, gx = jax.jvp(lambda a: f(a, py), (px,), (jnp.ones_like(px),))
+        _, gy = jax.jvp(lambda b: f(px, b), (py,), (jnp.ones_like(py),))
+        return loss, gx, gy
+
+    batched = jax.vmap(loss_and_slopes, in_axes=(0, 0, _axes(q)))
+
+    def evaluate(p, params):  # points are (2, B): x and y rows, each contiguous
+        loss, gx, gy = batched(p[0], p[1], params)
+        return loss, jnp.stack([gx, gy])
 
     optimizer = factory(1.0, **x.optimizer_params)
 
     def body(carry, xs):
-        (px, py, loss, gx, gy, opt_state, alive, accepted), plateau_state = carry
-        t, base_lr, kx, ky = xs
+        (p, loss, g, opt_state, alive, accepted), tally, plateau_state = carry
+        t, base_lr, kick = xs
         lr = base_lr * plateau_state.scale if plateau else base_lr
-        (ux, uy), new_opt_state = optimizer.update((gx + kx, gy + ky), opt_state, (px, py))
-        nx, ny = px + lr * ux, py + lr * uy
+        u, new_opt_state = optimizer.update(g + kick, opt_state, p)
+        new_p = p + lr * u
         # One value_and_grad per step: the new point's gradient drives the next update.
-        new_loss, ngx, ngy = evaluate(nx, ny)
-        ok = (alive & (t < x.steps) & jnp.isfinite(nx) & jnp.isfinite(ny)
-              & jnp.isfinite(new_loss) & jnp.isfinite(ngx) & jnp.isfinite(ngy)
-              & (jnp.abs(nx - cx) <= radius) & (jnp.abs(ny - cy) <= radius))
+        new_loss, new_g = evaluate(new_p, q)
+        finite = lambda v: jnp.isfinite(v[0]) & jnp.isfinite(v[1])  # noqa: E731
+        ok = (alive & (t < x.steps) & finite(new_p) & jnp.isfinite(new_loss) & finite(new_g)
+              & (jnp.abs(new_p[0] - cx) <= radius) & (jnp.abs(new_p[1] - cy) <= radius))
         # Rejected values are never used, not even by later gradients (a "double where").
         keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
-        runs = (keep(nx, px), keep(ny, py), keep(new_loss, loss), keep(ngx, gx), keep(ngy, gy),
-                new_opt_state, ok, accepted + ok.astype(jnp.int32))
+        runs = (keep(new_p, p), keep(new_loss, loss), keep(new_g, g), new_opt_state, ok,
+                accepted + ok.astype(jnp.int32))
+        tally = _observe(tally, t + 1, win, watch, runs[0], runs[1], (p, loss))
         if plateau:
             plateau_state = jax.vmap(schedules.plateau_update, in_axes=(
                 0, 0, 0, _axes(x.plateau_params)))(plateau_state, loss, x.lrs[0],
                                                    x.plateau_params)
-        return (runs, plateau_state), (runs[0], runs[1], runs[2], lr if plateau else None)
+        out = (runs[0], runs[1], lr if plateau else None) if paths else None
+        return (runs, tally, plateau_state), out
 
-    start = x.start.astype(jnp.float32)
-    x0, y0 = start[:, 0], start[:, 1]
-    loss0, gx0, gy0 = evaluate(x0, y0)
-    runs0 = (x0, y0, loss0, gx0, gy0, optimizer.init((x0, y0)), jnp.ones(B, bool),
-             jnp.zeros(B, jnp.int32))
+    p0 = x.start.astype(jnp.float32).T
+    loss0, g0 = evaluate(p0, q)
+    runs0 = (p0, loss0, g0, optimizer.init(p0), jnp.ones(B, bool), jnp.zeros(B, jnp.int32))
+    win = _windows(x.steps, watch)
+    tally0 = _observe(None, 0, win, watch, p0, loss0)
     plateau0 = jax.tree.map(lambda v: jnp.broadcast_to(v, (B,)), schedules.plateau_init())
-    (runs, _), (xs, ys, ls, lrs) = jax.lax.scan(
-        body, (runs0, plateau0), (jnp.arange(n), x.lrs, kick_x, kick_y), unroll=UNROLL)
-    lrs = x.lrs if lrs is None else lrs
-    accepted = runs[7]
+    (runs, tally, _), out = jax.lax.scan(
+        body, (runs0, tally0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
+    accepted = runs[5]
     # a run that stopped before its own length blew up at the update after its last good one
     diverged_at = jnp.where(accepted < x.steps, accepted + 1, -1)
-    final = jnp.stack([runs[0], runs[1]], axis=-1)
+    final = runs[0].T
     hess = jax.vmap(jax.hessian(surface.fn), in_axes=(0, _axes(q)))(final, q)
     clean = lambda a: jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38)  # noqa: E731
-    return Outputs(jnp.concatenate([x0[None], xs]), jnp.concatenate([y0[None], ys]),
-                   jnp.concatenate([loss0[None], ls]), lrs, diverged_at,
-                   clean(jnp.stack([runs[3], runs[4]], axis=-1)), clean(hess))
+    summary = (diverged_at, final, runs[1], clean(runs[2].T), clean(hess),
+               _stats(loss0, tally, watch))
+    if not paths:
+        return Outputs(None, None, None, None, *summary)
+    ps, ls, lrs = out
+    ps = jnp.concatenate([p0[None], ps])  # (N+1, 2, B)
+    return Outputs(ps[:, 0], ps[:, 1], jnp.concatenate([loss0[None], ls]),
+                   x.lrs if lrs is None else lrs, *summary)
 
 
 def compiled_count() -> int:
