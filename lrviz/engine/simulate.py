@@ -1,10 +1,12 @@
 """The public simulation API: `simulate`, `simulate_many`, `lr_sweep` and `phase_map`.
 
 All four go through one executor, `execute`: every run is a `Row` (config, base rate, at most
-one parameter override); rows are grouped by structure (surface, optimizer, loss-driven
-schedule or not, step bucket) and each group runs as one padded, vmapped batch
-through `core.run_batch` into a typed `Batch`. Sweeps and phase maps classify the batch;
-single runs are also cut to their own length and explained.
+one parameter override); rows are grouped by structure (surface, optimizer and its
+hyperparameter values, loss-driven schedule or not, step bucket) and each group runs as one
+padded batch through `core.run_batch` into a typed `Batch`. The scan measures the
+classifier's path statistics itself, so sweeps and phase maps keep no trajectories (summary
+mode) and are classified from the same numbers as a single run, which is also cut to its own
+length and explained.
 """
 
 from __future__ import annotations
@@ -156,6 +158,9 @@ def _rates(schedule: str, lrs: np.ndarray, steps: int, length: int,
 def _group(rows: Sequence[Row], key) -> dict[tuple, list[int]]:
     """Row indices by ``key(row)``, evaluated once per distinct (config, override): a sweep's
     thousand rows share one config, so its keys cost one evaluation, not a thousand."""
+    first = rows[0] if rows else None
+    if first and all(row.cfg is first.cfg and row.override == first.override for row in rows):
+        return {key(first): list(range(len(rows)))}  # a sweep: one group
     seen: dict[tuple, tuple] = {}
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
@@ -461,6 +466,12 @@ def _check_lrs(lrs) -> np.ndarray:
     lrs = np.asarray(lrs, dtype=float).ravel()
     if lrs.size == 0:
         raise ValueError("a sweep needs at least one learning rate")
-    for lr in np.unique(lrs):  # the same range as a RunConfig's lr (spec.LR_VALID)
-        check_lr(lr, "every learning rate in a sweep must be valid: lr")
+    who = "every learning rate in a sweep must be valid: lr"
+    try:  # the same range as a RunConfig's lr (spec.LR_VALID), an interval: its ends decide
+        check_lr(lrs.min(), who)
+        check_lr(lrs.max(), who)
+    except ValueError:
+        for lr in np.unique(lrs):  # name the smallest offending rate
+            check_lr(lr, who)
+        raise
     return lrs
