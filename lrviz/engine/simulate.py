@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import jax.numpy as jnp
 import numpy as np
 
 from lrviz.engine import core, diagnose
@@ -367,8 +366,9 @@ def simulate_many(cfgs: Iterable[RunConfig]) -> list[Run]:
         surface = rows[idx[0]].cfg.surface
         params = {k: np.array([r.values("surface")[k] for r in batch.rows], np.float32)
                   for k in rows[idx[0]].values("surface")}
-        paths = jnp.stack([batch.out.xs[:, : len(idx)].T, batch.out.ys[:, : len(idx)].T],
-                          axis=-1)  # run-major (B, N+1, 2)
+        k = len(idx)  # host views, no eager device ops: run-major (B, N+1, 2)
+        paths = np.stack([np.asarray(batch.out.xs)[:, :k].T, np.asarray(batch.out.ys)[:, :k].T],
+                         axis=-1)
         eigs = np.asarray(core.curvature_batch(surface, paths, params).eigs)
         for j, i in enumerate(idx):
             trajectories[i] = batch.trajectory(j)
