@@ -209,7 +209,8 @@ def classify_batch(
     group's too. The path statistics were measured against every known minimum; the one the
     run ended nearest to is the reference. A run that settled in a minimum that is not listed
     (Rastrigin's dimples, say) is classified without path statistics: it is at a minimum by
-    construction.
+    construction. The windows and the crossing swing were fixed when the scan ran (from
+    `THRESHOLDS`, see `windows` and `swing`); ``limits`` sets the comparisons made here.
     """
     B = len(final_loss)
     noise = np.broadcast_to(np.asarray(noise, float), (B,))
