@@ -10,10 +10,12 @@ Divergence is handled inside the scan: a step whose point or loss is non-finite,
 the escape box (``ESCAPE`` domain-sizes around the plotted domain), is not taken; the run stays
 frozen at its last good point, so no NaN or inf ever leaves this module.
 
-On XLA's CPU backend a step of a few thousand numbers costs about as much per kernel launched
-as per arithmetic done, so the step is laid out for few kernels: coordinates as (2, B) rows,
-one optimizer call on the whole batch (shared hyperparameters are scalars), forward-mode slopes,
-and path statistics grouped into arrays updated by one elementwise expression each.
+On XLA's CPU backend a single run's step (8 lanes) costs what its kernel launches cost and a
+thousand-run sweep's step what its arithmetic costs, so the step is laid out for both:
+coordinates as (2, B) rows, one optimizer call on the whole batch (shared hyperparameters are
+scalars: one ``beta ** t`` per step, not one per run), forward-mode slopes, the new point's
+loss and gradient computed once, and path statistics in a few arrays, each updated by one
+elementwise expression.
 """
 
 from __future__ import annotations
