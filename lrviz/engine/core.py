@@ -47,11 +47,7 @@ class Inputs(NamedTuple):
     start: jax.Array  # (B, 2)
     surface_params: dict[str, jax.Array]  # each () or (B,)
     optimizer_params: dict[str, jax.Array]
-    # base learning rate of update t, before any plateau factor: unit[t] * base. One schedule
-    # for the whole batch (a sweep) is a (N, 1) column times the runs' rates; otherwise unit
-    # is the (N, B) table and base ones (so no per-step table of a thousand runs is built)
-    unit: jax.Array  # (N, 1) or (N, B)
-    base: jax.Array  # (B,)
+    lrs: jax.Array  # (N, B) base learning rate of each update, before any plateau factor
     plateau_params: dict[str, jax.Array]
     noise: jax.Array  # (B,)
     seed: jax.Array  # (B,)
@@ -235,7 +231,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     rate; without, it only carries what the classifier reads (`PathStats`, measured in the same
     scan in both modes, so a sweep row and a single run are classified from identical numbers).
     Without a loss-watching schedule the rates are an input and the scan does not write them
-    again (``lrs`` is then ``unit * base``). Noise stays a traced number (no recompile when it moves
+    again (``lrs`` is then ``x.lrs``). Noise stays a traced number (no recompile when it moves
     off 0); without noise in any run no random numbers are drawn.
 
     The optimizer is the registry's optax transformation built with learning rate 1 and the
@@ -255,7 +251,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     factory = OPTIMIZERS[optimizer_name].factory
     cx, cy = surface.center
     radius = ESCAPE * surface.scale
-    n, B = x.unit.shape[0], x.base.shape[0]
+    n, B = x.lrs.shape
     kicks = _kicks(x.noise, x.seed, n)
     q = x.surface_params
 
@@ -277,8 +273,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
 
     def body(carry, xs):
         (p, loss, g, opt_state, alive, accepted), tally, plateau_state = carry
-        t, unit, kick = xs
-        base_lr = unit * x.base
+        t, base_lr, kick = xs
         lr = base_lr * plateau_state.scale if plateau else base_lr
         u, new_opt_state = optimizer.update(g + kick, opt_state, p)
         new_p = p + lr * u
@@ -297,7 +292,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
         tally = _observe(tally, t + 1, win, watch, runs[0], runs[1], (p, loss))
         if plateau:
             plateau_state = jax.vmap(schedules.plateau_update, in_axes=(
-                0, 0, 0, _axes(x.plateau_params)))(plateau_state, loss, x.unit[0] * x.base,
+                0, 0, 0, _axes(x.plateau_params)))(plateau_state, loss, x.lrs[0],
                                                    x.plateau_params)
         out = (runs[0], runs[1], lr if plateau else None) if paths else None
         return (runs, tally, plateau_state), out
@@ -309,7 +304,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     tally0 = _observe(None, 0, win, watch, p0, loss0)
     plateau0 = jax.tree.map(lambda v: jnp.broadcast_to(v, (B,)), schedules.plateau_init())
     (runs, tally, _), out = jax.lax.scan(
-        body, (runs0, tally0, plateau0), (jnp.arange(n), x.unit, kicks), unroll=UNROLL)
+        body, (runs0, tally0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
     accepted = runs[5]
     # a run that stopped before its own length blew up at the update after its last good one
     diverged_at = jnp.where(accepted < x.steps, accepted + 1, -1)
@@ -323,7 +318,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     ps, ls, lrs = out
     ps = jnp.concatenate([p0[None], ps])  # (N+1, 2, B)
     return Outputs(ps[:, 0], ps[:, 1], jnp.concatenate([loss0[None], ls]),
-                   x.unit * x.base if lrs is None else lrs, *summary)
+                   x.lrs if lrs is None else lrs, *summary)
 
 
 def compiled_count() -> int:

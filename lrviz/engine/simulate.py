@@ -187,20 +187,6 @@ def _structure(row: Row) -> tuple[str, str, bool, int, tuple]:
             step_bucket(cfg.steps), tuple(sorted(row.values("optimizer").items())))
 
 
-def _shared_unit(padded: list[Row], groups: dict, length: int) -> np.ndarray | None:
-    """The (N, 1) schedule at base rate 1 when every run follows the same schedule and it
-    scales linearly with the base rate (a sweep, a phase map over anything but the schedule),
-    else None. The scan multiplies it by each run's rate, the same float32 product `_rates`
-    takes, so both ways give identical rates."""
-    settings = {(row.cfg.schedule, tuple(sorted(row.values("schedule").items())), row.cfg.steps)
-                for row in (padded[m[0]] for m in groups.values())}
-    if len(settings) != 1:
-        return None
-    (schedule, params, steps), = settings
-    unit, linear = _unit_rates(schedule, steps, length, params)
-    return unit[:, None] if linear else None
-
-
 def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
     """The stacked traced inputs of rows sharing a structure, padded to a batch bucket.
 
@@ -215,10 +201,7 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for k, row in enumerate(padded):
         groups[(id(row.cfg), row.override)].append(k)
-    unit = _shared_unit(padded, groups, length)
-    base = np.fromiter((row.lr for row in padded), f32, size) if unit is not None else None
-    if unit is None:  # rates differ in shape between runs: the whole table, base rates 1
-        unit, base = np.empty((length, size), f32), np.ones(size, f32)
+    lrs = np.empty((length, size), f32)
     columns: dict[str, dict[str, np.ndarray]] = {}
     # The optimizer's hyperparameters are shared by the batch (see `_structure`) and go in as
     # scalars; surface and plateau parameters are columns (sharing them would buy nothing and
@@ -231,9 +214,8 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
         row = padded[members[0]]
         cfg, spec = row.cfg, get_schedule(row.cfg.schedule)
         sched = row.values("schedule")
-        if unit.shape[1] > 1:
-            unit[:, idx] = _rates(cfg.schedule, np.array([padded[k].lr for k in members]),
-                                  cfg.steps, length, sched)
+        lrs[:, idx] = _rates(cfg.schedule, np.array([padded[k].lr for k in members]),
+                             cfg.steps, length, sched)
         plateau = get_schedule("reduce_on_plateau").resolve(sched if spec.needs_loss else {})
         for kind, values in (("surface", row.values("surface")),
                              ("optimizer", row.values("optimizer")), ("plateau", plateau)):
@@ -246,7 +228,7 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
         start[idx], noise[idx] = cfg.start_point, cfg.noise
         seed[idx], steps[idx] = cfg.seed, cfg.steps
     return core.Inputs(start=start, surface_params=columns["surface"],
-                       optimizer_params=columns["optimizer"], unit=unit, base=base,
+                       optimizer_params=columns["optimizer"], lrs=lrs,
                        plateau_params=columns["plateau"], noise=noise, seed=seed, steps=steps)
 
 
@@ -289,6 +271,8 @@ class Batch:
 
     rows: list[Row]
     out: core.Outputs
+    input_lrs: np.ndarray  # (N, R) the rates fed in (what the runs used, unless a plateau cut)
+    plateau: bool
 
     def _host(self, a) -> np.ndarray:
         return np.asarray(a)[..., : len(self.rows)]
@@ -315,7 +299,7 @@ class Batch:
         """Run ``i`` cut to its own length, as float64 host arrays (needs a batch with paths)."""
         n = self.rows[i].cfg.steps
         at = int(self.diverged_at[i])
-        lrs = np.asarray(self.out.lrs)
+        lrs = np.asarray(self.out.lrs) if self.plateau else self.input_lrs
         points = np.stack([np.asarray(self.out.xs)[: n + 1, i],
                            np.asarray(self.out.ys)[: n + 1, i]], axis=-1)
         return Trajectory(points.astype(np.float64),
@@ -334,8 +318,8 @@ def execute(rows: Sequence[Row], paths: bool = True) -> list[tuple[list[int], Ba
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
         o = core.run_batch(surface, optimizer, plateau, paths, x,
-                           _watch(members, x.base.shape[0]))
-        out.append((idx, Batch(members, o)))
+                           _watch(members, x.lrs.shape[1]))
+        out.append((idx, Batch(members, o, x.lrs, plateau)))
     return out
 
 
