@@ -245,7 +245,10 @@ def _watch(rows: Sequence[Row], size: int) -> core.Watch:
         row = padded[members[0]]
         refs = diagnose.references(row.cfg.surface, row.values("surface"))
         found.append((members, row, refs))
-    m = max(len(refs.points) for _, _, refs in found)
+    # a surface whose minima move with its parameters (two wells merging into one) pads its
+    # count to a power of two (at least 2), so a slider never changes the compiled shape
+    m = max(len(refs.points) if get_surface(row.cfg.surface).minima_fn is None
+            else max(2, 1 << (len(refs.points) - 1).bit_length()) for _, row, refs in found)
     f32 = np.float32
     ref, top = np.empty((2, m, size), f32), np.empty((2, m, size), f32)
     swing, fmin = np.empty(size, f32), np.empty(size, f32)
