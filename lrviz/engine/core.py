@@ -132,43 +132,44 @@ def _axes(params: dict[str, jax.Array]) -> dict[str, int | None]:
 class _Tally(NamedTuple):
     """The running sums, extremes and picks behind `PathStats`, carried through the scan.
 
-    Grouped so that every field is updated by one plain elementwise expression over a whole
-    array (rows that share a value and differ only in their window): XLA's CPU backend runs
-    each updated array as one kernel per step, and a small scan body is dominated by the
-    number of kernels it launches (stacking unrelated rows would not help: it compiles to
-    scalar code). Counts and signs are small integers, exact in float32.
+    Each field is updated by one elementwise expression over the whole array, its rows told
+    apart by their row index (``where`` on an iota, never a concatenation): XLA's CPU backend
+    then runs each field as one vectorised kernel per step, and a small scan body is dominated
+    by the number of kernels it launches (a concatenation of rows would compile to one kernel
+    per row, or to scalar code). Counts and signs are small integers, exact in float32.
     """
 
+    sums: jax.Array  # (3, B) over the late window: loss - fmin, path length, falls
+    peaks: jax.Array  # (6, B) maxima: loss - fmin over the last late_tail | over the middle;
+    # x, y, -x, -y over the tail window (the bounding box)
+    picks: jax.Array  # (2, B) loss at n // 2 | at n - q
     dist_sums: jax.Array  # (2, M, B) distance to each candidate summed over late | early
     dist_max: jax.Array  # (M, B) its maximum over the late window
-    gap_sum: jax.Array  # (B,) loss - fmin summed over the late window
-    gap_max: jax.Array  # (2, B) its maximum over the last late_tail points | the middle
-    box_hi: jax.Array  # (2, B) largest x, y over the tail window
-    box_lo: jax.Array  # (2, B) smallest
-    path: jax.Array  # (B,) path length over the late window
-    falls: jax.Array  # (B,) updates into the late window that lowered the loss
-    picks: jax.Array  # (2, B) loss at n // 2 | at n - q
-    side: jax.Array  # (M, B) side of the valley floor of the latest significant swing (0: none)
-    crossings: jax.Array  # (M, B)
+    swings: jax.Array  # (M, B) 4 * crossings + side + 1 (side: -1, 0, 1; 0 before any swing)
 
 
 class _Windows(NamedTuple):
-    """Loop-invariant bounds (inclusive) of the windows, per run."""
+    """Loop-invariant window bounds (inclusive), per run."""
 
-    dist: tuple[jax.Array, jax.Array]  # (2, 1, B) late | early
-    gap: tuple[jax.Array, jax.Array]  # (2, B) last late_tail | middle
     late: tuple[jax.Array, jax.Array]  # (B,)
-    tail: tuple[jax.Array, jax.Array]  # (B,)
+    peaks: tuple[jax.Array, jax.Array]  # (6, B) rows of `_Tally.peaks`
     picks: jax.Array  # (2, B) n // 2 | n - q
+    dist: tuple[jax.Array, jax.Array]  # (2, 1, B) late | early
 
 
 def _windows(steps: jax.Array, w: Watch) -> _Windows:
     q, tail, late_tail, lo, hi = (w.windows[i] for i in range(5))
     first = lambda size: steps - size + 1  # noqa: E731  (first of the last `size` points)
+    tails = [first(tail)] * 4
     return _Windows(
-        (jnp.stack([first(q), q])[:, None], jnp.stack([steps, 2 * q])[:, None]),
-        (jnp.stack([first(late_tail), lo]), jnp.stack([steps, hi - 1])),
-        (first(q), steps), (first(tail), steps), jnp.stack([steps // 2, steps - q]))
+        (first(q), steps),
+        (jnp.stack([first(late_tail), lo, *tails]), jnp.stack([steps, hi - 1, *[steps] * 4])),
+        jnp.stack([steps // 2, steps - q]),
+        (jnp.stack([first(q), q])[:, None], jnp.stack([steps, 2 * q])[:, None]))
+
+
+def _rows(n: int) -> jax.Array:
+    return jax.lax.broadcasted_iota(jnp.int32, (n, 1), 0)
 
 
 def _observe(tally: _Tally | None, k, win: _Windows, w: Watch, p, loss, prev=None) -> _Tally:
@@ -178,47 +179,50 @@ def _observe(tally: _Tally | None, k, win: _Windows, w: Watch, p, loss, prev=Non
     inside = lambda bounds: (k >= bounds[0]) & (k <= bounds[1])  # noqa: E731
     late = inside(win.late)
     inf = jnp.float32(jnp.inf)
-    dx, dy = p[0] - w.ref_x, p[1] - w.ref_y  # (M, B)
+    px, py = p[0], p[1]
+    dx, dy = px - w.ref_x, py - w.ref_y  # (M, B)
     dist = jnp.sqrt(dx * dx + dy * dy)
     along = dx * w.top_x + dy * w.top_y
     swing = jnp.where(along > w.swing, 1.0, jnp.where(along < -w.swing, -1.0, 0.0))
     swing = jnp.where(k <= win.late[1], swing, 0.0)
     gap = loss - w.fmin
     if tally is None:
-        zeros = jnp.zeros_like(loss)
-        tally = _Tally(jnp.zeros((2, *dist.shape)), jnp.full_like(dist, -inf), zeros,
-                       jnp.full((2, *loss.shape), -inf), jnp.full_like(p, -inf),
-                       jnp.full_like(p, inf), zeros, zeros, jnp.stack([loss, loss]), swing,
-                       jnp.zeros_like(dist))
-        side, crossed = swing, tally.crossings
+        tally = _Tally(jnp.zeros((3, *loss.shape)), jnp.full((6, *loss.shape), -inf),
+                       jnp.stack([loss, loss]), jnp.zeros((2, *dist.shape)),
+                       jnp.full_like(dist, -inf), swing + 1.0)
+        swings = tally.swings
     else:
-        side = jnp.where(swing != 0, swing, tally.side)
-        crossed = tally.crossings + ((side != tally.side) & (tally.side != 0))
-    path, falls = tally.path, tally.falls
-    if prev is not None:
-        q_p, q_loss = prev
-        step = p - q_p
-        path = path + jnp.where(late, jnp.sqrt(step[0] * step[0] + step[1] * step[1]), 0.0)
-        falls = falls + (late & (loss < q_loss))
-    in_tail = inside(win.tail)
+        crossings, side = jnp.divmod(tally.swings, 4.0)
+        side = side - 1.0
+        new_side = jnp.where(swing != 0, swing, side)
+        crossings = crossings + ((new_side != side) & (side != 0))
+        swings = 4.0 * crossings + new_side + 1.0
+    if prev is None:
+        length = fell = jnp.zeros_like(loss)
+    else:
+        step = p - prev[0]
+        length = jnp.sqrt(step[0] * step[0] + step[1] * step[1])
+        fell = (loss < prev[1]).astype(jnp.float32)
+    r3, r6 = _rows(3), _rows(6)
+    added = jnp.where(r3 == 0, gap, jnp.where(r3 == 1, length, fell))
+    seen = jnp.where(r6 < 2, gap, jnp.where(r6 % 2 == 0, px, py) * jnp.where(r6 < 4, 1.0, -1.0))
     return _Tally(
+        tally.sums + jnp.where(late, added, 0.0),
+        jnp.maximum(tally.peaks, jnp.where(inside(win.peaks), seen, -inf)),
+        jnp.where(k == win.picks, loss, tally.picks),
         tally.dist_sums + jnp.where(inside(win.dist), dist, 0.0),
         jnp.maximum(tally.dist_max, jnp.where(late, dist, -inf)),
-        tally.gap_sum + jnp.where(late, gap, 0.0),
-        jnp.maximum(tally.gap_max, jnp.where(inside(win.gap), gap, -inf)),
-        jnp.maximum(tally.box_hi, jnp.where(in_tail, p, -inf)),
-        jnp.minimum(tally.box_lo, jnp.where(in_tail, p, inf)),
-        path, falls, jnp.where(k == win.picks, loss, tally.picks), side, crossed)
+        swings)
 
 
 def _stats(first_loss: jax.Array, t: _Tally, w: Watch) -> PathStats:
     q = w.windows[0].astype(jnp.float32)
-    extent = t.box_hi - t.box_lo
+    width, height = t.peaks[2] + t.peaks[4], t.peaks[3] + t.peaks[5]  # max x - min x, ...
     return PathStats(first_loss, t.picks[0], t.picks[1],
-                     jnp.sqrt(extent[0] * extent[0] + extent[1] * extent[1]),
-                     t.crossings.astype(jnp.int32), t.dist_sums[0] / q, t.dist_max,
-                     t.dist_sums[1] / (q + 1.0), t.gap_sum / q, t.gap_max[0], t.gap_max[1],
-                     t.path, t.falls / q)
+                     jnp.sqrt(width * width + height * height),
+                     jnp.floor(t.swings / 4.0).astype(jnp.int32), t.dist_sums[0] / q,
+                     t.dist_max, t.dist_sums[1] / (q + 1.0), t.sums[0] / q, t.peaks[0],
+                     t.peaks[1], t.sums[1], t.sums[2] / q)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
