@@ -51,10 +51,14 @@ def nearest_lr_option(lr: float) -> float:
 LR_FORMAT = "%.6g"  # the exact-rate number inputs' format; the log sliders' labels use it too
 
 
-def lr_stop_label(stop: float, exact: float) -> str:
+def lr_stop_label(stop: float, exact: float, nearest: float | None = None) -> str:
     """The log slider's label for ``stop``: the exact rate at the stop nearest to it, so the
-    slider and the number input beside it show the same number (0.03, not the stop 0.0316)."""
-    return LR_FORMAT % (exact if stop == nearest_lr_option(exact) else stop)
+    slider and the number input beside it show the same number (0.03, not the stop 0.0316).
+
+    ``nearest``: ``nearest_lr_option(exact)`` when the caller has it (a slider labels its 121
+    stops per run and needs it once)."""
+    nearest = nearest_lr_option(exact) if nearest is None else nearest
+    return LR_FORMAT % (exact if stop == nearest else stop)
 
 
 SCRUBBED_KEY = "_url_before_scrub"  # (the URL as scrubbed, the parameters read before)

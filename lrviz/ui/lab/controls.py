@@ -122,8 +122,7 @@ def lr_controls(container, default: float, current: float | None = None,
     near = state.nearest_lr_option(exact)  # once per run, not once for each of the 121 stops
     container.select_slider(
         f"{label} (log scale)", options=state.LR_OPTIONS, key=state.LR_LOG_KEY,
-        format_func=lambda v: state.lr_stop_label(v, exact) if v == near
-        else state.LR_FORMAT % v, on_change=_on_lr_log,
+        format_func=lambda v: state.lr_stop_label(v, exact, near), on_change=_on_lr_log,
         help="Drag across decades; type an exact value below.")
     return float((exact_container or container).number_input(
         f"exact {label.lower()}", min_value=LR_RANGE[0], max_value=LR_RANGE[1],
