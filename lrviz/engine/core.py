@@ -18,7 +18,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from lrviz.engine import schedules
+from lrviz.engine import runtime, schedules
 from lrviz.engine.linalg2 import eigvals_2x2
 from lrviz.engine.optimizers import OPTIMIZERS
 from lrviz.engine.surfaces import SURFACES
@@ -138,9 +138,21 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) 
     return Outputs(points, losses, lrs, diverged_at, clean(grads), clean(hess))
 
 
+_dropped = 0  # compiled structures dropped by `runtime.release_compiled_programs`
+
+
+def _count_dropped() -> None:
+    global _dropped
+    _dropped += run_batch._cache_size()
+
+
+runtime.on_release(_count_dropped)
+
+
 def compiled_count() -> int:
-    """How many structures `run_batch` has compiled in this process (for recompile checks)."""
-    return run_batch._cache_size()
+    """How many times `run_batch` has compiled a structure in this process (for recompile
+    checks; a structure compiled again after its program was dropped counts again)."""
+    return _dropped + run_batch._cache_size()
 
 
 class Curvature(NamedTuple):

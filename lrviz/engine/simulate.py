@@ -18,7 +18,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from lrviz.engine import core, diagnose
+from lrviz.engine import core, diagnose, runtime
 from lrviz.engine.config import RunConfig
 from lrviz.engine.diagnose import Facts, Regime
 from lrviz.engine.registry import KINDS
@@ -266,6 +266,7 @@ def execute(rows: Sequence[Row]) -> list[tuple[list[int], Batch]]:
     for (surface, optimizer, plateau, length), idx in _group(rows, _structure).items():
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
+        runtime.keep_mappings_in_check()
         o = core.run_batch(surface, optimizer, plateau, x)
         out.append((idx, Batch(members, o, x.lrs, plateau)))
     return out
@@ -309,6 +310,7 @@ def simulate_many(cfgs: Iterable[RunConfig]) -> list[Run]:
         params = {k: np.array([r.values("surface")[k] for r in batch.rows], np.float32)
                   for k in rows[idx[0]].values("surface")}
         paths = jnp.swapaxes(batch.out.points[:, : len(idx)], 0, 1)  # run-major (B, N+1, 2)
+        runtime.keep_mappings_in_check()
         eigs = np.asarray(core.curvature_batch(surface, paths, params).eigs)
         for j, i in enumerate(idx):
             trajectories[i] = batch.trajectory(j)

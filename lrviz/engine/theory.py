@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from lrviz.engine import core
+from lrviz.engine import core, runtime
 from lrviz.engine.linalg2 import eigvals_2x2
 from lrviz.engine.optimizers import get_optimizer, max_stable_lr
 from lrviz.engine.surfaces import Surface, get_surface
@@ -33,6 +33,7 @@ def local_model(
     s = get_surface(surface)
     point = s.check_point(point, "point")
     q = {k: jnp.full((1,), v, jnp.float32) for k, v in s.resolve(params).items()}
+    runtime.keep_mappings_in_check()
     m = core.curvature_batch(s.name, jnp.asarray([[point]], jnp.float32), q)
     return (float(m.values[0, 0]), np.asarray(m.grads[0, 0], float),
             np.asarray(m.hessians[0, 0], float))
