@@ -5,6 +5,8 @@ networks that differ, so a mix-up between rates cannot pass."""
 
 from __future__ import annotations
 
+import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -214,3 +216,23 @@ def test_run_batches_keeps_job_order_and_raises_a_jobs_error():
 
     with pytest.raises(ValueError, match="this batch failed"):
         run_batches([job(0), bad], [1, 1], workers=2)
+
+
+def test_run_batches_starts_no_further_batch_once_progress_raises():
+    """An interrupt raised from ``progress`` (as a page rerun does) stops the work: the
+    batches not yet started never run."""
+    started = []
+
+    def job(k):
+        def run():
+            started.append(k)
+            time.sleep(0.05)
+            return k
+        return run
+
+    def interrupt(fraction):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batches([job(k) for k in range(8)], [1] * 8, workers=2, progress=interrupt)
+    assert len(started) < 8
