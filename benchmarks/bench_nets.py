@@ -20,6 +20,7 @@ import json
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jax
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from lrviz import nets
 from lrviz.nets import core as nets_core
+from lrviz.nets.train import batch_slices, usable_cores
 
 STEPS = 500
 RATES = np.geomspace(0.01, 10.0, 32)
@@ -89,10 +91,16 @@ def cpu_seconds(fn) -> tuple[float, object]:
 def bench_sweep(quick: bool) -> None:
     import torch
 
+    workers = usable_cores()
     compile_s, _ = timed(lambda: nets.lr_sweep(SWEEP_CFG, RATES))
-    warm_times = [timed(lambda: nets.lr_sweep(SWEEP_CFG, RATES))[0]
-                  for _ in range(1 if quick else 3)]
-    warm, best = statistics.median(warm_times), min(warm_times)
+    nets.lr_sweep(SWEEP_CFG, RATES, workers=1)  # compile the one-thread batch shape too
+    # The default (one batch per core, on threads) and one batch on the calling thread,
+    # interleaved so that a change in the machine's load hits both.
+    walls, walls_one = [], []
+    for _ in range(1 if quick else 3):
+        walls.append(timed(lambda: nets.lr_sweep(SWEEP_CFG, RATES))[0])
+        walls_one.append(timed(lambda: nets.lr_sweep(SWEEP_CFG, RATES, workers=1))[0])
+    warm, best = statistics.median(walls), min(walls)
     jax_cpu = min(cpu_seconds(lambda: nets.lr_sweep(SWEEP_CFG, RATES))[0]
                   for _ in range(1 if quick else 3))
     jax_final = nets.lr_sweep(SWEEP_CFG, RATES).final_loss
@@ -107,10 +115,14 @@ def bench_sweep(quick: bool) -> None:
     torch_s *= len(RATES) / len(rates)
     agree = float(np.max(np.abs(np.log(jax_final[: len(rates)]) - np.log(torch_final))))
     data = nets.load_dataset(SWEEP_CFG.dataset)
-    width = nets_core.vmap_width(data.n_train, SWEEP_CFG.layer_sizes, len(RATES))
+    batches = batch_slices(len(RATES), 64, workers)
+    width = nets_core.vmap_width(data.n_train, SWEEP_CFG.layer_sizes,
+                                 batches[0].stop - batches[0].start)
+    path = "vmapped, layer 1 of a batch's rates one matmul" if width > 1 else "runs in turn"
     emit(bench="sweep_32_rates_500_steps_digits_64_32_10", jax_seconds=round(warm, 3),
          jax_best_seconds=round(best, 3),
-         jax_path="vmapped, layer 1 of all rates one matmul" if width > 1 else "runs in turn",
+         jax_path=f"{path}; {len(batches)} batch(es) on {min(workers, len(batches))} thread(s)",
+         jax_one_thread_seconds=round(statistics.median(walls_one), 3),
          jax_compile_seconds=round(compile_s, 2), torch_seconds=round(torch_s, 3),
          torch_threads=threads, speedup_vs_torch=round(torch_s / warm, 2),
          jax_cpu_seconds=round(jax_cpu, 3), torch_cpu_seconds=round(torch_cpu, 3),
@@ -200,16 +212,22 @@ def bench_floor(quick: bool) -> None:
     fused = jax.jit(gemm_only_fused, static_argnums=3)
     wall_seq, cpu_seq = best_time(lambda: seq(X, params, rates, steps), 3)
     wall_fused, cpu_fused = best_time(lambda: fused(X, params, rates, steps), 3)
+    halves = (rates[: len(RATES) // 2], rates[len(RATES) // 2 :])
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the sweep's layout: a half per thread
+        wall_threads, _ = best_time(lambda: [f.result() for f in [
+            pool.submit(lambda r=r: jax.block_until_ready(fused(X, params, r, steps)))
+            for r in halves]], 3)
     n = 1024  # a large square matmul: what the cores deliver at their best
     A = jnp.ones((n, n), jnp.float32)
     big = jax.jit(lambda a: a @ a)
     wall_big, _ = best_time(lambda: big(A), 10)
     peak = 2 * n**3 / wall_big
-    best = min(wall_seq, wall_fused) * scale
+    best = min(wall_seq, wall_fused, wall_threads) * scale
     emit(bench="sweep_floor_flops", gflop_total=round(total / 1e9, 1),
          mflop_per_step_per_rate=round(step_flops(X.shape[0], sizes) / 1e6, 2),
          matmul_only_seconds_runs_in_turn=round(wall_seq * scale, 3),
          matmul_only_seconds_layer1_fused=round(wall_fused * scale, 3),
+         matmul_only_seconds_two_threads_of_16=round(wall_threads * scale, 3),
          matmul_only_cpu_seconds=[round(cpu_seq * scale, 3), round(cpu_fused * scale, 3)],
          sweep_matmul_gflops=round(total / best / 1e9, 1),
          big_matmul_gflops=round(peak / 1e9, 1), floor_seconds_at_big_matmul_rate=round(

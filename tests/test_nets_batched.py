@@ -5,6 +5,8 @@ networks that differ, so a mix-up between rates cannot pass."""
 
 from __future__ import annotations
 
+import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,7 +22,14 @@ from lrviz.nets.model import (
     shared_loss,
     shared_loss_and_grad,
 )
-from lrviz.nets.train import batched_inputs, rate_rows, shared_data, static_for
+from lrviz.nets.train import (
+    batch_slices,
+    batched_inputs,
+    rate_rows,
+    run_batches,
+    shared_data,
+    static_for,
+)
 
 
 def stacked_params(cfg: nets.NetConfig, seeds) -> tuple:
@@ -42,9 +51,11 @@ def assert_tree_close(got, want, rtol=2e-5):
         np.testing.assert_allclose(g, w, rtol=rtol, atol=1e-6 * scale)
 
 
+# digits has 1438 training examples, which the batched path pads to 1440 (`EXAMPLE_ALIGN`):
+# its cases check that the padding adds nothing, for both losses.
 CASES = [("spirals", (7, 5), "tanh", "cross_entropy"), ("spirals", (6,), "relu", "mse"),
          ("digits", (32,), "tanh", "cross_entropy"), ("digits", (9, 4, 6), "relu", "cross_entropy"),
-         ("moons", (5, 3), "tanh", "mse")]
+         ("digits", (6,), "tanh", "mse"), ("moons", (5, 3), "tanh", "mse")]
 
 
 @pytest.mark.parametrize("dataset, hidden, activation, loss", CASES)
@@ -156,3 +167,72 @@ def test_batched_trainer_equals_runs_in_turn_with_sharpness_and_decay():
         np.testing.assert_allclose(a, b, rtol=1e-3 if name == "sharpness" else 1e-4, atol=1e-6)
     last = np.asarray(batched.sharpness)[:3, cfg.steps // 10]
     assert np.all(last > 0) and len({round(float(s), 3) for s in last}) == 3
+
+
+def test_batch_slices_cover_every_run_once_and_give_each_worker_a_batch():
+    for total, chunk, workers in [(32, 64, 2), (5, 64, 2), (7, 2, 3), (1, 64, 2), (100, 16, 1)]:
+        parts = batch_slices(total, chunk, workers)
+        covered = np.concatenate([np.arange(total)[part] for part in parts])
+        np.testing.assert_array_equal(covered, np.arange(total))
+        assert max(part.stop - part.start for part in parts) <= chunk
+        assert len(parts) >= min(workers, total)
+    assert [(p.start, p.stop) for p in batch_slices(32, 64, 2)] == [(0, 16), (16, 32)]
+
+
+def test_threaded_sweep_and_map_equal_one_batch_at_a_time():
+    """Batches run on worker threads (`train.run_batches`) give the rows of the same sweep run
+    as one batch on the calling thread, whatever the split (5 rates on 1, 2 or 3 workers), up
+    to float32 rounding (a batch of another size rounds differently: the same tolerance as
+    sweep rows against single runs), and report progress up to 1.0; the same for a map."""
+    cfg = nets.NetConfig(dataset="digits", hidden=(32,), activation="tanh", optimizer="sgd",
+                         steps=40)
+    lrs = [0.05, 0.3, 1.0, 3.0, 8.0]
+    one = nets.lr_sweep(cfg, lrs, workers=1)
+    for workers in (2, 3):
+        seen = []
+        threaded = nets.lr_sweep(cfg, lrs, workers=workers, progress=seen.append)
+        assert seen == sorted(seen) and seen[-1] == 1.0
+        assert len(seen) == len(batch_slices(len(lrs), 64, workers)) > 1
+        np.testing.assert_allclose(threaded.train_loss, one.train_loss, rtol=2e-4, atol=1e-6)
+        assert threaded.diverged_at == one.diverged_at
+    assert len({round(f, 5) for f in one.final_loss}) == len(lrs)
+    map_cfg = nets.NetConfig(dataset="circles", hidden=(4,), loss="mse", steps=30)
+    grid = [0.1, 1.0, 10.0, 100.0]
+    maps = [nets.trainability_map(map_cfg, grid, grid, n_examples=8, chunk=4, workers=w)
+            for w in (1, 2)]
+    np.testing.assert_array_equal(maps[0].diverged, maps[1].diverged)
+    np.testing.assert_allclose(maps[0].final_loss, maps[1].final_loss, rtol=2e-4)
+    assert maps[0].diverged.any() and not maps[0].diverged.all()
+
+
+def test_run_batches_keeps_job_order_and_raises_a_jobs_error():
+    def job(k):
+        return lambda: k
+
+    assert run_batches([job(k) for k in range(5)], [1] * 5, workers=2) == list(range(5))
+
+    def bad():
+        raise ValueError("this batch failed")
+
+    with pytest.raises(ValueError, match="this batch failed"):
+        run_batches([job(0), bad], [1, 1], workers=2)
+
+
+def test_run_batches_starts_no_further_batch_once_progress_raises():
+    """An interrupt raised from ``progress`` (as a page rerun does) stops the work: the
+    batches not yet started never run."""
+    started = []
+
+    def job(k):
+        def run():
+            started.append(k)
+            time.sleep(0.05)
+            return k
+        return run
+
+    def interrupt(fraction):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batches([job(k) for k in range(8)], [1] * 8, workers=2, progress=interrupt)
+    assert len(started) < 8

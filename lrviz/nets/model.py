@@ -149,6 +149,9 @@ def loss_and_grad(params: Params, X: jax.Array, target: jax.Array, activation: s
     return value, tuple(reversed(grads))
 
 
+EXAMPLE_ALIGN = 16  # the batched path pads the examples to a multiple of this (see below)
+
+
 def rates_loss_and_grad(params: Params, XT: jax.Array, target_T: jax.Array, activation: str,
                         loss: str) -> tuple[jax.Array, Params]:
     r"""`loss_and_grad` of R networks trained on the same data, at once: ``params`` carry a
@@ -166,13 +169,24 @@ def rates_loss_and_grad(params: Params, XT: jax.Array, target_T: jax.Array, acti
     products with a vector of ones or the one-hot targets: XLA's CPU reduction over N of a
     (R, width, N) array was slower than the whole weight-gradient product (measured on the
     64-32-10 digits net).
+
+    The examples are padded with zero columns up to a multiple of `EXAMPLE_ALIGN` (16 float32
+    lanes, one AVX-512 vector): XLA's CPU loops over the (R, width, N) arrays then have no
+    ragged tail per row, which made the digits sweep (N = 1438 -> 1440) 9% faster (3.88 vs
+    4.27 s of CPU time, measured side by side). A padded example has no target and its output
+    error is multiplied by 0 (mask :math:`m_i = [i < N]`), so it adds nothing to any gradient
+    (every later error is a product with it) or to the loss, whose mean still divides by N.
     """
     act = jnp.tanh if activation == "tanh" else jax.nn.relu
     n, c = XT.shape[1], target_T.shape[0]
-    ones = jnp.ones((n,), XT.dtype)
+    pad = (-n) % EXAMPLE_ALIGN
+    XT = jnp.pad(XT, ((0, 0), (0, pad)))
+    target_T = jnp.pad(target_T, ((0, 0), (0, pad)))
+    mask = (jnp.arange(n + pad) < n).astype(XT.dtype)
+    ones = jnp.ones((n + pad,), XT.dtype)
     W, b = params[0]
     z = jnp.einsum("rio,in->ron", W, XT) + b[:, :, None]
-    hs = []  # the hidden layers' outputs, (R, width, N) each
+    hs = []  # the hidden layers' outputs, (R, width, N + pad) each
     for W, b in params[1:]:
         hs.append(act(z))
         z = jnp.einsum("rio,rin->ron", W, hs[-1]) + b[:, :, None]
@@ -180,11 +194,11 @@ def rates_loss_and_grad(params: Params, XT: jax.Array, target_T: jax.Array, acti
         m = jax.lax.stop_gradient(jnp.max(z, axis=1, keepdims=True))
         e = jnp.exp(z - m)
         s = jnp.sum(e, axis=1, keepdims=True)
-        log_norm = jnp.einsum("rn,n->r", m[:, 0] + jnp.log(s[:, 0]), ones)
+        log_norm = jnp.einsum("rn,n->r", m[:, 0] + jnp.log(s[:, 0]), mask)
         value = (log_norm - jnp.einsum("rcn,cn->r", z, target_T)) / n
-        delta = (e / s - target_T) * (1.0 / n)
+        delta = (e / s - target_T) * (mask / n)
     else:
-        diff = z - target_T
+        diff = (z - target_T) * mask
         value = jnp.einsum("rcn,rcn->r", diff, diff) / (n * c)
         delta = diff * (2.0 / (n * c))
     grads = []

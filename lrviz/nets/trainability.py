@@ -12,6 +12,7 @@ keeps revealing structure. `zoom_ranges` gives the ranges of a zoomed view.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,16 @@ from lrviz.engine.spec import step_bucket
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import load_dataset
 from lrviz.nets.model import check_params, init_params
-from lrviz.nets.train import Weights, batched_inputs, check_lrs, rate_rows, run_batch
+from lrviz.nets.train import (
+    Weights,
+    batch_slices,
+    batched_inputs,
+    check_lrs,
+    rate_rows,
+    run_batch,
+    run_batches,
+    usable_cores,
+)
 
 CONVERGED_FRACTION = 0.5  # a run converged if it ended below this fraction of its start loss
 
@@ -77,15 +87,15 @@ def zoom_ranges(range1: tuple[float, float], range2: tuple[float, float],
 
 def trainability_map(cfg: NetConfig, lrs_layer1: Sequence[float], lrs_layer2: Sequence[float],
                      params: Weights | None = None, n_examples: int | None = None,
-                     chunk: int = 256, progress: Callable[[float], None] | None = None
-                     ) -> TrainabilityMap:
+                     chunk: int = 256, progress: Callable[[float], None] | None = None,
+                     workers: int | None = None) -> TrainabilityMap:
     """Train ``cfg``'s network full batch once per pair of per-layer rates, in vmapped batches
-    of ``chunk`` runs from the same initial weights; ``progress(fraction)`` after each batch.
-
-    ``n_examples`` trains on the first training examples only (Sohl-Dickstein used a handful,
-    which keeps a 128x128 map to seconds). ``cfg.lr`` only sets the schedule's shape. The
-    default ``chunk`` of 256 runs was the fastest measured for the 2-8-2 map net (the batch's
-    working set stays in cache; 4096 was 2x slower).
+    of ``chunk`` runs from the same initial weights, run on ``workers`` threads at once
+    (default: one per usable core; see `train.run_batches`); ``progress(fraction)`` after each
+    batch. ``n_examples`` trains on the first training examples only (Sohl-Dickstein used a
+    handful, which keeps a 128x128 map to seconds). ``cfg.lr`` only sets the schedule's shape.
+    The default ``chunk`` of 256 runs was the fastest measured for the 2-8-2 map net (the
+    batch's working set stays in cache; 4096 was 2x slower).
     """
     if not cfg.full_batch:
         raise ValueError("the trainability map trains full batch: set batch_size=None")
@@ -100,31 +110,31 @@ def trainability_map(cfg: NetConfig, lrs_layer1: Sequence[float], lrs_layer2: Se
     grid1, grid2 = np.meshgrid(lr1, lr2)  # (n2, n1)
     pairs = np.stack([grid1.ravel(), grid2.ravel()], axis=1)
     n_layers = len(params)
-    total = len(pairs)
-    chunk = min(int(chunk), 1 << max(0, (total - 1).bit_length()))
-    finals, means, bad = [], [], []
-    initial = None
-    for start in range(0, total, chunk):
-        part = pairs[start : start + chunk]
-        scales = np.concatenate([part[:, :1], np.repeat(part[:, 1:], n_layers - 1, axis=1)],
+    workers = usable_cores() if workers is None else int(workers)
+    parts = batch_slices(len(pairs), chunk, workers)
+    size = 1 << max(0, (parts[0].stop - 1).bit_length())  # one padded batch shape for all
+
+    def run_part(part: slice):
+        rates = pairs[part]
+        scales = np.concatenate([rates[:, :1], np.repeat(rates[:, 1:], n_layers - 1, axis=1)],
                                 axis=1)
-        rows = np.broadcast_to(shape, (len(part), length))
-        x = batched_inputs(cfg, params, rows, scales, size=chunk)
-        out = run_batch(cfg, x, len(part), sharpness_every=0, curves=False,
-                        n_examples=n_examples)
-        losses = out.train_loss[:, : cfg.steps + 1].astype(float)
-        initial = float(losses[0, 0])
-        finals.append(losses[:, -1])
-        means.append(losses.mean(axis=1))
-        ok = out.ok[:, : cfg.steps]
-        bad.append(np.where(ok.all(axis=1), -1, np.argmin(ok, axis=1) + 1))
-        if progress is not None:
-            progress(min(1.0, (start + len(part)) / total))
-    grid = lambda parts: np.concatenate(parts).reshape(grid1.shape)  # noqa: E731
-    final, diverged_at = grid(finals), grid(bad)
+        rows = np.broadcast_to(shape, (len(rates), length))
+        x = batched_inputs(cfg, params, rows, scales, size=size)
+        return run_batch(cfg, x, len(rates), sharpness_every=0, curves=False,
+                         n_examples=n_examples)
+
+    outs = run_batches([functools.partial(run_part, part) for part in parts],
+                       [part.stop - part.start for part in parts], workers, progress)
+    losses = np.concatenate([out.train_loss[:, : cfg.steps + 1] for out in outs]).astype(float)
+    ok = np.concatenate([out.ok[:, : cfg.steps] for out in outs])
+    initial = float(losses[0, 0])
+    grid = lambda a: a.reshape(grid1.shape)  # noqa: E731
+    final = grid(losses[:, -1])
+    diverged_at = grid(np.where(ok.all(axis=1), -1, np.argmin(ok, axis=1) + 1))
     diverged = (diverged_at >= 0) | (final > initial)
     return TrainabilityMap(
-        config=cfg, lrs_layer1=lr1, lrs_layer2=lr2, final_loss=final, mean_loss=grid(means),
+        config=cfg, lrs_layer1=lr1, lrs_layer2=lr2, final_loss=final,
+        mean_loss=grid(losses.mean(axis=1)),
         diverged=diverged, diverged_at=diverged_at,
         converged=~diverged & (final < CONVERGED_FRACTION * initial), initial_loss=initial,
         n_examples=n_examples,
