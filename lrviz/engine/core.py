@@ -1,13 +1,21 @@
-"""The compiled heart of the engine: one ``jit(lax.scan(vmap(step)))`` per run structure.
+"""The compiled heart of the engine: one ``jit(lax.scan(step))`` per run structure, each step
+working on whole (B,) columns of a batch of runs.
 
-Structure (surface, optimizer, whether the schedule watches the loss, step bucket, batch
-bucket) is static and compiles once. Every number
-(start point, surface/optimizer/schedule parameters, the per-step learning rates, noise, seed,
-the step budget) is a traced input, so moving a slider never recompiles.
+Structure (surface, optimizer, whether the schedule watches the loss, whether paths are kept,
+step bucket, batch bucket) is static and compiles once. Every number (start point,
+surface/optimizer/schedule parameters, the per-step learning rates, noise, seed, the step
+budget) is a traced input, so moving a slider never recompiles.
 
 Divergence is handled inside the scan: a step whose point or loss is non-finite, or that leaves
 the escape box (``ESCAPE`` domain-sizes around the plotted domain), is not taken; the run stays
 frozen at its last good point, so no NaN or inf ever leaves this module.
+
+On XLA's CPU backend a single run's step (8 lanes) costs what its kernel launches cost and a
+thousand-run sweep's step what its arithmetic costs, so the step is laid out for both:
+coordinates as (2, B) rows, one optimizer call on the whole batch (shared hyperparameters are
+scalars: one ``beta ** t`` per step, not one per run), forward-mode slopes, the new point's
+loss and gradient computed once, and path statistics in a few arrays, each updated by one
+elementwise expression.
 """
 
 from __future__ import annotations
@@ -28,10 +36,16 @@ UNROLL = 1  # scan iterations per loop trip (more would cut loop overhead but sl
 
 
 class Inputs(NamedTuple):
-    """Traced inputs of a batch of B runs (leading axis B; ``lrs`` is step-major)."""
+    """Traced inputs of a batch of B runs (leading axis B; ``lrs`` is step-major).
+
+    A parameter shared by every run of the batch is a scalar (shape ``()``), one that differs
+    between runs a column ``(B,)``; the shapes are part of the compiled structure. Sharing
+    matters for speed: Adam's bias correction ``beta ** t`` is then one power per step, not
+    one per run and step.
+    """
 
     start: jax.Array  # (B, 2)
-    surface_params: dict[str, jax.Array]  # each (B,)
+    surface_params: dict[str, jax.Array]  # each () or (B,)
     optimizer_params: dict[str, jax.Array]
     lrs: jax.Array  # (N, B) base learning rate of each update, before any plateau factor
     plateau_params: dict[str, jax.Array]
@@ -40,102 +54,275 @@ class Inputs(NamedTuple):
     steps: jax.Array  # (B,) each run's real length (<= N); later updates are padding
 
 
+class Watch(NamedTuple):
+    """What the classifier asks the scan to measure along each path (see `diagnose`).
+
+    The candidate references are the surface's known minima (M of them, padded by repetition)
+    with the steepest direction at each; the classifier later keeps the candidate nearest to
+    where the run ended. ``windows`` holds, per run, q (last quarter), tail (last tenth of the
+    points, at least 2), late_tail (last tenth, at least 1) and the middle fifth [lo, hi).
+    """
+
+    ref_x: jax.Array  # (M, B)
+    ref_y: jax.Array
+    top_x: jax.Array  # (M, B) unit steepest direction at each candidate
+    top_y: jax.Array
+    swing: jax.Array  # (B,) a crossing counts only past this offset from the valley floor
+    fmin: jax.Array  # (B,) the surface's global minimum value
+    windows: jax.Array  # (5, B) int32: q, tail, late_tail, lo, hi
+
+
+class PathStats(NamedTuple):
+    """Per-run numbers measured along each path of n = ``steps`` updates (point k = the point
+    after k updates; "the last K points" are k in (n-K, n])."""
+
+    first_loss: jax.Array  # (B,) loss at k = 0
+    half_loss: jax.Array  # loss at k = n // 2
+    quarter_back_loss: jax.Array  # loss at k = n - q
+    spread: jax.Array  # diagonal of the bounding box of the last `tail` points
+    crossings: jax.Array  # (M, B) sign changes of the offset along each candidate's top
+    late_dist: jax.Array  # (M, B) mean distance to each candidate over the last q points
+    late_dist_max: jax.Array  # (M, B) its maximum there
+    early_dist: jax.Array  # (M, B) mean distance over points q .. 2q
+    late_gap: jax.Array  # (B,) mean of loss - fmin over the last q points
+    late_peak: jax.Array  # max of loss - fmin over the last late_tail points
+    middle_peak: jax.Array  # max of loss - fmin over points lo .. hi-1
+    path_late: jax.Array  # path length over the last q updates
+    falling: jax.Array  # fraction of the last q updates that lowered the loss
+
+
 class Outputs(NamedTuple):
-    """What a batch returns, step-major so each update writes one contiguous row."""
+    """What a batch returns, step-major so each update writes one contiguous row per
+    coordinate (x and y apart: a (B, 2) row would interleave them and split the step into
+    more kernels)."""
 
-    points: jax.Array  # (N+1, B, 2)
-    losses: jax.Array  # (N+1, B)
-    lrs: jax.Array  # (N, B) learning rate each update actually used
+    xs: jax.Array | None  # (N+1, B); None in summary mode
+    ys: jax.Array | None  # (N+1, B)
+    losses: jax.Array | None  # (N+1, B)
+    lrs: jax.Array | None  # (N, B) learning rate each update actually used
     diverged_at: jax.Array  # (B,) first update (1-based) within ``steps`` that blew up, else -1
-    final_grad: jax.Array  # (B, 2) gradient at points[steps]
-    final_hessian: jax.Array  # (B, 2, 2) Hessian at points[steps]
+    final_point: jax.Array  # (B, 2) the point after ``steps`` updates (or the last good one)
+    final_loss: jax.Array  # (B,)
+    final_grad: jax.Array  # (B, 2) gradient there
+    final_hessian: jax.Array  # (B, 2, 2) Hessian there
+    stats: PathStats
 
-
-def _all_finite(v: jax.Array) -> jax.Array:
-    # spelled out per coordinate: a reduction would split the step into more kernels
-    return jnp.isfinite(v[0]) & jnp.isfinite(v[1])
+    @property
+    def points(self) -> jax.Array:
+        """(N+1, B, 2), the two coordinates side by side (a copy)."""
+        return jnp.stack([self.xs, self.ys], axis=-1)
 
 
 def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> jax.Array:
-    """Each run's gradient noise for all n updates, (N, B, 2); all zeros (no draw) without noise."""
+    """Each run's gradient noise for all n updates, (N, 2, B); all zeros (no draw) without
+    noise."""
     def draw():
         one = lambda s, k: s * jax.random.normal(jax.random.key(k), (n, 2))  # noqa: E731
-        return jnp.swapaxes(jax.vmap(one)(noise, seed), 0, 1)
+        return jnp.transpose(jax.vmap(one)(noise, seed), (1, 2, 0))
 
-    zeros = lambda: jnp.zeros((n, noise.shape[0], 2), jnp.float32)  # noqa: E731
+    zeros = lambda: jnp.zeros((n, 2, noise.shape[0]), jnp.float32)  # noqa: E731
     return jax.lax.cond(jnp.any(noise > 0), draw, zeros)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, x: Inputs) -> Outputs:
-    """All runs of one structure at once: one ``lax.scan`` over the updates whose body is
-    ``vmap``-ped over the runs.
+def _axes(params: dict[str, jax.Array]) -> dict[str, int | None]:
+    """vmap axes of a parameter dict: 0 for per-run columns, None for shared scalars."""
+    return {k: (0 if jnp.ndim(v) else None) for k, v in params.items()}
 
+
+class _Tally(NamedTuple):
+    """The running sums, extremes and picks behind `PathStats`, carried through the scan.
+
+    Each field is updated by one elementwise expression over the whole array, its rows told
+    apart by their row index (``where`` on an iota, never a concatenation): XLA's CPU backend
+    then runs each field as one vectorised kernel per step, and a small scan body is dominated
+    by the number of kernels it launches (a concatenation of rows would compile to one kernel
+    per row, or to scalar code). Counts and signs are small integers, exact in float32.
+    """
+
+    sums: jax.Array  # (3, B) over the late window: loss - fmin, path length, falls
+    peaks: jax.Array  # (6, B) maxima: loss - fmin over the last late_tail | over the middle;
+    # x, y, -x, -y over the tail window (the bounding box)
+    picks: jax.Array  # (2, B) loss at n // 2 | at n - q
+    dist_sums: jax.Array  # (2, M, B) distance to each candidate summed over late | early
+    dist_max: jax.Array  # (M, B) its maximum over the late window
+    swings: jax.Array  # (M, B) 4 * crossings + side + 1 (side: -1, 0, 1; 0 before any swing)
+
+
+class _Windows(NamedTuple):
+    """Loop-invariant window bounds (inclusive), per run."""
+
+    late: tuple[jax.Array, jax.Array]  # (B,)
+    peaks: tuple[jax.Array, jax.Array]  # (6, B) rows of `_Tally.peaks`
+    picks: jax.Array  # (2, B) n // 2 | n - q
+    dist: tuple[jax.Array, jax.Array]  # (2, 1, B) late | early
+
+
+def _windows(steps: jax.Array, w: Watch) -> _Windows:
+    q, tail, late_tail, lo, hi = (w.windows[i] for i in range(5))
+    first = lambda size: steps - size + 1  # noqa: E731  (first of the last `size` points)
+    tails = [first(tail)] * 4
+    return _Windows(
+        (first(q), steps),
+        (jnp.stack([first(late_tail), lo, *tails]), jnp.stack([steps, hi - 1, *[steps] * 4])),
+        jnp.stack([steps // 2, steps - q]),
+        (jnp.stack([first(q), q])[:, None], jnp.stack([steps, 2 * q])[:, None]))
+
+
+def _rows(n: int) -> jax.Array:
+    return jax.lax.broadcasted_iota(jnp.int32, (n, 1), 0)
+
+
+def _observe(tally: _Tally | None, k, win: _Windows, w: Watch, p, loss, prev=None) -> _Tally:
+    """Fold point k of every path (``p`` (2, B), ``loss`` (B,)) into the tally; ``prev`` is
+    point k-1 and its loss (None at k = 0). Everything is masked by position, so points past
+    a run's own length count nowhere."""
+    inside = lambda bounds: (k >= bounds[0]) & (k <= bounds[1])  # noqa: E731
+    late = inside(win.late)
+    inf = jnp.float32(jnp.inf)
+    px, py = p[0], p[1]
+    dx, dy = px - w.ref_x, py - w.ref_y  # (M, B)
+    dist = jnp.sqrt(dx * dx + dy * dy)
+    along = dx * w.top_x + dy * w.top_y
+    swing = jnp.where(along > w.swing, 1.0, jnp.where(along < -w.swing, -1.0, 0.0))
+    swing = jnp.where(k <= win.late[1], swing, 0.0)
+    gap = loss - w.fmin
+    if tally is None:
+        tally = _Tally(jnp.zeros((3, *loss.shape)), jnp.full((6, *loss.shape), -inf),
+                       jnp.stack([loss, loss]), jnp.zeros((2, *dist.shape)),
+                       jnp.full_like(dist, -inf), swing + 1.0)
+        swings = tally.swings
+    else:
+        crossings, side = jnp.divmod(tally.swings, 4.0)
+        side = side - 1.0
+        new_side = jnp.where(swing != 0, swing, side)
+        crossings = crossings + ((new_side != side) & (side != 0))
+        swings = 4.0 * crossings + new_side + 1.0
+    if prev is None:
+        length = fell = jnp.zeros_like(loss)
+    else:
+        step = p - prev[0]
+        length = jnp.sqrt(step[0] * step[0] + step[1] * step[1])
+        fell = (loss < prev[1]).astype(jnp.float32)
+    r3, r6 = _rows(3), _rows(6)
+    added = jnp.where(r3 == 0, gap, jnp.where(r3 == 1, length, fell))
+    seen = jnp.where(r6 < 2, gap, jnp.where(r6 % 2 == 0, px, py) * jnp.where(r6 < 4, 1.0, -1.0))
+    return _Tally(
+        tally.sums + jnp.where(late, added, 0.0),
+        jnp.maximum(tally.peaks, jnp.where(inside(win.peaks), seen, -inf)),
+        jnp.where(k == win.picks, loss, tally.picks),
+        tally.dist_sums + jnp.where(inside(win.dist), dist, 0.0),
+        jnp.maximum(tally.dist_max, jnp.where(late, dist, -inf)),
+        swings)
+
+
+def _stats(first_loss: jax.Array, t: _Tally, w: Watch) -> PathStats:
+    q = w.windows[0].astype(jnp.float32)
+    width, height = t.peaks[2] + t.peaks[4], t.peaks[3] + t.peaks[5]  # max x - min x, ...
+    return PathStats(first_loss, t.picks[0], t.picks[1],
+                     jnp.sqrt(width * width + height * height),
+                     jnp.floor(t.swings / 4.0).astype(jnp.int32), t.dist_sums[0] / q,
+                     t.dist_max, t.dist_sums[1] / (q + 1.0), t.sums[0] / q, t.peaks[0],
+                     t.peaks[1], t.sums[1], t.sums[2] / q)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool, x: Inputs,
+              watch: Watch) -> Outputs:
+    """All runs of one structure at once: one ``lax.scan`` over the updates, each step working
+    on whole (B,) columns.
+
+    With ``paths`` the scan also writes every point, loss and (with a loss-watching schedule)
+    rate; without, it only carries what the classifier reads (`PathStats`, measured in the same
+    scan in both modes, so a sweep row and a single run are classified from identical numbers).
     Without a loss-watching schedule the rates are an input and the scan does not write them
     again (``lrs`` is then ``x.lrs``). Noise stays a traced number (no recompile when it moves
     off 0); without noise in any run no random numbers are drawn.
 
     The optimizer is the registry's optax transformation built with learning rate 1 and the
-    run's other hyperparameters; its update is scaled by the step's rate. Every optimizer in the
-    registry applies the rate as a final linear scale (optax's ``scale_by_learning_rate``), so
-    this is the same update as ``factory(lr)`` with no per-step hyperparameter injection
-    (a test checks the linearity for every optimizer).
+    run's other hyperparameters, applied to the batch's parameter columns ``(x, y)`` at once
+    (every optimizer in the registry is elementwise, so run r's update only reads run r's
+    numbers; its step count is one scalar for the batch). Its update is scaled by the step's
+    rate: every optimizer applies the rate as a final linear scale (optax's
+    ``scale_by_learning_rate``), so this is the same update as ``factory(lr)`` with no per-step
+    hyperparameter injection (a test checks the linearity for every optimizer).
+
+    A step whose point, loss or gradient is non-finite, or that leaves the escape box, is not
+    taken, and neither is any later one: the run keeps its last good point, loss and gradient
+    (the optimizer state of a dead run is never read again, so it is not kept). Updates past a
+    run's own ``steps`` are not taken either, so every run ends on its own last point.
     """
     surface = SURFACES[surface_name]
     factory = OPTIMIZERS[optimizer_name].factory
-    value_and_grad = jax.value_and_grad(surface.fn)
     cx, cy = surface.center
     radius = ESCAPE * surface.scale
     n, B = x.lrs.shape
     kicks = _kicks(x.noise, x.seed, n)
+    q = x.surface_params
 
-    def first(p, q, h):
-        loss, grad = value_and_grad(p, q)
-        return p, loss, grad, factory(1.0, **h).init(p)
+    def loss_and_slopes(px, py, params):
+        # forward mode, one coordinate at a time: each slope comes out as its own (B,) row
+        # (reverse mode would assemble (B, 2) gradients and split them again every step)
+        f = lambda a, b: surface.fn(jnp.stack([a, b]), params)  # noqa: E731
+        loss, gx = jax.jvp(lambda a: f(a, py), (px,), (jnp.ones_like(px),))
+        _, gy = jax.jvp(lambda b: f(px, b), (py,), (jnp.ones_like(py),))
+        return loss, gx, gy
 
-    def update(run, lr, kick, q, h, t, steps):
-        p, loss, grad, opt_state, alive, accepted = run
-        step, new_opt_state = factory(1.0, **h).update(grad + kick, opt_state, p)
-        p_new = p + lr * step
-        # One value_and_grad per step: the new point's gradient drives the next update.
-        loss_new, grad_new = value_and_grad(p_new, q)
-        ok = (alive & _all_finite(p_new) & jnp.isfinite(loss_new) & _all_finite(grad_new)
-              & (jnp.abs(p_new[0] - cx) <= radius) & (jnp.abs(p_new[1] - cy) <= radius))
-        # Rejected values are never used, not even by later gradients (a "double where").
-        keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
-        return (keep(p_new, p), keep(loss_new, loss), keep(grad_new, grad),
-                jax.tree.map(keep, new_opt_state, opt_state), ok,
-                accepted + (ok & (t < steps)).astype(jnp.int32))
+    batched = jax.vmap(loss_and_slopes, in_axes=(0, 0, _axes(q)))
 
-    batched = jax.vmap(update, in_axes=(0, 0, 0, 0, 0, None, 0))
+    def evaluate(p, params):  # points are (2, B): x and y rows, each contiguous
+        loss, gx, gy = batched(p[0], p[1], params)
+        return loss, jnp.stack([gx, gy])
+
+    optimizer = factory(1.0, **x.optimizer_params)
 
     def body(carry, xs):
-        runs, plateau_state = carry
+        (p, loss, g, opt_state, alive, accepted), tally, plateau_state = carry
         t, base_lr, kick = xs
         lr = base_lr * plateau_state.scale if plateau else base_lr
-        loss_before = runs[1]
-        runs = batched(runs, lr, kick, x.surface_params, x.optimizer_params, t, x.steps)
+        u, new_opt_state = optimizer.update(g + kick, opt_state, p)
+        new_p = p + lr * u
+        # One value_and_grad per step: the new point's gradient drives the next update.
+        new_loss, new_g = evaluate(new_p, q)
+        # computed once and read by the checks and the selects below (XLA would otherwise
+        # fuse a fresh copy of the surface's formula into each of them)
+        new_p, new_loss, new_g = jax.lax.optimization_barrier((new_p, new_loss, new_g))
+        finite = lambda v: jnp.isfinite(v[0]) & jnp.isfinite(v[1])  # noqa: E731
+        ok = (alive & (t < x.steps) & finite(new_p) & jnp.isfinite(new_loss) & finite(new_g)
+              & (jnp.abs(new_p[0] - cx) <= radius) & (jnp.abs(new_p[1] - cy) <= radius))
+        # Rejected values are never used, not even by later gradients (a "double where").
+        keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
+        runs = (keep(new_p, p), keep(new_loss, loss), keep(new_g, g), new_opt_state, ok,
+                accepted + ok.astype(jnp.int32))
+        tally = _observe(tally, t + 1, win, watch, runs[0], runs[1], (p, loss))
         if plateau:
-            plateau_state = jax.vmap(schedules.plateau_update)(
-                plateau_state, loss_before, x.lrs[0], x.plateau_params)
-        return (runs, plateau_state), (runs[0], runs[1], lr if plateau else None)
+            plateau_state = jax.vmap(schedules.plateau_update, in_axes=(
+                0, 0, 0, _axes(x.plateau_params)))(plateau_state, loss, x.lrs[0],
+                                                   x.plateau_params)
+        out = (runs[0], runs[1], lr if plateau else None) if paths else None
+        return (runs, tally, plateau_state), out
 
-    start = x.start.astype(jnp.float32)
-    p0, loss0, grad0, opt0 = jax.vmap(first)(start, x.surface_params, x.optimizer_params)
-    runs0 = (p0, loss0, grad0, opt0, jnp.ones(B, bool), jnp.zeros(B, jnp.int32))
+    p0 = x.start.astype(jnp.float32).T
+    loss0, g0 = evaluate(p0, q)
+    runs0 = (p0, loss0, g0, optimizer.init(p0), jnp.ones(B, bool), jnp.zeros(B, jnp.int32))
+    win = _windows(x.steps, watch)
+    tally0 = _observe(None, 0, win, watch, p0, loss0)
     plateau0 = jax.tree.map(lambda v: jnp.broadcast_to(v, (B,)), schedules.plateau_init())
-    (runs, _), (ps, ls, lrs) = jax.lax.scan(
-        body, (runs0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
-    lrs = x.lrs if lrs is None else lrs
-    points = jnp.concatenate([start[None], ps])
-    losses = jnp.concatenate([loss0[None], ls])
+    (runs, tally, _), out = jax.lax.scan(
+        body, (runs0, tally0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
     accepted = runs[5]
+    # a run that stopped before its own length blew up at the update after its last good one
     diverged_at = jnp.where(accepted < x.steps, accepted + 1, -1)
-    final = points[x.steps, jnp.arange(B)]
-    hess = jax.vmap(jax.hessian(surface.fn))(final, x.surface_params)
-    grads = jax.vmap(jax.grad(surface.fn))(final, x.surface_params)
+    final = runs[0].T
+    hess = jax.vmap(jax.hessian(surface.fn), in_axes=(0, _axes(q)))(final, q)
     clean = lambda a: jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38)  # noqa: E731
-    return Outputs(points, losses, lrs, diverged_at, clean(grads), clean(hess))
+    summary = (diverged_at, final, runs[1], clean(runs[2].T), clean(hess),
+               _stats(loss0, tally, watch))
+    if not paths:
+        return Outputs(None, None, None, None, *summary)
+    ps, ls, lrs = out
+    ps = jnp.concatenate([p0[None], ps])  # (N+1, 2, B)
+    return Outputs(ps[:, 0], ps[:, 1], jnp.concatenate([loss0[None], ls]),
+                   x.lrs if lrs is None else lrs, *summary)
 
 
 _dropped = 0  # compiled structures dropped by `runtime.release_compiled_programs`

@@ -1,9 +1,12 @@
 """Classify a finished run into a `Regime` and explain it with the numbers behind it.
 
 The classifier is vectorised over a batch of runs that share a surface and a step count (a
-sweep classifies a thousand runs in one pass; the passes over whole paths run compiled, in
-`_path_stats`). Every threshold is a named field of `Thresholds`; the numbers below are its
-defaults. "Near" means within 1% of the domain size.
+sweep classifies a thousand runs in one pass). It reads no paths: the statistics it needs are
+measured inside the simulation's scan (`core.PathStats`, against every known minimum), so a
+sweep keeps no trajectories and a single run is classified from the very same numbers. Every
+threshold is a named field of `Thresholds`; the numbers below are its defaults. "Near" means
+within 1% of the domain size; "no longer moving" means the last tenth of the path fits in a
+box whose diagonal is under that.
 
 Decision order (first match wins):
 
@@ -23,13 +26,13 @@ Decision order (first match wins):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lrviz.engine.linalg2 import eigh_2x2
@@ -149,46 +152,82 @@ class BatchFeatures:
     stuck_kind: np.ndarray  # "saddle", "plateau" or "stalled" (steps shrank to nothing)
     late_radius: np.ndarray  # farthest distance from the reference minimum in the last quarter
     noise: np.ndarray
+    top_final: np.ndarray  # (B, 2) steepest direction at the final point
+
+
+class References(NamedTuple):
+    """A surface's known minima as the classifier's candidate references."""
+
+    points: np.ndarray  # (M, 2)
+    values: np.ndarray  # (M,)
+    is_global: np.ndarray  # (M,) bool
+    tops: np.ndarray  # (M, 2) unit eigenvector of the larger Hessian eigenvalue (steepest)
+
+
+@functools.lru_cache(maxsize=256)
+def _references(name: str, params: tuple[tuple[str, float], ...]) -> References:
+    surface = get_surface(name)
+    minima = surface.minima(dict(params))
+    hessians = np.stack([point_hessian(surface, m.point, dict(params)) for m in minima])
+    refs = References(np.array([m.point for m in minima], float),
+                      np.array([m.value for m in minima], float),
+                      np.array([m.is_global for m in minima]), eigh_2x2(hessians)[1])
+    for a in refs:
+        a.setflags(write=False)
+    return refs
+
+
+def references(surface: Surface | str, surface_params: Mapping[str, float]) -> References:
+    """The candidate references of a surface with these parameters (cached)."""
+    surface = get_surface(surface)
+    return _references(surface.name, tuple(sorted(surface.resolve(surface_params).items())))
+
+
+def windows(steps: int, limits: Thresholds = THRESHOLDS) -> tuple[int, int, int, int, int]:
+    """The stretches of a run of ``steps`` updates the path statistics look at: q (the last
+    quarter), tail (the last tenth of the points, at least 2), late_tail (at least 1) and the
+    middle [lo, hi)."""
+    n = int(steps)
+    return (max(1, n // limits.quarter), max(2, n // limits.tail), max(1, n // limits.tail),
+            int(limits.middle[0] * n), int(limits.middle[1] * n) + 1)
+
+
+def swing(surface: Surface | str, limits: Thresholds = THRESHOLDS) -> float:
+    """How far from the valley floor a swing must reach to count as a crossing."""
+    return limits.swing * limits.near * get_surface(surface).scale
 
 
 def classify_batch(
-    surface: Surface, surface_params: Mapping[str, float], points, losses,
-    diverged_at: np.ndarray, final_grad: np.ndarray, final_hessian: np.ndarray,
-    noise: np.ndarray | float = 0.0, limits: Thresholds = THRESHOLDS, steps: int | None = None,
-    cols: np.ndarray | None = None,
+    surface: Surface, surface_params: Mapping[str, float], final_point: np.ndarray,
+    final_loss: np.ndarray, stats, diverged_at: np.ndarray, final_grad: np.ndarray,
+    final_hessian: np.ndarray, noise: np.ndarray | float = 0.0, limits: Thresholds = THRESHOLDS,
 ) -> BatchFeatures:
-    """Regimes of B runs with the same surface and length.
+    """Regimes of B runs with the same surface and length from what the scan measured.
 
-    ``points`` (T, R, 2) and ``losses`` (T, R) are step-major paths of R >= B runs, as the
-    executor's scan writes them (device arrays are read where they are, never copied); ``cols``
-    picks this group's B runs (all R when None) and the per-run arrays ``diverged_at``,
-    ``final_grad``, ``final_hessian`` and ``noise`` are already this group's. Only the first
-    ``steps + 1`` points count (default: all T).
+    ``stats`` holds this group's `core.PathStats` as host arrays (per-candidate fields (M, B),
+    the candidates being `references` of the surface in order); the per-run arrays are this
+    group's too. The path statistics were measured against every known minimum; the one the
+    run ended nearest to is the reference. A run that settled in a minimum that is not listed
+    (Rastrigin's dimples, say) is classified without path statistics: it is at a minimum by
+    construction. The windows and the crossing swing were fixed when the scan ran (from
+    `THRESHOLDS`, see `windows` and `swing`); ``limits`` sets the comparisons made here.
     """
-    # The few per-run scalars are promoted to float64; passes over whole paths (~1M points for a
-    # thousand-run sweep) run compiled in float32 in `_path_stats`, on every column at once.
-    P, Lh = np.asarray(points), np.asarray(losses)  # zero-copy views of CPU device arrays
-    T, R, _ = P.shape
-    cols = np.arange(R) if cols is None else np.asarray(cols)
-    B = cols.size
-    n = T - 1 if steps is None else int(steps)
+    B = len(final_loss)
     noise = np.broadcast_to(np.asarray(noise, float), (B,))
-    minima = surface.minima(surface_params)
-    M = np.array([m.point for m in minima])
-    values = np.array([m.value for m in minima])
-    is_global = np.array([m.is_global for m in minima])
+    refs = references(surface, surface_params)
+    M, values, is_global = refs.points, refs.values, refs.is_global
     fmin = values.min()
     tol = limits.near * surface.scale
+    f64 = lambda a: np.asarray(a, np.float64)  # noqa: E731
 
-    pT = P[n, cols].astype(np.float64)
-    LT, L0 = Lh[n, cols].astype(np.float64), Lh[0, cols].astype(np.float64)
+    pT, LT, L0 = f64(final_point), f64(final_loss), f64(stats.first_loss)
     gap0 = np.maximum(L0 - fmin, 1e-9)
     dists = np.linalg.norm(pT[:, None, :] - M[None], axis=2)
     nearest = dists.argmin(axis=1)
     dmin = dists[np.arange(B), nearest]
 
     H = final_hessian.astype(np.float64)
-    eig, _ = eigh_2x2(H)
+    eig, top_final = eigh_2x2(H)
     g = final_grad.astype(np.float64)
     pd = eig[:, 0] > 0
     safe_H = np.where(pd[:, None, None], H, np.eye(2))
@@ -203,26 +242,17 @@ def classify_batch(
     ahead = np.linalg.norm((pT - step)[:, None, :] - M[None], axis=2).min(axis=1) < tol
     unlisted = ~near_listed & pd & (newton < tol) & ~ahead
     near_min = near_listed | unlisted
-    ref = np.where(unlisted[:, None], pT, M[nearest])
     ref_value = np.where(unlisted, LT, values[nearest])
     local = np.where(unlisted, True, ~is_global[nearest])
 
-    # The steepest direction at the reference point: crossings of the valley floor along it.
-    minima_H = np.stack([point_hessian(surface, mm.point, surface_params) for mm in minima])
-    _, top = eigh_2x2(np.where(unlisted[:, None, None], H, minima_H[nearest]))
-    q = max(1, n // limits.quarter)
-    tail, late_tail = max(2, n // limits.tail), max(1, n // limits.tail)
-    lo, hi = int(limits.middle[0] * n), int(limits.middle[1] * n) + 1
-    ref_all, top_all = np.zeros((R, 2), np.float32), np.zeros((R, 2), np.float32)
-    ref_all[cols], top_all[cols] = ref, top
-    ints = np.array([n, q, tail, late_tail, lo, hi], np.int32)
-    stats = [np.asarray(a)[cols].astype(np.float64) for a in _compiled_path_stats(
-        points, losses, ref_all, top_all, np.float32(fmin), np.float32(limits.swing * tol), ints)]
-    moving, crossings, d_late, d_late_max, d_early, late_gap, late, middle, path_late, \
-        descending = stats
-    crossings = crossings.astype(int)
+    # the statistics measured against the nearest listed minimum
+    pick = lambda a: f64(a)[nearest, np.arange(B)]  # noqa: E731
+    crossings = pick(stats.crossings).astype(int)
+    d_late, d_late_max, d_early = (pick(stats.late_dist), pick(stats.late_dist_max),
+                                   pick(stats.early_dist))
+    late_gap, late, middle = f64(stats.late_gap), f64(stats.late_peak), f64(stats.middle_peak)
 
-    settled = (moving < tol) | (LT - ref_value < limits.settled_gap * gap0)
+    settled = (f64(stats.spread) < tol) | (LT - ref_value < limits.settled_gap * gap0)
     # With gradient noise a run never settles exactly; hovering close to a minimum, with a loss
     # that has kept less than 1% of the starting gap, counts as being there.
     noisy_bottom = (noise > 0) & (d_late < limits.noisy_radius * tol) & (
@@ -237,12 +267,13 @@ def classify_batch(
     grad_norm = np.linalg.norm(g, axis=1)
     slope_scale = gap0 / surface.scale
     # progress over the second half, relative to what was still left to gain at its start
-    half = Lh[n // 2, cols].astype(np.float64)
+    half = f64(stats.half_loss)
     no_progress = (half - LT) / np.maximum(half - fmin, 1e-12) < limits.no_progress
     flat = (grad_norm < limits.flat_slope * slope_scale) & no_progress
-    stalled = (path_late < limits.stalled_path * tol) & no_progress
+    stalled = (f64(stats.path_late) < limits.stalled_path * tol) & no_progress
     saddle = ~near_min & (eig[:, 0] < 0) & (newton_any < tol)
-    descending = (descending >= limits.descending) & (Lh[n - q, cols] > LT)
+    descending = (f64(stats.falling) >= limits.descending) & (
+        f64(stats.quarter_back_loss) > LT)
 
     conditions = [
         diverged,
@@ -262,51 +293,23 @@ def classify_batch(
     stuck_kind = np.where(saddle, "saddle", np.where(flat, "plateau", "stalled"))
     return BatchFeatures(regimes, nearest, dmin, crossings, grad_norm,
                          np.minimum(newton, newton_any), eig, at_bottom, unlisted, stuck_kind,
-                         d_late_max, noise)
+                         d_late_max, noise, top_final)
 
 
-@jax.jit
-def _compiled_path_stats(points, losses, ref, top, fmin, swing, ints):
-    """The classifier's passes over whole paths, compiled: step-major points (T, R, 2) and
-    losses (T, R), the reference minimum ``ref`` (R, 2) and its steepest direction ``top``
-    (R, 2); ``ints`` holds n, q, tail, late_tail, lo, hi as traced numbers (a new run length
-    never recompiles).
-
-    Returns per run: the farthest the last ``tail`` points lie from the final point; the number
-    of sign changes of the offset from ``ref`` along ``top`` (ignoring swings under ``swing``);
-    mean and max distance from ``ref`` over the last ``q`` points and its mean over points
-    ``q .. 2q``; mean loss gap over the last ``q``; the largest gap over the last ``late_tail``
-    points and over points ``lo .. hi-1``; the path length over the last ``q`` updates; and the
-    fraction of those updates that lowered the loss.
-    """
-    n, q, tail, late_tail, lo, hi = (ints[k] for k in range(6))
-    t = jnp.arange(points.shape[0])[:, None]
-    last = lambda k: (t > n - k) & (t <= n)  # noqa: E731  (the last k points)
-    masked_max = lambda a, m: jnp.max(jnp.where(m, a, -jnp.inf), axis=0)  # noqa: E731
-    masked_mean = lambda a, m: jnp.sum(jnp.where(m, a, 0.0), axis=0) / jnp.sum(m)  # noqa: E731
-    x, y = points[..., 0], points[..., 1]
-    final = jax.lax.dynamic_index_in_dim(points, n, 0, keepdims=False)
-    moving = masked_max(jnp.sqrt((x - final[:, 0]) ** 2 + (y - final[:, 1]) ** 2), last(tail))
-    rx, ry = x - ref[:, 0], y - ref[:, 1]
-    dist = jnp.sqrt(rx * rx + ry * ry)
-    along = jnp.where(t <= n, rx * top[:, 0] + ry * top[:, 1], 0.0)
-    # the side of the valley floor of the latest significant swing (0 before any): the last
-    # non-zero sign so far, as an associative scan (O(T log T); lax.cummax would lower to a
-    # reduce_window, O(T^2) on CPU)
-    swings = jnp.where(along > swing, 1, jnp.where(along < -swing, -1, 0)).astype(jnp.int8)
-    latest = lambda a, b: jnp.where(b != 0, b, a)  # noqa: E731
-    side = jax.lax.associative_scan(latest, swings, axis=0)
-    crossings = jnp.sum((side[1:] != side[:-1]) & (side[:-1] != 0), axis=0)
-    gaps = losses - fmin
-    lengths = jnp.sqrt(jnp.diff(x, axis=0) ** 2 + jnp.diff(y, axis=0) ** 2)
-    late_updates = last(q)[1:]  # updates into each of the last q points
-    path_late = jnp.sum(jnp.where(late_updates, lengths, 0.0), axis=0)
-    falling = masked_mean(jnp.diff(losses, axis=0) < 0, late_updates)
-    early = (t >= q) & (t <= 2 * q)
-    return (moving, crossings, masked_mean(dist, last(q)), masked_max(dist, last(q)),
-            masked_mean(dist, early), masked_mean(gaps, last(q)),
-            masked_max(gaps, last(late_tail)), masked_max(gaps, (t >= lo) & (t < hi)),
-            path_late, falling)
+def unlisted_path_facts(points: np.ndarray, top: np.ndarray, surface: Surface,
+                        limits: Thresholds = THRESHOLDS) -> tuple[int, float]:
+    """Crossings and farthest late distance of a path that settled in an unlisted minimum,
+    measured from where it ended along the steepest direction ``top`` there. The scan measures
+    against listed minima only; for such a run these two numbers only feed the explanation
+    (the regime is settled without them), so they are taken from the recorded path."""
+    offset = np.asarray(points, float) - np.asarray(points, float)[-1]
+    along = offset @ np.asarray(top, float)
+    cut = swing(surface, limits)
+    sides = np.sign(np.where(np.abs(along) > cut, along, 0.0))
+    sides = sides[sides != 0]
+    crossings = int(np.count_nonzero(sides[1:] != sides[:-1]))
+    q = max(1, (len(points) - 1) // limits.quarter)
+    return crossings, float(np.linalg.norm(offset[-q:], axis=1).max())
 
 
 # --- explanations ------------------------------------------------------------------------------
@@ -367,6 +370,9 @@ def explain(
     """The plain-language sentence (and the facts) for run ``i`` of a classified batch: the
     common facts here, the sentence from the regime's own explainer."""
     surface = get_surface(surface)
+    if features.unlisted_min[i]:  # measured from the path's end, not a listed minimum
+        features.crossings[i], features.late_radius[i] = unlisted_path_facts(
+            points, features.top_final[i], surface)
     spec = get_optimizer(optimizer)
     factor = spec.stability_factor(optimizer_params)
     minima = surface.minima(surface_params)

@@ -1,10 +1,12 @@
 """The public simulation API: `simulate`, `simulate_many`, `lr_sweep` and `phase_map`.
 
 All four go through one executor, `execute`: every run is a `Row` (config, base rate, at most
-one parameter override); rows are grouped by structure (surface, optimizer, loss-driven
-schedule or not, step bucket) and each group runs as one padded, vmapped batch
-through `core.run_batch` into a typed `Batch`. Sweeps and phase maps classify the batch;
-single runs are also cut to their own length and explained.
+one parameter override); rows are grouped by structure (surface, optimizer and its
+hyperparameter values, loss-driven schedule or not, step bucket) and each group runs as one
+padded batch through `core.run_batch` into a typed `Batch`. The scan measures the
+classifier's path statistics itself, so sweeps and phase maps keep no trajectories (summary
+mode) and are classified from the same numbers as a single run, which is also cut to its own
+length and explained.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import jax.numpy as jnp
 import numpy as np
 
 from lrviz.engine import core, diagnose, runtime
@@ -156,6 +157,9 @@ def _rates(schedule: str, lrs: np.ndarray, steps: int, length: int,
 def _group(rows: Sequence[Row], key) -> dict[tuple, list[int]]:
     """Row indices by ``key(row)``, evaluated once per distinct (config, override): a sweep's
     thousand rows share one config, so its keys cost one evaluation, not a thousand."""
+    first = rows[0] if rows else None
+    if first and all(row.cfg is first.cfg and row.override == first.override for row in rows):
+        return {key(first): list(range(len(rows)))}  # a sweep: one group
     seen: dict[tuple, tuple] = {}
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
@@ -170,11 +174,17 @@ def _classify_key(row: Row) -> tuple[str, tuple, int]:
     return row.cfg.surface, tuple(sorted(row.values("surface").items())), row.cfg.steps
 
 
-def _structure(row: Row) -> tuple[str, str, bool, int]:
-    """What compiles: surface, optimizer, loss-watching schedule or not, and the step bucket."""
+def _structure(row: Row) -> tuple[str, str, bool, int, tuple]:
+    """What runs as one batch: the compiled structure (surface, optimizer, loss-watching
+    schedule or not, step bucket) and the optimizer's hyperparameter values.
+
+    The values do not compile (they are traced scalars) but every batch shares them: one
+    ``beta ** t`` per step instead of one per run, and every run, whether alone, in a sweep
+    or in a phase map, goes through the very same program (a phase map over an optimizer
+    parameter runs one batch per value)."""
     cfg = row.cfg
     return (cfg.surface, cfg.optimizer, get_schedule(cfg.schedule).needs_loss,
-            step_bucket(cfg.steps))
+            step_bucket(cfg.steps), tuple(sorted(row.values("optimizer").items())))
 
 
 def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
@@ -193,6 +203,9 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
         groups[(id(row.cfg), row.override)].append(k)
     lrs = np.empty((length, size), f32)
     columns: dict[str, dict[str, np.ndarray]] = {}
+    # The optimizer's hyperparameters are shared by the batch (see `_structure`) and go in as
+    # scalars; surface and plateau parameters are columns (sharing them would buy nothing and
+    # compile the surface differently from a phase map that varies them).
     start, noise = np.empty((size, 2), f32), np.empty(size, f32)
     seed, steps = np.empty(size, np.int32), np.empty(size, np.int32)
     for members in groups.values():
@@ -208,7 +221,10 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
                              ("optimizer", row.values("optimizer")), ("plateau", plateau)):
             col = columns.setdefault(kind, {})
             for name, v in values.items():
-                col.setdefault(name, np.empty(size, f32))[idx] = v
+                if kind == "optimizer":
+                    col[name] = f32(v)
+                else:
+                    col.setdefault(name, np.empty(size, f32))[idx] = v
         start[idx], noise[idx] = cfg.start_point, cfg.noise
         seed[idx], steps[idx] = cfg.seed, cfg.steps
     return core.Inputs(start=start, surface_params=columns["surface"],
@@ -216,12 +232,44 @@ def _inputs(rows: Sequence[Row], length: int) -> core.Inputs:
                        plateau_params=columns["plateau"], noise=noise, seed=seed, steps=steps)
 
 
+def _watch(rows: Sequence[Row], size: int) -> core.Watch:
+    """What the scan measures for the classifier, per run (padded like `_inputs`): every known
+    minimum of the run's surface as a candidate reference (groups with fewer minima repeat
+    their last), the swing that counts as a crossing, and the run's windows."""
+    padded = list(rows) + [rows[0]] * (size - len(rows))
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for k, row in enumerate(padded):
+        groups[(id(row.cfg), row.override)].append(k)
+    found = []
+    for members in groups.values():
+        row = padded[members[0]]
+        refs = diagnose.references(row.cfg.surface, row.values("surface"))
+        found.append((members, row, refs))
+    # a surface whose minima move with its parameters (two wells merging into one) pads its
+    # count to a power of two (at least 2), so a slider never changes the compiled shape
+    m = max(len(refs.points) if get_surface(row.cfg.surface).minima_fn is None
+            else max(2, 1 << (len(refs.points) - 1).bit_length()) for _, row, refs in found)
+    f32 = np.float32
+    ref, top = np.empty((2, m, size), f32), np.empty((2, m, size), f32)
+    swing, fmin = np.empty(size, f32), np.empty(size, f32)
+    wins = np.empty((5, size), np.int32)
+    for members, row, refs in found:
+        idx = slice(None) if len(found) == 1 else np.asarray(members)
+        pad = np.minimum(np.arange(m), len(refs.points) - 1)  # repeat the last minimum
+        ref[:, :, idx] = refs.points[pad].T[:, :, None]
+        top[:, :, idx] = refs.tops[pad].T[:, :, None]
+        swing[idx] = diagnose.swing(row.cfg.surface)
+        fmin[idx] = refs.values.min()
+        wins[:, idx] = np.array(diagnose.windows(row.cfg.steps))[:, None]
+    return core.Watch(ref[0], ref[1], top[0], top[1], swing, fmin, wins)
+
+
 @dataclass(frozen=True, eq=False)
 class Batch:
     """The executor's typed result for rows of one structure.
 
-    ``out`` holds the scan's arrays where it left them (step-major, padded to a batch bucket);
-    the classifier reads the paths there, and the host views below are zero-copy on CPU.
+    ``out`` holds the scan's arrays where it left them (step-major, padded to a batch bucket;
+    without paths only the per-run summary); the host views below are zero-copy on CPU.
     """
 
     rows: list[Row]
@@ -229,45 +277,52 @@ class Batch:
     input_lrs: np.ndarray  # (N, R) the rates fed in (what the runs used, unless a plateau cut)
     plateau: bool
 
+    def _host(self, a) -> np.ndarray:
+        return np.asarray(a)[..., : len(self.rows)]
+
     @functools.cached_property
     def diverged_at(self) -> np.ndarray:
         """(B,) first update that blew up, -1 when the run never did."""
-        return np.asarray(self.out.diverged_at)[: len(self.rows)]
+        return self._host(self.out.diverged_at)
 
     @functools.cached_property
-    def final_grad(self) -> np.ndarray:
-        return np.asarray(self.out.final_grad)[: len(self.rows)]
+    def final_loss(self) -> np.ndarray:
+        return self._host(self.out.final_loss)
 
     @functools.cached_property
-    def final_hessian(self) -> np.ndarray:
-        return np.asarray(self.out.final_hessian)[: len(self.rows)]
+    def stats(self) -> core.PathStats:
+        """The scan's path statistics as host arrays (per-candidate fields (M, B))."""
+        return core.PathStats(*(self._host(a) for a in self.out.stats))
 
-    @functools.cached_property
-    def losses(self) -> np.ndarray:
-        """(N+1, R) float32, step-major."""
-        return np.asarray(self.out.losses)
+    def per_run(self, name: str) -> np.ndarray:
+        """(B, ...) ``final_point``, ``final_grad`` or ``final_hessian``."""
+        return np.asarray(getattr(self.out, name))[: len(self.rows)]
 
     def trajectory(self, i: int) -> Trajectory:
-        """Run ``i`` cut to its own length, as float64 host arrays."""
+        """Run ``i`` cut to its own length, as float64 host arrays (needs a batch with paths)."""
         n = self.rows[i].cfg.steps
         at = int(self.diverged_at[i])
         lrs = np.asarray(self.out.lrs) if self.plateau else self.input_lrs
-        return Trajectory(np.asarray(self.out.points)[: n + 1, i].astype(np.float64),
-                          self.losses[: n + 1, i].astype(np.float64),
+        points = np.stack([np.asarray(self.out.xs)[: n + 1, i],
+                           np.asarray(self.out.ys)[: n + 1, i]], axis=-1)
+        return Trajectory(points.astype(np.float64),
+                          np.asarray(self.out.losses)[: n + 1, i].astype(np.float64),
                           lrs[:n, i].astype(np.float64), at if at >= 0 else None,
-                          self.final_grad[i].astype(np.float64),
-                          self.final_hessian[i].astype(np.float64))
+                          self.per_run("final_grad")[i].astype(np.float64),
+                          self.per_run("final_hessian")[i].astype(np.float64))
 
 
-def execute(rows: Sequence[Row]) -> list[tuple[list[int], Batch]]:
+def execute(rows: Sequence[Row], paths: bool = True) -> list[tuple[list[int], Batch]]:
     """Run every row; rows sharing a structure run as one batch. Returns (row indices, batch)
-    pairs. Single runs, sweeps and phase maps all come through here."""
+    pairs. Single runs, sweeps and phase maps all come through here; sweeps and phase maps
+    ask for no ``paths`` (the scan then keeps only what the classifier reads)."""
     out = []
-    for (surface, optimizer, plateau, length), idx in _group(rows, _structure).items():
+    for (surface, optimizer, plateau, length, _), idx in _group(rows, _structure).items():
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
         runtime.keep_mappings_in_check()
-        o = core.run_batch(surface, optimizer, plateau, x)
+        o = core.run_batch(surface, optimizer, plateau, paths, x,
+                           _watch(members, x.lrs.shape[1]))
         out.append((idx, Batch(members, o, x.lrs, plateau)))
     return out
 
@@ -277,12 +332,18 @@ def _classify(rows: Sequence[Row], batches: list[tuple[list[int], Batch]]
     """Classify runs in groups sharing a surface, its parameters and a length."""
     out = []
     for idx, batch in batches:
-        for (surface, params, n), js in _group(batch.rows, _classify_key).items():
+        stats = batch.stats
+        point, grad, hessian = (batch.per_run(k) for k in
+                                ("final_point", "final_grad", "final_hessian"))
+        for (surface, params, _steps), js in _group(batch.rows, _classify_key).items():
             cols = np.asarray(js)
+            refs = diagnose.references(surface, dict(params))
+            group = core.PathStats(*(a[: len(refs.points), cols] if a.ndim == 2 else a[cols]
+                                     for a in stats))
             feats = diagnose.classify_batch(
-                get_surface(surface), dict(params), batch.out.points, batch.out.losses,
-                batch.diverged_at[cols], batch.final_grad[cols], batch.final_hessian[cols],
-                np.array([batch.rows[j].cfg.noise for j in js]), steps=n, cols=cols)
+                get_surface(surface), dict(params), point[cols], batch.final_loss[cols], group,
+                batch.diverged_at[cols], grad[cols], hessian[cols],
+                np.array([batch.rows[j].cfg.noise for j in js]))
             out.append(([idx[j] for j in js], feats))
     return out
 
@@ -309,7 +370,9 @@ def simulate_many(cfgs: Iterable[RunConfig]) -> list[Run]:
         surface = rows[idx[0]].cfg.surface
         params = {k: np.array([r.values("surface")[k] for r in batch.rows], np.float32)
                   for k in rows[idx[0]].values("surface")}
-        paths = jnp.swapaxes(batch.out.points[:, : len(idx)], 0, 1)  # run-major (B, N+1, 2)
+        k = len(idx)  # host views, no eager device ops: run-major (B, N+1, 2)
+        paths = np.stack([np.asarray(batch.out.xs)[:, :k].T, np.asarray(batch.out.ys)[:, :k].T],
+                         axis=-1)
         runtime.keep_mappings_in_check()
         eigs = np.asarray(core.curvature_batch(surface, paths, params).eigs)
         for j, i in enumerate(idx):
@@ -329,17 +392,18 @@ def simulate_many(cfgs: Iterable[RunConfig]) -> list[Run]:
 
 
 def _grid(rows: list[Row]) -> tuple[np.ndarray, list[Regime], list[int | None], float]:
-    """Final losses, regimes and divergence steps of rows that share one structure and length
+    """Final losses, regimes and divergence steps of rows that share a surface and a length
     (a sweep or a phase map), plus the first run's initial loss."""
-    (idx, batch), = execute(rows)
-    n = rows[0].cfg.steps
+    batches = execute(rows, paths=False)
     regimes: list[Regime] = [None] * len(rows)  # type: ignore[list-item]
-    for members, feats in _classify(rows, [(idx, batch)]):
+    for members, feats in _classify(rows, batches):
         for j, i in enumerate(members):
             regimes[i] = feats.regimes[j]
-    final = batch.losses[n, : len(rows)].astype(float)
-    diverged = [None if d < 0 else int(d) for d in batch.diverged_at]
-    return final, regimes, diverged, float(batch.losses[0, 0])
+    final, diverged = np.empty(len(rows)), np.empty(len(rows), int)
+    for idx, batch in batches:
+        final[idx], diverged[idx] = batch.final_loss, batch.diverged_at
+    initial = float(batches[0][1].stats.first_loss[0])
+    return final, regimes, [None if d < 0 else int(d) for d in diverged.tolist()], initial
 
 
 def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
@@ -407,6 +471,12 @@ def _check_lrs(lrs) -> np.ndarray:
     lrs = np.asarray(lrs, dtype=float).ravel()
     if lrs.size == 0:
         raise ValueError("a sweep needs at least one learning rate")
-    for lr in np.unique(lrs):  # the same range as a RunConfig's lr (spec.LR_VALID)
-        check_lr(lr, "every learning rate in a sweep must be valid: lr")
+    who = "every learning rate in a sweep must be valid: lr"
+    try:  # the same range as a RunConfig's lr (spec.LR_VALID), an interval: its ends decide
+        check_lr(lrs.min(), who)
+        check_lr(lrs.max(), who)
+    except ValueError:
+        for lr in np.unique(lrs):  # name the smallest offending rate
+            check_lr(lr, who)
+        raise
     return lrs
