@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lrviz.engine import runtime
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.schedules import base_values, get_schedule
@@ -175,6 +176,7 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     data = shared_data(cfg, length, n_examples)
     batch = jax.tree.leaves(inputs)[0].shape[0]
     width = core.vmap_width(data.X_train.shape[0], cfg.layer_sizes, batch)
+    runtime.keep_mappings_in_check()
     out = core.train_batch(static_for(cfg, length, sharpness_every, curves), data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
 
