@@ -46,6 +46,14 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
     return folder
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def map_limit() -> int:
     """The kernel's cap on memory mappings per process (``vm.max_map_count``)."""
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -312,19 +313,49 @@ class Batch:
                           self.per_run("final_hessian")[i].astype(np.float64))
 
 
-def execute(rows: Sequence[Row], paths: bool = True) -> list[tuple[list[int], Batch]]:
+THREAD_MIN_RUNS = 256  # runs per thread below which a batch is launch-bound: one thread
+
+
+def _parts(idx: list[int], workers: int) -> list[list[int]]:
+    """``idx`` cut into ``workers`` near-equal consecutive parts, when each part gets at least
+    `THREAD_MIN_RUNS` runs; else one part."""
+    count = min(workers, len(idx) // THREAD_MIN_RUNS)
+    if count < 2:
+        return [idx]
+    size = -(-len(idx) // count)
+    return [idx[k: k + size] for k in range(0, len(idx), size)]
+
+
+def execute(rows: Sequence[Row], paths: bool = True,
+            workers: int | None = None) -> list[tuple[list[int], Batch]]:
     """Run every row; rows sharing a structure run as one batch. Returns (row indices, batch)
     pairs. Single runs, sweeps and phase maps all come through here; sweeps and phase maps
-    ask for no ``paths`` (the scan then keeps only what the classifier reads)."""
-    out = []
-    for (surface, optimizer, plateau, length, _), idx in _group(rows, _structure).items():
+    ask for no ``paths`` (the scan then keeps only what the classifier reads).
+
+    A large batch (a sweep, a phase map) is cut into one part per core (``workers``, default
+    every usable core), each run on its own thread. Why: XLA's CPU code runs a batch's
+    elementwise scan on one core, and compiled programs release the GIL, so two parts keep
+    two cores busy. Each run is elementwise in its own lane, so a run's numbers do not depend
+    on which part it is in (a test checks a threaded sweep against the one-batch one)."""
+    workers = runtime.usable_cores() if workers is None else max(1, int(workers))
+    jobs = []
+    for (surface, optimizer, plateau, length, _), group in _group(rows, _structure).items():
+        for idx in _parts(group, workers):
+            jobs.append((idx, surface, optimizer, plateau, length))
+
+    def run(job) -> tuple[list[int], Batch]:
+        idx, surface, optimizer, plateau, length = job
         members = [rows[i] for i in idx]
         x = _inputs(members, length)
         runtime.keep_mappings_in_check()
         o = core.run_batch(surface, optimizer, plateau, paths, x,
                            _watch(members, x.lrs.shape[1]))
-        out.append((idx, Batch(members, o, x.lrs, plateau)))
-    return out
+        return idx, Batch(members, o, x.lrs, plateau)
+
+    if len(jobs) < 2 or workers < 2:
+        return [run(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(pool.map(run, jobs))
 
 
 def _classify(rows: Sequence[Row], batches: list[tuple[list[int], Batch]]

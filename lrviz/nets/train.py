@@ -7,7 +7,6 @@ in numbers (rates, per-layer factors) share one compiled program.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 from lrviz.engine import runtime
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import get_optimizer
+from lrviz.engine.runtime import usable_cores
 from lrviz.engine.schedules import base_values, get_schedule
 from lrviz.engine.simulate import largest_rate_before_divergence
 from lrviz.engine.spec import batch_bucket, step_bucket
@@ -179,14 +179,6 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     runtime.keep_mappings_in_check()
     out = core.train_batch(static_for(cfg, length, sharpness_every, curves), data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def batch_slices(total: int, chunk: int, workers: int) -> list[slice]:
