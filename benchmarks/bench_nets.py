@@ -30,8 +30,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
 from lrviz import nets
+from lrviz.engine.runtime import batch_slices, usable_cores
 from lrviz.nets import core as nets_core
-from lrviz.nets.train import batch_slices, usable_cores
 
 STEPS = 500
 RATES = np.geomspace(0.01, 10.0, 32)

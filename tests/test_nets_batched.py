@@ -180,7 +180,7 @@ def test_batch_slices_cover_every_run_once_and_give_each_worker_a_batch():
 
 
 def test_threaded_sweep_and_map_equal_one_batch_at_a_time():
-    """Batches run on worker threads (`train.run_batches`) give the rows of the same sweep run
+    """Batches run on worker threads (`runtime.run_batches`) give the rows of the same sweep run
     as one batch on the calling thread, whatever the split (5 rates on 1, 2 or 3 workers), up
     to float32 rounding (a batch of another size rounds differently: the same tolerance as
     sweep rows against single runs), and report progress up to 1.0; the same for a map."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -317,13 +316,12 @@ THREAD_MIN_RUNS = 256  # runs per thread below which a batch is launch-bound: on
 
 
 def _parts(idx: list[int], workers: int) -> list[list[int]]:
-    """``idx`` cut into ``workers`` near-equal consecutive parts, when each part gets at least
-    `THREAD_MIN_RUNS` runs; else one part."""
+    """``idx`` cut into up to ``workers`` near-equal consecutive parts of at least
+    `THREAD_MIN_RUNS` runs each (one part when too few)."""
     count = min(workers, len(idx) // THREAD_MIN_RUNS)
     if count < 2:
         return [idx]
-    size = -(-len(idx) // count)
-    return [idx[k: k + size] for k in range(0, len(idx), size)]
+    return [idx[part] for part in runtime.batch_slices(len(idx), len(idx), count)]
 
 
 def execute(rows: Sequence[Row], paths: bool = True,
@@ -333,29 +331,25 @@ def execute(rows: Sequence[Row], paths: bool = True,
     ask for no ``paths`` (the scan then keeps only what the classifier reads).
 
     A large batch (a sweep, a phase map) is cut into one part per core (``workers``, default
-    every usable core), each run on its own thread. Why: XLA's CPU code runs a batch's
-    elementwise scan on one core, and compiled programs release the GIL, so two parts keep
-    two cores busy. Each run is elementwise in its own lane, so a run's numbers do not depend
-    on which part it is in (a test checks a threaded sweep against the one-batch one)."""
+    every usable core), and parts and batches run side by side on threads
+    (`runtime.run_batches`). Each run is elementwise in its own lane, so a run's numbers do not
+    depend on which part it is in (a test checks a threaded sweep against the one-batch one)."""
     workers = runtime.usable_cores() if workers is None else max(1, int(workers))
     jobs = []
     for (surface, optimizer, plateau, length, _), group in _group(rows, _structure).items():
         for idx in _parts(group, workers):
-            jobs.append((idx, surface, optimizer, plateau, length))
+            jobs.append(functools.partial(_run_part, rows, idx, surface, optimizer, plateau,
+                                          length, paths))
+    return runtime.run_batches(jobs, [1] * len(jobs), workers)
 
-    def run(job) -> tuple[list[int], Batch]:
-        idx, surface, optimizer, plateau, length = job
-        members = [rows[i] for i in idx]
-        x = _inputs(members, length)
-        runtime.keep_mappings_in_check()
-        o = core.run_batch(surface, optimizer, plateau, paths, x,
-                           _watch(members, x.lrs.shape[1]))
-        return idx, Batch(members, o, x.lrs, plateau)
 
-    if len(jobs) < 2 or workers < 2:
-        return [run(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        return list(pool.map(run, jobs))
+def _run_part(rows: Sequence[Row], idx: list[int], surface: str, optimizer: str, plateau: bool,
+              length: int, paths: bool) -> tuple[list[int], Batch]:
+    members = [rows[i] for i in idx]
+    x = _inputs(members, length)
+    runtime.keep_mappings_in_check()
+    o = core.run_batch(surface, optimizer, plateau, paths, x, _watch(members, x.lrs.shape[1]))
+    return idx, Batch(members, o, x.lrs, plateau)
 
 
 def _classify(rows: Sequence[Row], batches: list[tuple[list[int], Batch]]

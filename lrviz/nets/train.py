@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import jax
@@ -18,7 +17,7 @@ import numpy as np
 from lrviz.engine import runtime
 from lrviz.engine.diagnose import Regime
 from lrviz.engine.optimizers import get_optimizer
-from lrviz.engine.runtime import usable_cores
+from lrviz.engine.runtime import batch_slices, run_batches, usable_cores
 from lrviz.engine.schedules import base_values, get_schedule
 from lrviz.engine.simulate import largest_rate_before_divergence
 from lrviz.engine.spec import batch_bucket, step_bucket
@@ -179,56 +178,6 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     runtime.keep_mappings_in_check()
     out = core.train_batch(static_for(cfg, length, sharpness_every, curves), data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
-
-
-def batch_slices(total: int, chunk: int, workers: int) -> list[slice]:
-    """Consecutive runs ``0 .. total-1`` cut into batches of at most ``chunk`` runs, and into
-    at least ``workers`` batches when there are that many runs (equal sizes but the last), so
-    that every worker thread of `run_batches` has a batch."""
-    size = max(1, min(int(chunk), -(-total // max(1, workers))))
-    return [slice(start, min(total, start + size)) for start in range(0, total, size)]
-
-
-def run_batches(jobs: Sequence[Callable[[], core.Outputs]], sizes: Sequence[int],
-                workers: int, progress: Callable[[float], None] | None = None
-                ) -> list[core.Outputs]:
-    """``[job() for job in jobs]``, run on up to ``workers`` threads at once;
-    ``progress(fraction of runs done)`` is called from the calling thread as batches finish
-    (``sizes[k]`` runs in ``jobs[k]``).
-
-    Why threads: XLA's CPU code runs most of a network batch's operations (the activations,
-    the per-run products of the later layers) on one core, and spreads only large matmuls
-    over the others; compiled programs release the GIL, so two batches on two threads keep
-    two cores busy the whole time. Measured on the 2-core machine, the 32-rate digits sweep as
-    two 16-run batches did the same CPU work as one 32-run batch (4.28 s vs 4.05 s) with both
-    threads active throughout, and took 2.2-2.4 s instead of 3.2-3.6 s with the machine
-    otherwise idle (`benchmarks/bench_nets.py`). Concurrent first calls compile a program once
-    (JAX waits for the other thread's compilation). Once ``progress`` or a batch raises, the
-    batches not yet started are dropped.
-    """
-    total = float(sum(sizes))
-    done = 0
-    if workers <= 1 or len(jobs) <= 1:
-        results = []
-        for job, size in zip(jobs, sizes, strict=True):
-            results.append(job())
-            done += size
-            if progress is not None:
-                progress(done / total)
-        return results
-    results = [None] * len(jobs)
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)))
-    try:
-        futures = {pool.submit(job): k for k, job in enumerate(jobs)}
-        for future in as_completed(futures):
-            k = futures[future]
-            results[k] = future.result()
-            done += sizes[k]
-            if progress is not None:
-                progress(done / total)
-    finally:  # on an error (or an interrupt raised by ``progress``), start no further batch
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
 
 
 # --- turning outputs into runs ---------------------------------------------------------------

@@ -19,20 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrviz.engine.runtime import batch_slices, run_batches, usable_cores
 from lrviz.engine.spec import step_bucket
 from lrviz.nets.config import NetConfig
 from lrviz.nets.data import load_dataset
 from lrviz.nets.model import check_params, init_params
-from lrviz.nets.train import (
-    Weights,
-    batch_slices,
-    batched_inputs,
-    check_lrs,
-    rate_rows,
-    run_batch,
-    run_batches,
-    usable_cores,
-)
+from lrviz.nets.train import Weights, batched_inputs, check_lrs, rate_rows, run_batch
 
 CONVERGED_FRACTION = 0.5  # a run converged if it ended below this fraction of its start loss
 
@@ -91,7 +83,7 @@ def trainability_map(cfg: NetConfig, lrs_layer1: Sequence[float], lrs_layer2: Se
                      workers: int | None = None) -> TrainabilityMap:
     """Train ``cfg``'s network full batch once per pair of per-layer rates, in vmapped batches
     of ``chunk`` runs from the same initial weights, run on ``workers`` threads at once
-    (default: one per usable core; see `train.run_batches`); ``progress(fraction)`` after each
+    (default: one per usable core; see `runtime.run_batches`); ``progress(fraction)`` after each
     batch. ``n_examples`` trains on the first training examples only (Sohl-Dickstein used a
     handful, which keeps a 128x128 map to seconds). ``cfg.lr`` only sets the schedule's shape.
     The default ``chunk`` of 256 runs was the fastest measured for the 2-8-2 map net (the
