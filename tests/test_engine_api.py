@@ -60,7 +60,7 @@ def test_numeric_changes_never_recompile(no_program_release):
     simulate(base)
     before = core.compiled_count()
     variants = [
-        base.with_(lr=0.3), base.with_(start=(1.0, -2.0)), base.with_(noise=0.7, seed=5),
+        base.with_(lr=0.3), base.with_(start=(1.0, -2.0)),
         base.with_(optimizer_params={"beta1": 0.5, "beta2": 0.9, "eps": 1e-6}),
         base.with_(surface_params={"condition": 300.0, "angle": -10.0}),
         base.with_(schedule_params={"eta_min": 0.001, "T_max": 40}),
@@ -83,6 +83,19 @@ def test_numeric_changes_never_recompile(no_program_release):
         logging.getLogger("jax").removeHandler(handler)
     assert core.compiled_count() == before
     assert compiles == [], "no XLA program may be compiled for a numeric change"
+
+
+def test_noise_compiles_once_then_its_amount_and_seed_never_do(no_program_release):
+    # gradient noise on or off is structure (a run without noise draws no random numbers)
+    base = RunConfig(surface="ravine", optimizer="adam", lr=0.01, steps=120, schedule="cosine")
+    simulate(base)
+    before = core.compiled_count()
+    simulate(base.with_(noise=0.7, seed=5))
+    assert core.compiled_count() == before + 1
+    for cfg in (base.with_(noise=0.2, seed=5), base.with_(noise=0.7, seed=9),
+                base.with_(noise=3.0, seed=1, lr=0.3)):
+        simulate(cfg)
+    assert core.compiled_count() == before + 1
 
 
 def test_a_new_structure_compiles_once(no_program_release):

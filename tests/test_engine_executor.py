@@ -8,9 +8,9 @@ import pytest
 from lrviz import RunConfig, lr_sweep, phase_map, simulate
 from lrviz.engine import diagnose
 from lrviz.engine.diagnose import THRESHOLDS, Facts, Regime
+from lrviz.engine.executor import Block, execute
 from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import OPTIMIZERS
-from lrviz.engine.simulate import Row, execute
 
 CASES = [
     # Adam on Rosenbrock across the edge of divergence, with a decaying schedule
@@ -43,10 +43,10 @@ def test_the_cases_cross_the_edge_of_divergence():
 @pytest.mark.parametrize("cfg,lrs", CASES)
 def test_a_sweep_row_is_exactly_the_single_run(cfg, lrs):
     sweep = lr_sweep(cfg, lrs)
-    (idx, batch), = execute([Row(cfg, lr) for lr in lrs])  # what lr_sweep ran
+    (idx, batch), = execute([Block.of(cfg, lrs)])  # what lr_sweep ran
     for k, lr in enumerate(lrs):
         run = simulate(cfg.with_(lr=lr))
-        assert_same_run(batch.trajectory(idx.index(k)), run)
+        assert_same_run(batch.trajectory(list(idx).index(k)), run)
         assert sweep.final_losses[k] == run.final_loss
         assert sweep.regimes[k] is run.regime
         assert sweep.diverged_at[k] == run.diverged_at

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from lrviz import RunConfig, phase_map
+from lrviz.engine import executor
 from lrviz.engine import simulate as sim
-from lrviz.engine.simulate import THREAD_MIN_RUNS, Row, _parts, execute
+from lrviz.engine.executor import THREAD_MIN_RUNS, Block, execute, parts
 
 
 @pytest.mark.parametrize(("runs", "workers", "sizes"), [
@@ -19,25 +20,45 @@ from lrviz.engine.simulate import THREAD_MIN_RUNS, Row, _parts, execute
     (600, 8, [300, 300]),  # never parts under THREAD_MIN_RUNS runs
 ])
 def test_parts_cover_every_run_once_in_order(runs, workers, sizes):
-    parts = _parts(list(range(runs)), workers)
-    assert [len(p) for p in parts] == sizes
-    assert [i for p in parts for i in p] == list(range(runs))
+    cut = parts(runs, workers)
+    assert [p.stop - p.start for p in cut] == sizes
+    assert [i for p in cut for i in range(runs)[p]] == list(range(runs))
 
 
-def test_threaded_sweep_equals_one_batch_run_for_run():
+def test_threaded_sweep_equals_one_batch_run_for_run(monkeypatch):
     cfg = RunConfig(surface="rosenbrock", optimizer="adam", steps=200)
     rates = np.geomspace(1e-4, 1.0, 2 * THREAD_MIN_RUNS + 37)
-    rows = [Row(cfg, float(lr)) for lr in rates]
-    one = execute(rows, paths=False, workers=1)
-    two = execute(rows, paths=False, workers=2)
-    assert len(one) == 1 and len(two) == 2
-    (_, whole), = one
-    for part_idx, part in two:
-        cols = np.asarray(part_idx)
-        np.testing.assert_array_equal(part.final_loss, whole.final_loss[cols])
-        np.testing.assert_array_equal(part.diverged_at, whole.diverged_at[cols])
-        for a, b in zip(part.stats, whole.stats, strict=True):
-            np.testing.assert_array_equal(a, b[..., cols])
+    ran = []
+    original = executor._run_part
+    monkeypatch.setattr(executor, "_run_part", lambda pieces, *args:
+                        ran.append([p.size for p in pieces]) or original(pieces, *args))
+    (idx_one, whole), = execute([Block.of(cfg, rates)], paths=False, workers=1)
+    assert ran == [[len(rates)]]
+    (idx_two, joined), = execute([Block.of(cfg, rates)], paths=False, workers=2)
+    assert ran[1:] == [[THREAD_MIN_RUNS + 19], [THREAD_MIN_RUNS + 18]]  # two parts, joined
+    np.testing.assert_array_equal(idx_one, idx_two)
+    np.testing.assert_array_equal(joined.final_loss, whole.final_loss)
+    np.testing.assert_array_equal(joined.diverged_at, whole.diverged_at)
+    for name in ("final_point", "final_grad", "final_hessian"):
+        np.testing.assert_array_equal(joined.per_run(name), whole.per_run(name))
+    for a, b in zip(joined.stats, whole.stats, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_blocks_split_across_parts_keep_their_runs_in_order():
+    # two configs in one structure, 300 + 400 runs cut into two parts of 350: the first
+    # part ends inside the second block
+    cfg = RunConfig(surface="ravine", optimizer="momentum", steps=60)
+    other = cfg.with_(start=(1.0, -2.0))
+    a, b = np.geomspace(1e-3, 0.3, 300), np.geomspace(1e-3, 0.3, 400)
+    (idx, batch), = execute([Block.of(cfg, a), Block.of(other, b)], paths=False, workers=2)
+    assert [(p.block.cfg is other, p.start, p.stop) for p in batch.pieces] == [
+        (False, 0, 300), (True, 0, 50), (True, 50, 400)]
+    np.testing.assert_array_equal(idx, np.arange(700))
+    (_, alone), = execute([Block.of(other, b)], paths=False, workers=1)
+    np.testing.assert_array_equal(batch.final_loss[300:], alone.final_loss)
+    np.testing.assert_array_equal(batch.per_run("final_point")[300:],
+                                  alone.per_run("final_point"))
 
 
 def test_phase_map_regimes_do_not_depend_on_threads(monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 from lrviz import RunConfig, lr_sweep, phase_map, simulate
 from lrviz.engine import core, diagnose
 from lrviz.engine.diagnose import Regime
-from lrviz.engine.simulate import Row, _classify, execute
+from lrviz.engine.executor import Block, classify, execute
 
 # A mix of regimes, optimizers and schedules (each case: a config and its rates).
 CASES = [
@@ -34,7 +34,7 @@ CASES = [
 
 
 def _rows(cfg, lrs):
-    return [Row(cfg, float(lr)) for lr in lrs]
+    return [Block.of(cfg, lrs)]
 
 
 def test_the_cases_cover_settling_slow_and_diverging_runs():
@@ -62,14 +62,14 @@ def test_a_bowl_run_blows_up_at_the_step_the_closed_form_gives():
 def test_summary_mode_equals_the_full_trajectories(cfg, lrs):
     (idx_s, lean), = execute(_rows(cfg, lrs), paths=False)
     (idx_f, full), = execute(_rows(cfg, lrs), paths=True)
-    assert idx_s == idx_f and lean.out.xs is None
+    assert list(idx_s) == list(idx_f) and lean.out.xs is None
     np.testing.assert_array_equal(lean.final_loss, full.final_loss)
     np.testing.assert_array_equal(lean.diverged_at, full.diverged_at)
     np.testing.assert_array_equal(lean.per_run("final_point"), full.per_run("final_point"))
     for a, b in zip(lean.stats, full.stats, strict=True):
         np.testing.assert_array_equal(a, b)
-    lean_regimes = _classify(_rows(cfg, lrs), [(idx_s, lean)])[0][1].regimes
-    assert lean_regimes == _classify(_rows(cfg, lrs), [(idx_f, full)])[0][1].regimes
+    lean_regimes = classify([(idx_s, lean)])[0][1].regimes
+    assert lean_regimes == classify([(idx_f, full)])[0][1].regimes
     # and the summary's last point and loss are where the recorded path ends
     n = cfg.steps
     for i in range(len(lrs)):

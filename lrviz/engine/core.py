@@ -47,11 +47,12 @@ class Inputs(NamedTuple):
     start: jax.Array  # (B, 2)
     surface_params: dict[str, jax.Array]  # each () or (B,)
     optimizer_params: dict[str, jax.Array]
-    lrs: jax.Array  # (N, B) base learning rate of each update, before any plateau factor
+    lrs: jax.Array  # (N, 1) or (N, B) rate table: update t of run b uses lrs[t, b] * scale[b]
+    scale: jax.Array  # (B,) (a linear schedule is one column at base rate 1, scaled per run)
     plateau_params: dict[str, jax.Array]
     noise: jax.Array  # (B,)
     seed: jax.Array  # (B,)
-    steps: jax.Array  # (B,) each run's real length (<= N); later updates are padding
+    steps: jax.Array  # () the batch's real length (<= N); later updates are padding
 
 
 class Watch(NamedTuple):
@@ -59,8 +60,10 @@ class Watch(NamedTuple):
 
     The candidate references are the surface's known minima (M of them, padded by repetition)
     with the steepest direction at each; the classifier later keeps the candidate nearest to
-    where the run ended. ``windows`` holds, per run, q (last quarter), tail (last tenth of the
-    points, at least 2), late_tail (last tenth, at least 1) and the middle fifth [lo, hi).
+    where the run ended. ``windows`` holds q (last quarter), tail (last tenth of the points, at
+    least 2), late_tail (last tenth, at least 1) and the middle fifth [lo, hi); the runs of a
+    batch share their length, so these are scalars and every window test is one comparison
+    per step, not one per run.
     """
 
     ref_x: jax.Array  # (M, B)
@@ -69,7 +72,7 @@ class Watch(NamedTuple):
     top_y: jax.Array
     swing: jax.Array  # (B,) a crossing counts only past this offset from the valley floor
     fmin: jax.Array  # (B,) the surface's global minimum value
-    windows: jax.Array  # (5, B) int32: q, tail, late_tail, lo, hi
+    windows: jax.Array  # (5,) int32: q, tail, late_tail, lo, hi (the batch shares a length)
 
 
 class PathStats(NamedTuple):
@@ -99,7 +102,7 @@ class Outputs(NamedTuple):
     xs: jax.Array | None  # (N+1, B); None in summary mode
     ys: jax.Array | None  # (N+1, B)
     losses: jax.Array | None  # (N+1, B)
-    lrs: jax.Array | None  # (N, B) learning rate each update actually used
+    lrs: jax.Array | None  # (N, B) learning rate each update used (with a plateau schedule)
     diverged_at: jax.Array  # (B,) first update (1-based) within ``steps`` that blew up, else -1
     final_point: jax.Array  # (B, 2) the point after ``steps`` updates (or the last good one)
     final_loss: jax.Array  # (B,)
@@ -114,14 +117,10 @@ class Outputs(NamedTuple):
 
 
 def _kicks(noise: jax.Array, seed: jax.Array, n: int) -> jax.Array:
-    """Each run's gradient noise for all n updates, (N, 2, B); all zeros (no draw) without
-    noise."""
-    def draw():
-        one = lambda s, k: s * jax.random.normal(jax.random.key(k), (n, 2))  # noqa: E731
-        return jnp.transpose(jax.vmap(one)(noise, seed), (1, 2, 0))
-
-    zeros = lambda: jnp.zeros((n, 2, noise.shape[0]), jnp.float32)  # noqa: E731
-    return jax.lax.cond(jnp.any(noise > 0), draw, zeros)
+    """Each run's gradient noise for all n updates, (N, 2, B): ``noise * N(0, 1)`` drawn from
+    the run's own seed (a run without noise in a noisy batch gets zeros)."""
+    one = lambda s, k: s * jax.random.normal(jax.random.key(k), (n, 2))  # noqa: E731
+    return jnp.transpose(jax.vmap(one)(noise, seed), (1, 2, 0))
 
 
 def _axes(params: dict[str, jax.Array]) -> dict[str, int | None]:
@@ -145,27 +144,29 @@ class _Tally(NamedTuple):
     picks: jax.Array  # (2, B) loss at n // 2 | at n - q
     dist_sums: jax.Array  # (2, M, B) distance to each candidate summed over late | early
     dist_max: jax.Array  # (M, B) its maximum over the late window
-    swings: jax.Array  # (M, B) 4 * crossings + side + 1 (side: -1, 0, 1; 0 before any swing)
+    crossings: jax.Array  # (M, B) sign changes so far
+    side: jax.Array  # (M, B) -1, 0, 1: the side of the last swing (0 before any)
 
 
 class _Windows(NamedTuple):
-    """Loop-invariant window bounds (inclusive), per run."""
+    """Loop-invariant window bounds (inclusive), shared by the batch's runs."""
 
-    late: tuple[jax.Array, jax.Array]  # (B,)
-    peaks: tuple[jax.Array, jax.Array]  # (6, B) rows of `_Tally.peaks`
-    picks: jax.Array  # (2, B) n // 2 | n - q
-    dist: tuple[jax.Array, jax.Array]  # (2, 1, B) late | early
+    late: tuple[jax.Array, jax.Array]  # ()
+    peaks: tuple[jax.Array, jax.Array]  # (6, 1) rows of `_Tally.peaks`
+    picks: jax.Array  # (2, 1) n // 2 | n - q
+    dist: tuple[jax.Array, jax.Array]  # (2, 1, 1) late | early
 
 
 def _windows(steps: jax.Array, w: Watch) -> _Windows:
     q, tail, late_tail, lo, hi = (w.windows[i] for i in range(5))
     first = lambda size: steps - size + 1  # noqa: E731  (first of the last `size` points)
     tails = [first(tail)] * 4
+    column = lambda *v: jnp.stack(v)[:, None]  # noqa: E731
     return _Windows(
         (first(q), steps),
-        (jnp.stack([first(late_tail), lo, *tails]), jnp.stack([steps, hi - 1, *[steps] * 4])),
-        jnp.stack([steps // 2, steps - q]),
-        (jnp.stack([first(q), q])[:, None], jnp.stack([steps, 2 * q])[:, None]))
+        (column(first(late_tail), lo, *tails), column(steps, hi - 1, *[steps] * 4)),
+        column(steps // 2, steps - q),
+        (column(first(q), q)[:, None], column(steps, 2 * q)[:, None]))
 
 
 def _rows(n: int) -> jax.Array:
@@ -189,14 +190,11 @@ def _observe(tally: _Tally | None, k, win: _Windows, w: Watch, p, loss, prev=Non
     if tally is None:
         tally = _Tally(jnp.zeros((3, *loss.shape)), jnp.full((6, *loss.shape), -inf),
                        jnp.stack([loss, loss]), jnp.zeros((2, *dist.shape)),
-                       jnp.full_like(dist, -inf), swing + 1.0)
-        swings = tally.swings
+                       jnp.full_like(dist, -inf), jnp.zeros_like(dist), swing)
+        crossings, side = tally.crossings, tally.side
     else:
-        crossings, side = jnp.divmod(tally.swings, 4.0)
-        side = side - 1.0
-        new_side = jnp.where(swing != 0, swing, side)
-        crossings = crossings + ((new_side != side) & (side != 0))
-        swings = 4.0 * crossings + new_side + 1.0
+        side = jnp.where(swing != 0, swing, tally.side)
+        crossings = tally.crossings + ((side != tally.side) & (tally.side != 0))
     if prev is None:
         length = fell = jnp.zeros_like(loss)
     else:
@@ -212,7 +210,7 @@ def _observe(tally: _Tally | None, k, win: _Windows, w: Watch, p, loss, prev=Non
         jnp.where(k == win.picks, loss, tally.picks),
         tally.dist_sums + jnp.where(inside(win.dist), dist, 0.0),
         jnp.maximum(tally.dist_max, jnp.where(late, dist, -inf)),
-        swings)
+        crossings, side)
 
 
 def _stats(first_loss: jax.Array, t: _Tally, w: Watch) -> PathStats:
@@ -220,14 +218,14 @@ def _stats(first_loss: jax.Array, t: _Tally, w: Watch) -> PathStats:
     width, height = t.peaks[2] + t.peaks[4], t.peaks[3] + t.peaks[5]  # max x - min x, ...
     return PathStats(first_loss, t.picks[0], t.picks[1],
                      jnp.sqrt(width * width + height * height),
-                     jnp.floor(t.swings / 4.0).astype(jnp.int32), t.dist_sums[0] / q,
+                     t.crossings.astype(jnp.int32), t.dist_sums[0] / q,
                      t.dist_max, t.dist_sums[1] / (q + 1.0), t.sums[0] / q, t.peaks[0],
                      t.peaks[1], t.sums[1], t.sums[2] / q)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool, x: Inputs,
-              watch: Watch) -> Outputs:
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool, noisy: bool,
+              x: Inputs, watch: Watch) -> Outputs:
     """All runs of one structure at once: one ``lax.scan`` over the updates, each step working
     on whole (B,) columns.
 
@@ -235,8 +233,13 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     rate; without, it only carries what the classifier reads (`PathStats`, measured in the same
     scan in both modes, so a sweep row and a single run are classified from identical numbers).
     Without a loss-watching schedule the rates are an input and the scan does not write them
-    again (``lrs`` is then ``x.lrs``). Noise stays a traced number (no recompile when it moves
-    off 0); without noise in any run no random numbers are drawn.
+    (``lrs`` is then None): update t of run b uses ``x.lrs[t, b] * x.scale[b]`` in float32, a
+    product the host repeats (`executor.Batch.rates`). A schedule linear in its base rate is a
+    single column at rate 1, so a thousand-rate sweep feeds one (N, 1) table and its rates
+    instead of an (N, B) one. Whether any run has gradient noise (``noisy``) is
+    structure: a batch without noise draws no random numbers and adds no kicks, which is most
+    runs and a fifth of a sweep's time (a traced "maybe noise" still had to fill, carry and
+    read an (N, 2, B) array of zeros). The amount of noise and the seed stay traced numbers.
 
     The optimizer is the registry's optax transformation built with learning rate 1 and the
     run's other hyperparameters, applied to the batch's parameter columns ``(x, y)`` at once
@@ -255,8 +258,7 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     factory = OPTIMIZERS[optimizer_name].factory
     cx, cy = surface.center
     radius = ESCAPE * surface.scale
-    n, B = x.lrs.shape
-    kicks = _kicks(x.noise, x.seed, n)
+    n, B = x.lrs.shape[0], x.scale.shape[0]
     q = x.surface_params
 
     def loss_and_slopes(px, py, params):
@@ -277,9 +279,10 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
 
     def body(carry, xs):
         (p, loss, g, opt_state, alive, accepted), tally, plateau_state = carry
-        t, base_lr, kick = xs
+        t, row, *kick = xs
+        base_lr = row * x.scale
         lr = base_lr * plateau_state.scale if plateau else base_lr
-        u, new_opt_state = optimizer.update(g + kick, opt_state, p)
+        u, new_opt_state = optimizer.update(g + kick[0] if noisy else g, opt_state, p)
         new_p = p + lr * u
         # One value_and_grad per step: the new point's gradient drives the next update.
         new_loss, new_g = evaluate(new_p, q)
@@ -289,14 +292,17 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
         finite = lambda v: jnp.isfinite(v[0]) & jnp.isfinite(v[1])  # noqa: E731
         ok = (alive & (t < x.steps) & finite(new_p) & jnp.isfinite(new_loss) & finite(new_g)
               & (jnp.abs(new_p[0] - cx) <= radius) & (jnp.abs(new_p[1] - cy) <= radius))
-        # Rejected values are never used, not even by later gradients (a "double where").
+        # Rejected values are never used, not even by later gradients (a "double where"):
+        # the point and loss stay at the last good ones. The gradient is not kept: once a
+        # step is rejected the run is dead and every later update is rejected too, so only
+        # a live run reads it (the final gradient is evaluated again after the scan).
         keep = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
-        runs = (keep(new_p, p), keep(new_loss, loss), keep(new_g, g), new_opt_state, ok,
+        runs = (keep(new_p, p), keep(new_loss, loss), new_g, new_opt_state, ok,
                 accepted + ok.astype(jnp.int32))
         tally = _observe(tally, t + 1, win, watch, runs[0], runs[1], (p, loss))
         if plateau:
             plateau_state = jax.vmap(schedules.plateau_update, in_axes=(
-                0, 0, 0, _axes(x.plateau_params)))(plateau_state, loss, x.lrs[0],
+                0, 0, 0, _axes(x.plateau_params)))(plateau_state, loss, x.lrs[0] * x.scale,
                                                    x.plateau_params)
         out = (runs[0], runs[1], lr if plateau else None) if paths else None
         return (runs, tally, plateau_state), out
@@ -308,21 +314,22 @@ def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool
     tally0 = _observe(None, 0, win, watch, p0, loss0)
     plateau0 = jax.tree.map(lambda v: jnp.broadcast_to(v, (B,)), schedules.plateau_init())
     (runs, tally, _), out = jax.lax.scan(
-        body, (runs0, tally0, plateau0), (jnp.arange(n), x.lrs, kicks), unroll=UNROLL)
+        body, (runs0, tally0, plateau0),
+        (jnp.arange(n), x.lrs, *([_kicks(x.noise, x.seed, n)] if noisy else [])), unroll=UNROLL)
     accepted = runs[5]
     # a run that stopped before its own length blew up at the update after its last good one
     diverged_at = jnp.where(accepted < x.steps, accepted + 1, -1)
     final = runs[0].T
+    _, final_grad = evaluate(runs[0], q)
     hess = jax.vmap(jax.hessian(surface.fn), in_axes=(0, _axes(q)))(final, q)
     clean = lambda a: jnp.nan_to_num(a, nan=0.0, posinf=3e38, neginf=-3e38)  # noqa: E731
-    summary = (diverged_at, final, runs[1], clean(runs[2].T), clean(hess),
+    summary = (diverged_at, final, runs[1], clean(final_grad.T), clean(hess),
                _stats(loss0, tally, watch))
     if not paths:
         return Outputs(None, None, None, None, *summary)
     ps, ls, lrs = out
     ps = jnp.concatenate([p0[None], ps])  # (N+1, 2, B)
-    return Outputs(ps[:, 0], ps[:, 1], jnp.concatenate([loss0[None], ls]),
-                   x.lrs if lrs is None else lrs, *summary)
+    return Outputs(ps[:, 0], ps[:, 1], jnp.concatenate([loss0[None], ls]), lrs, *summary)
 
 
 _dropped = 0  # compiled structures dropped by `runtime.release_compiled_programs`
