@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from lrviz import RunConfig, phase_map
-from lrviz.engine import executor
+from lrviz.engine import executor, runtime
 from lrviz.engine import simulate as sim
 from lrviz.engine.executor import THREAD_MIN_RUNS, Block, execute, parts
 
@@ -72,3 +75,43 @@ def test_phase_map_regimes_do_not_depend_on_threads(monkeypatch):
     single = phase_map(*args)
     np.testing.assert_array_equal(threaded.final_losses, single.final_losses)
     assert threaded.regimes == single.regimes
+
+
+def test_batches_run_on_the_same_threads_call_after_call():
+    def name():
+        time.sleep(0.01)  # keep both threads busy, so each call uses both
+        return threading.current_thread().name
+
+    seen = {n for _ in range(5) for n in runtime.run_batches([name] * 4, [1] * 4, 2)}
+    assert len(seen) <= runtime.usable_cores()
+    assert all(n.startswith("lrviz-batch") for n in seen)
+
+
+def test_a_job_that_runs_batches_itself_does_not_wait_for_the_pool():
+    # every pool thread busy with an outer job that waits for inner ones would deadlock
+    def outer():
+        return runtime.run_batches([lambda: 1, lambda: 2], [1, 1], 2)
+
+    result = []
+    caller = threading.Thread(target=lambda: result.append(
+        runtime.run_batches([outer] * 4, [1] * 4, 2)), daemon=True)
+    caller.start()
+    caller.join(timeout=30)
+    assert result == [[[1, 2]] * 4], "nested batches deadlocked"
+
+
+def test_an_error_drops_the_batches_not_yet_started():
+    started = []
+
+    def job(k):
+        def run():
+            started.append(k)
+            if k == 0:
+                raise RuntimeError("batch 0 failed")
+            time.sleep(0.05)  # still running when batch 0 fails
+            return k
+        return run
+
+    with pytest.raises(RuntimeError, match="batch 0 failed"):
+        runtime.run_batches([job(k) for k in range(8)], [1] * 8, 2)
+    assert sorted(started) == [0, 1]  # two in flight, none started after the error
