@@ -2,9 +2,10 @@
 working on whole (B,) columns of a batch of runs.
 
 Structure (surface, optimizer, whether the schedule watches the loss, whether paths are kept,
-step bucket, batch bucket) is static and compiles once. Every number (start point,
-surface/optimizer/schedule parameters, the per-step learning rates, noise, seed, the step
-budget) is a traced input, so moving a slider never recompiles.
+whether any run has gradient noise, step bucket, batch bucket) is static and compiles once.
+Every number (start point, surface/optimizer/schedule parameters, the per-step learning rates,
+the amount of noise, seed, the step budget) is a traced input, so moving a slider never
+recompiles.
 
 Divergence is handled inside the scan: a step whose point or loss is non-finite, or that leaves
 the escape box (``ESCAPE`` domain-sizes around the plotted domain), is not taken; the run stays

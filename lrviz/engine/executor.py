@@ -238,14 +238,15 @@ _RUN_AXIS = {"final_point": 0, "final_grad": 0, "final_hessian": 0}
 class Batch:
     """The executor's typed result for the runs of one structure (``pieces``, in order).
 
-    ``out`` holds the scan's arrays (step-major; without paths only the per-run summary), cut
-    to the batch's runs: the host views below are zero-copy on CPU.
+    ``out`` holds the scan's arrays (step-major; without paths only the per-run summary),
+    padded to a batch bucket or, for a batch joined from parts, host arrays cut to its runs;
+    the views below cut the padding off without copying.
     """
 
     pieces: list[Piece]
     out: core.Outputs
-    table: np.ndarray  # (N, 1) or (N, R) rate table and
-    scale: np.ndarray  # (R,) scale fed in (see `rates`)
+    table: np.ndarray  # (N, 1) or (N, R) rate table and (R,) scale fed in (see `rate_table`)
+    scale: np.ndarray
     plateau: bool
 
     @property
