@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lrviz.engine.linalg2 import eigh_2x2
+from lrviz.engine.linalg2 import eigh_2x2, solve_2x2
 from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.surfaces import Minimum, Surface, get_surface
@@ -231,7 +231,7 @@ def classify_batch(
     g = final_grad.astype(np.float64)
     pd = eig[:, 0] > 0
     safe_H = np.where(pd[:, None, None], H, np.eye(2))
-    step = np.where(pd[:, None], np.linalg.solve(safe_H, g[..., None])[..., 0], 0.0)
+    step = np.where(pd[:, None], solve_2x2(safe_H, g), 0.0)
     newton = np.where(pd, np.linalg.norm(step, axis=1), np.inf)  # Newton step length
     # Newton distance for indefinite Hessians (saddles): |g| / min |lambda|.
     newton_any = np.linalg.norm(g, axis=1) / np.maximum(np.abs(eig).min(axis=1), limits.min_eig)
