@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lrviz import RunConfig, lr_sweep, phase_map, simulate
+from lrviz import RunConfig, lr_sweep, phase_map, simulate, simulate_many
 from lrviz.engine import diagnose
 from lrviz.engine.diagnose import THRESHOLDS, Facts, Regime
 from lrviz.engine.executor import Block, execute
@@ -119,3 +119,27 @@ def test_the_module_docstring_states_the_thresholds_the_code_uses():
     assert f"at least {t.descending:.0%} of the last quarter" in doc
     assert f"within {t.near:.0%} of the domain size" in doc
     assert t.middle == (0.4, 0.6) and t.tail == 10 and t.quarter == 4  # "middle fifth" etc.
+
+
+def test_a_run_does_not_depend_on_the_schedules_batched_with_it():
+    # cosine with an absolute floor is not linear in the base rate: its batch feeds a rate
+    # column per run, where a lone constant-rate run feeds one shared column times its rate
+    cfg = RunConfig(surface="ravine", optimizer="momentum", lr=0.02, steps=80)
+    floored = cfg.with_(schedule="cosine", schedule_params={"eta_min": 0.004})
+    batched = simulate_many([cfg, floored, cfg.with_(lr=0.05)])
+    for cfg_, run in zip([cfg, floored, cfg.with_(lr=0.05)], batched, strict=True):
+        alone = simulate(cfg_)
+        np.testing.assert_array_equal(run.points, alone.points)
+        np.testing.assert_array_equal(run.lrs, alone.lrs)
+    assert batched[1].lrs[-1] == pytest.approx(0.004, rel=0.05)  # the floor was applied
+    assert np.all(batched[0].lrs == np.float32(0.02))
+
+
+def test_a_sweep_over_a_nonlinear_schedule_equals_its_single_runs():
+    cfg = RunConfig(surface="bowl", optimizer="sgd", steps=60, schedule="cosine",
+                    schedule_params={"eta_min": 0.01})
+    lrs = [0.05, 0.2, 0.6]
+    (idx, batch), = execute([Block.of(cfg, lrs)])
+    assert batch.table.shape[1] >= len(lrs)  # one column per rate (and padding)
+    for k, lr in enumerate(lrs):
+        assert_same_run(batch.trajectory(list(idx).index(k)), simulate(cfg.with_(lr=lr)))
