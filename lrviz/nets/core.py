@@ -43,7 +43,9 @@ BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has div
 # net: worst error 2.8% (one measurement of 100 at the edge of stability; 1.2% on the wide net
 # at eta = 1, 0.4% in the catapult, under 4e-4 elsewhere) with 3-4 products per measurement on
 # average, where a fixed 4 steps were off by up to 12-13% at both edges, 11 and 18 times by
-# more than 1% (tests/test_nets_phenomena.py checks the tracking).
+# more than 1% (tests/test_nets_phenomena.py checks the tracking). Cost: a product took about
+# as long as a full-batch gradient (0.31-0.45 vs 0.34-0.42 ms on the digits net, measured side
+# by side by benchmarks/bench_nets.py), so measuring every S steps costs about 3.5/S extra.
 FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL = 20, 1e-3
 SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN = 20, 1e-2, 3
 
