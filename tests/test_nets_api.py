@@ -205,3 +205,35 @@ def test_hand_written_backprop_equals_autodiff(activation, loss):
         for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
             assert g.shape == w.shape
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7 * float(jnp.max(jnp.abs(w))))
+
+
+def _diagonal_lanczos(eigenvalues, v0, max_iters, tol=0.0, min_iters=1):
+    import jax.numpy as jnp
+
+    from lrviz.nets.core import lanczos_top
+
+    d = jnp.asarray(eigenvalues, jnp.float32)
+    value, vector, products = lanczos_top(lambda u: d * u, jnp.asarray(v0, jnp.float32),
+                                          max_iters, tol, min_iters)
+    return float(value), np.asarray(vector), int(products)
+
+
+def test_lanczos_finds_the_top_eigenvalue_and_stops_when_converged():
+    spectrum = np.array([3.0, -5.0, 2.5, 1.0, 0.5, -1.0, 2.9, 0.1])  # largest, not largest |.|
+    probe = np.random.default_rng(0).standard_normal(8)
+    # tol = 0 runs every step (until the Krylov space is the whole space) and is exact
+    value, vector, products = _diagonal_lanczos(spectrum, probe, 8)
+    assert value == pytest.approx(3.0, rel=1e-5) and products == 8
+    assert abs(vector[0]) == pytest.approx(1.0, abs=1e-4)
+    # a few steps are a lower bound (Ritz values approach the top from below)
+    assert _diagonal_lanczos(spectrum, probe, 2)[0] < 3.0
+    # warm-started next to the top eigenvector: the residual test stops early, and the value
+    # is within the tolerance of the top eigenvalue
+    near = np.eye(8)[0] + 0.01 * probe
+    value, _, products = _diagonal_lanczos(spectrum, near, 8, tol=1e-2)
+    assert products < 8 and value == pytest.approx(3.0, rel=1e-2)
+    # ... but never before the minimum number of steps
+    assert _diagonal_lanczos(spectrum, near, 8, tol=1e-2, min_iters=4)[2] >= 4
+    # an exact eigenvector spans an invariant space: one product, exact value
+    value, _, products = _diagonal_lanczos(spectrum, np.eye(8)[0], 8)
+    assert products == 1 and value == pytest.approx(3.0, rel=1e-6)

@@ -2,7 +2,7 @@
 
 Every optimizer of the shared registry trains the same MLP full batch for 100 steps in both
 frameworks (float32 both sides); the losses and final weights must agree to float32 rounding
-accumulated over 100 steps. The sharpness (power iteration on Hessian-vector products) must
+accumulated over 100 steps. The sharpness (Lanczos on Hessian-vector products) must
 equal the top eigenvalue of the Hessian that torch.autograd.functional.hessian builds in full.
 """
 

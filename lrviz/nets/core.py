@@ -34,8 +34,20 @@ from lrviz.nets.model import (
 )
 
 BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has diverged
-FIRST_SHARPNESS_ITERS = 20  # Lanczos steps at step 0, from the seeded random probe
-SHARPNESS_ITERS = 4  # Lanczos steps at each later measurement, warm-started from the last
+# The sharpness by Lanczos (`lanczos_top`): the first measurement from the seeded random probe,
+# each later one warm-started from the last Ritz vector, stopping once the Ritz pair's residual
+# is under the tolerance (relative to the value), but never before the minimum number of steps:
+# a warm start with too few steps can lock onto the previous top eigenvector after another one
+# has overtaken it. Measured against a fresh 60-step Lanczos at the same weights over the
+# digits presets (catapult, edge of stability, below the edge) and the 64-32-10 cross-entropy
+# net: worst error 2.8% (one measurement of 100 at the edge of stability; 1.2% on the wide net
+# at eta = 1, 0.4% in the catapult, under 4e-4 elsewhere) with 3-4 products per measurement on
+# average, where a fixed 4 steps were off by up to 12-13% at both edges, 11 and 18 times by
+# more than 1% (tests/test_nets_phenomena.py checks the tracking). Cost: a product took about
+# as long as a full-batch gradient (0.31-0.45 vs 0.34-0.42 ms on the digits net, measured side
+# by side by benchmarks/bench_nets.py), so measuring every S steps costs about 3.5/S extra.
+FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL = 20, 1e-3
+SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN = 20, 1e-2, 3
 
 
 class Static(NamedTuple):
@@ -87,48 +99,79 @@ class Outputs(NamedTuple):
     final_val_acc: jax.Array
 
 
-def lanczos_top(gradient, params: Params, v0: jax.Array, iters: int
-                ) -> tuple[jax.Array, jax.Array]:
-    r"""Top Hessian eigenvalue of an objective at ``params`` by ``iters`` Lanczos steps;
-    ``gradient(params)`` is the objective's gradient (same structure as ``params``).
+def lanczos_top(hvp, v0: jax.Array, max_iters: int, tol: float = 0.0, min_iters: int = 1
+                ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    r"""Top eigenvalue of a symmetric :math:`H`, given as the product ``hvp(v)`` = :math:`Hv`
+    on flat vectors, by at most ``max_iters`` Lanczos steps from ``v0``.
 
     Lanczos builds an orthonormal basis :math:`V` of the Krylov space
-    :math:`\{v_0, Hv_0, \dots, H^{k-1}v_0\}` and the tridiagonal :math:`T = V^\top H V`; the
-    largest eigenvalue of :math:`T` (a Ritz value) approaches :math:`\lambda_{max}(H)` from below,
-    much faster than power iteration with the same number of products. Each step costs one
-    Hessian-vector product, forward-over-reverse, without ever forming :math:`H`:
-    ``jax.linearize`` differentiates ``gradient`` at :math:`\theta` once, and each product
-    :math:`Hv` then evaluates only the linear (tangent) part, not the gradient again. The basis is
-    fully re-orthogonalised (k is small), and a step that finds no new direction stops adding
-    any. Returns the Ritz value and its unit Ritz vector (flattened), which warm-starts the next
-    measurement.
-    """
-    flat, unravel = ravel_pytree(params)
-    _, hvp = jax.linearize(lambda f: ravel_pytree(gradient(unravel(f)))[0], flat)
+    :math:`\{v_0, Hv_0, \dots, H^{k-1}v_0\}` and the tridiagonal :math:`T_k = V^\top H V`; the
+    largest eigenvalue :math:`\theta` of :math:`T_k` (a Ritz value) approaches
+    :math:`\lambda_{max}(H)` from below, much faster than power iteration with the same number
+    of products. The basis is fully re-orthogonalised (k is small). It stops early when the
+    Krylov space is invariant (no new direction) or when the Ritz pair :math:`(\theta, y)`,
+    :math:`y = V s`, has converged: its residual :math:`\|Hy - \theta y\| = \beta_k |s_k|`
+    (no extra product needed) is at most ``tol`` :math:`|\theta|`. Then some eigenvalue of
+    :math:`H` lies within ``tol`` :math:`|\theta|` of :math:`\theta`, and, if the next
+    eigenvalue is more than a gap :math:`\delta` away, within
+    :math:`(\mathrm{tol}\,\theta)^2/\delta` (the Ritz value's error is quadratic in the
+    residual). ``tol = 0`` always runs ``max_iters`` steps (unless the space is invariant).
 
-    def step(carry, i):
-        V, alphas, betas, v, v_prev, beta_prev = carry
-        V = V.at[i].set(v)
+    Warm-started from a previous Ritz vector of a nearby :math:`H`, one or two products often
+    meet the tolerance; a step where the top eigenvector changed takes more. Returns the Ritz
+    value, its unit Ritz vector (which warm-starts the next measurement) and the number of
+    products taken.
+    """
+    dtype = v0.dtype
+    idx = jnp.arange(max_iters)
+
+    def top_ritz(alphas, betas, k):
+        # T_k, padded to max_iters x max_iters by a decoupled diagonal strictly below
+        # alpha_0 = v0' H v0 <= theta, so the padding never holds the top Ritz pair.
+        pad = alphas[0] - 1.0 - jnp.abs(alphas[0])
+        diag = jnp.where(idx < k, alphas, pad)
+        off = jnp.where(idx[:-1] < k - 1, betas[:-1], 0.0)
+        T = jnp.diag(diag) + jnp.diag(off, 1) + jnp.diag(off, -1)
+        values, vectors = jnp.linalg.eigh(T)
+        return values[-1], vectors[:, -1]
+
+    def running(state):
+        k, done = state[0], state[-1]
+        return (k < max_iters) & ~done
+
+    def step(state):
+        k, V, alphas, betas, v, v_prev, beta_prev, _ = state
+        V = V.at[k].set(v)
         w = hvp(v)
         alpha = jnp.vdot(v, w)
         w = w - alpha * v - beta_prev * v_prev
         w = w - V.T @ (V @ w)  # full re-orthogonalisation against the basis so far
         beta = jnp.sqrt(jnp.vdot(w, w))
-        alive = beta > 1e-6 * (jnp.abs(alpha) + 1e-12)
-        v_next = jnp.where(alive, w / jnp.where(alive, beta, 1.0), 0.0)
-        beta = jnp.where(alive, beta, 0.0)
-        return (V, alphas.at[i].set(alpha), betas.at[i].set(beta), v_next, v, beta), None
+        alphas, betas = alphas.at[k].set(alpha), betas.at[k].set(beta)
+        theta, s = top_ritz(alphas, betas, k + 1)
+        invariant = ~(beta > 1e-6 * (jnp.abs(alpha) + 1e-12))  # also stops on NaN
+        converged = (beta * jnp.abs(s[k]) <= tol * jnp.abs(theta)) & (k + 1 >= min_iters)
+        v_next = w / jnp.where(invariant, 1.0, beta)
+        return k + 1, V, alphas, betas, v_next, v, beta, invariant | converged
 
     v0 = v0 / jnp.maximum(jnp.sqrt(jnp.vdot(v0, v0)), 1e-30)
-    zeros = jnp.zeros(iters, flat.dtype)
-    init = (jnp.zeros((iters, flat.size), flat.dtype), zeros, zeros, v0, jnp.zeros_like(v0),
-            jnp.zeros((), flat.dtype))
-    (V, alphas, betas, *_), _ = jax.lax.scan(step, init, jnp.arange(iters))
-    off = betas[:-1]
-    T = jnp.diag(alphas) + jnp.diag(off, 1) + jnp.diag(off, -1)
-    values, vectors = jnp.linalg.eigh(T)
-    ritz = V.T @ vectors[:, -1]
-    return values[-1], ritz / jnp.maximum(jnp.sqrt(jnp.vdot(ritz, ritz)), 1e-30)
+    zeros = jnp.zeros(max_iters, dtype)
+    init = (jnp.int32(0), jnp.zeros((max_iters, v0.size), dtype), zeros, zeros, v0,
+            jnp.zeros_like(v0), jnp.zeros((), dtype), jnp.bool_(False))
+    k, V, alphas, betas, *_ = jax.lax.while_loop(running, step, init)
+    theta, s = top_ritz(alphas, betas, k)
+    ritz = V.T @ s  # rows of V past k are zero, and so are s's entries there
+    return theta, ritz / jnp.maximum(jnp.sqrt(jnp.vdot(ritz, ritz)), 1e-30), k
+
+
+def objective_hvp(gradient, params: Params):
+    """The Hessian-vector product (on flat vectors) of the objective whose gradient is
+    ``gradient(params)``:
+    ``jax.linearize`` differentiates the gradient at :math:`\theta` once (forward over the
+    explicit backpropagation), and each product :math:`Hv` then evaluates only its linear
+    (tangent) part, never the gradient again (Pearlmutter's R-operator, without forming H)."""
+    flat, unravel = ravel_pytree(params)
+    return jax.linearize(lambda f: ravel_pytree(gradient(unravel(f)))[0], flat)[1]
 
 
 def with_decay(grads: Params, params: Params, weight_decay: jax.Array) -> Params:
@@ -156,11 +199,33 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     def full_loss_and_grad(p):
         return loss_and_grad_fn(p, data.X_train, target, XT)
 
-    def objective_grad(p):  # what the optimizer descends: the loss plus weight_decay/2 |theta|^2
-        # For the sharpness only, which differentiates it again: `jax.linearize` cannot go
-        # through the batched path's `custom_vmap`, so this one stays the plain backprop.
-        return with_decay(loss_and_grad(p, data.X_train, target, act, loss_kind, XT)[1], p,
-                          x.weight_decay)
+    def linearized_loss_and_grad(p):
+        """The loss and gradient at ``p`` (as `full_loss_and_grad`, by the plain backprop:
+        `jax.linearize` cannot go through the batched path's `custom_vmap`) and the product
+        with the Hessian of the objective (loss + weight_decay/2 |theta|^2), as a function of
+        a flat vector."""
+        flat, unravel = ravel_pytree(p)
+
+        def loss_and_flat_grad(f):
+            value, g = loss_and_grad(unravel(f), data.X_train, target, act, loss_kind, XT)
+            return value, ravel_pytree(g)[0]
+
+        (value, g), tangent = jax.linearize(loss_and_flat_grad, flat)
+        return value, unravel(g), lambda u: tangent(u)[1] + x.weight_decay * u
+
+    def measure(p, v, iters, tol, min_iters):
+        hvp = linearized_loss_and_grad(p)[2]
+        return lanczos_top(hvp, v, iters, tol, min_iters)[:2]
+
+    def measured_loss_and_grad(p, v):
+        """`full_loss_and_grad` at ``p`` and, from the same linearisation, the sharpness
+        there (warm-started from ``v``): the measurement costs only its Hessian products."""
+        value, g, hvp = linearized_loss_and_grad(p)
+        sharp, v = lanczos_top(hvp, v, SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN)[:2]
+        return value, g, sharp, v
+
+    def unmeasured_loss_and_grad(p, v):
+        return (*full_loss_and_grad(p), jnp.float32(0.0), v)
 
     def evaluate(p):
         train_acc = accuracy(forward(p, data.X_train, act), data.y_train)
@@ -173,7 +238,7 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         return loss_and_grad_fn(p, X, target[data.batches[t]], jnp.transpose(X))[1]
 
     def update(carry, t):
-        p, loss, grad, opt_state, plateau_state, alive, loss0 = carry
+        p, loss, grad, opt_state, plateau_state, alive, loss0, v = carry
         g = grad if static.full_batch else batch_grad(p, t)
         g = with_decay(g, p, x.weight_decay)
         lr = x.lrs[t] * plateau_state.scale if static.plateau else x.lrs[t]
@@ -182,8 +247,13 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         updates, new_opt_state = opt.update(g, opt_state, p)
         p_new = tuple((W + s * dW, b + s * db)
                       for (W, b), (dW, db), s in zip(p, updates, x.layer_scales, strict=True))
-        if static.full_batch:
+        sharp = jnp.float32(0.0)
+        if static.full_batch and S:  # the sharpness at the new weights, from their gradient
+            loss_new, grad_new, sharp, v = jax.lax.cond(
+                (t + 1) % S == 0, measured_loss_and_grad, unmeasured_loss_and_grad, p_new, v)
+        elif static.full_batch:
             loss_new, grad_new = full_loss_and_grad(p_new)
+        if static.full_batch:
             grad_ok = jnp.all(jnp.array([jnp.all(jnp.isfinite(a))
                                          for a in jax.tree.leaves(grad_new)]))
         else:
@@ -197,37 +267,37 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
                         if static.plateau else plateau_state)
         carry = (jax.tree.map(keep, p_new, p), keep(loss_new, loss),
                  jax.tree.map(keep, grad_new, grad), jax.tree.map(keep, new_opt_state, opt_state),
-                 plateau_next, ok, loss0)
-        return carry, (lr, ok)
+                 plateau_next, ok, loss0, v)
+        return carry, (lr, ok, sharp)
 
     def skip(carry, t):
-        return carry, (jnp.float32(0.0), jnp.bool_(True))
+        return carry, (jnp.float32(0.0), jnp.bool_(True), jnp.float32(0.0))
 
-    def body(state, t):
-        carry, v = state
-        carry, (lr, ok) = jax.lax.cond(t < data.steps, update, skip, carry, t)
+    def body(carry, t):
+        carry, (lr, ok, sharp) = jax.lax.cond(t < data.steps, update, skip, carry, t)
         p = carry[0]
         due = (t + 1) % E == 0
         zero = jnp.float32(0.0)
         evals = jax.lax.cond(due, evaluate, lambda p: (zero, zero, zero), p)
-        sharp = zero
-        if S:
+        if S and not static.full_batch:  # at the weights after the update
             sharp, v = jax.lax.cond(
                 ((t + 1) % S == 0) & (t < data.steps),
-                lambda p, v: lanczos_top(objective_grad, p, v, SHARPNESS_ITERS),
-                lambda p, v: (zero, v), p, v)
-        return (carry, v), (carry[1], lr, ok, *evals, sharp)
+                lambda p, v: measure(p, v, SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN),
+                lambda p, v: (zero, v), p, carry[-1])
+            carry = (*carry[:-1], v)
+        return carry, (carry[1], lr, ok, *evals, sharp)
 
     p0 = x.params
     loss0, grad0 = full_loss_and_grad(p0)
     v0 = x.probe
     sharp0 = jnp.zeros((0,), jnp.float32)
     if S:
-        first, v0 = lanczos_top(objective_grad, p0, v0, FIRST_SHARPNESS_ITERS)
+        first, v0 = measure(p0, v0, FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL, 1)
         sharp0 = first[None]
-    init = (p0, loss0, grad0, opt.init(p0), schedules.plateau_init(), jnp.bool_(True), loss0)
-    (carry, _), (losses, lrs, oks, tr_acc, va_loss, va_acc, sharp) = jax.lax.scan(
-        body, (init, v0), jnp.arange(n))
+    init = (p0, loss0, grad0, opt.init(p0), schedules.plateau_init(), jnp.bool_(True), loss0,
+            v0)
+    carry, (losses, lrs, oks, tr_acc, va_loss, va_acc, sharp) = jax.lax.scan(
+        body, init, jnp.arange(n))
     p_final = carry[0]
     acc0, vloss0, vacc0 = evaluate(p0)
     accT, vlossT, vaccT = evaluate(p_final)
@@ -287,4 +357,4 @@ def top_eigenvalue(activation: str, loss: str, data: Data, params: Params, iters
         return with_decay(loss_and_grad(p, data.X_train, target, activation, loss)[1], p,
                           weight_decay)
 
-    return lanczos_top(objective_grad, params, probe, iters)[0]
+    return lanczos_top(objective_hvp(objective_grad, params), probe, iters)[0]
