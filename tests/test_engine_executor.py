@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lrviz import RunConfig, lr_sweep, phase_map, simulate, simulate_many
-from lrviz.engine import diagnose
+from lrviz.engine import core, diagnose
 from lrviz.engine.diagnose import THRESHOLDS, Facts, Regime
 from lrviz.engine.executor import Block, execute
 from lrviz.engine.numbers import fmt_number
@@ -143,3 +143,18 @@ def test_a_sweep_over_a_nonlinear_schedule_equals_its_single_runs():
     assert batch.table.shape[1] >= len(lrs)  # one column per rate (and padding)
     for k, lr in enumerate(lrs):
         assert_same_run(batch.trajectory(list(idx).index(k)), simulate(cfg.with_(lr=lr)))
+
+
+def test_each_block_of_a_surface_phase_map_is_measured_against_its_own_minima():
+    # moving well 1 moves a minimum: every block's runs must be watched against its own
+    cfg = RunConfig(surface="gaussian_wells", optimizer="sgd", steps=120, start=(0.3, -0.2))
+    lrs, centres = np.geomspace(0.05, 2.0, 5), [-1.5, -0.5, 0.8]
+    blocks = [Block.of(cfg, lrs, ("surface", "x1", x1)) for x1 in centres]
+    (idx, batch), = execute(blocks, paths=False)
+    np.testing.assert_array_equal(idx, np.arange(len(lrs) * len(centres)))
+    for k, x1 in enumerate(centres):
+        (_, alone), = execute([Block.of(cfg.with_(surface_params={"x1": x1}), lrs)],
+                              paths=False)
+        cols = slice(k * len(lrs), (k + 1) * len(lrs))
+        for name, a, b in zip(core.PathStats._fields, batch.stats, alone.stats, strict=True):
+            np.testing.assert_array_equal(a[..., cols], b, err_msg=f"{name}, x1={x1}")

@@ -371,7 +371,7 @@ def _run_part(pieces: list[Piece], surface: str, optimizer: str, plateau: bool, 
     x = _inputs(pieces, length)
     runtime.keep_mappings_in_check()
     o = core.run_batch(surface, optimizer, plateau, paths, noisy, x,
-                       _watch(pieces, x.lrs.shape[1]))
+                       _watch(pieces, x.scale.shape[0]))
     return Batch(pieces, o, x.lrs, x.scale, plateau)
 
 
