@@ -17,10 +17,11 @@ from lrviz.engine.executor import THREAD_MIN_RUNS, Block, execute, parts
 @pytest.mark.parametrize(("runs", "workers", "sizes"), [
     (THREAD_MIN_RUNS * 2 - 1, 2, [THREAD_MIN_RUNS * 2 - 1]),  # too small to split
     (THREAD_MIN_RUNS * 2, 2, [THREAD_MIN_RUNS] * 2),
-    (1001, 2, [501, 500]),
-    (1001, 1, [1001]),
+    (2001, 2, [1001, 1000]),
+    (2001, 1, [2001]),
     (4096, 3, [1366, 1366, 1364]),
-    (600, 8, [300, 300]),  # never parts under THREAD_MIN_RUNS runs
+    (THREAD_MIN_RUNS * 2 + 1, 8, [THREAD_MIN_RUNS + 1, THREAD_MIN_RUNS]),  # none smaller
+    (1000, 2, [1000]),  # a 1000-rate sweep runs as one part (faster on two cores, measured)
 ])
 def test_parts_cover_every_run_once_in_order(runs, workers, sizes):
     cut = parts(runs, workers)
@@ -49,18 +50,18 @@ def test_threaded_sweep_equals_one_batch_run_for_run(monkeypatch):
 
 
 def test_blocks_split_across_parts_keep_their_runs_in_order():
-    # two configs in one structure, 300 + 400 runs cut into two parts of 350: the first
+    # two configs in one structure, 700 + 900 runs cut into two parts of 800: the first
     # part ends inside the second block
     cfg = RunConfig(surface="ravine", optimizer="momentum", steps=60)
     other = cfg.with_(start=(1.0, -2.0))
-    a, b = np.geomspace(1e-3, 0.3, 300), np.geomspace(1e-3, 0.3, 400)
+    a, b = np.geomspace(1e-3, 0.3, 700), np.geomspace(1e-3, 0.3, 900)
     (idx, batch), = execute([Block.of(cfg, a), Block.of(other, b)], paths=False, workers=2)
     assert [(p.block.cfg is other, p.start, p.stop) for p in batch.pieces] == [
-        (False, 0, 300), (True, 0, 50), (True, 50, 400)]
-    np.testing.assert_array_equal(idx, np.arange(700))
+        (False, 0, 700), (True, 0, 100), (True, 100, 900)]
+    np.testing.assert_array_equal(idx, np.arange(1600))
     (_, alone), = execute([Block.of(other, b)], paths=False, workers=1)
-    np.testing.assert_array_equal(batch.final_loss[300:], alone.final_loss)
-    np.testing.assert_array_equal(batch.per_run("final_point")[300:],
+    np.testing.assert_array_equal(batch.final_loss[700:], alone.final_loss)
+    np.testing.assert_array_equal(batch.per_run("final_point")[700:],
                                   alone.per_run("final_point"))
 
 
