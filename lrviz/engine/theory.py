@@ -163,13 +163,10 @@ def suggest_lr(
     good = ok & (log_gap <= best + tolerance * max(start - best, 0.0) + 1e-9)
     order = np.argsort(lrs)
     flags, sorted_lrs = good[order], lrs[order]
-    best_run, run_start = (0, 0), None
-    for i, flag in enumerate([*flags, False]):
-        if flag and run_start is None:
-            run_start = i
-        elif not flag and run_start is not None:
-            if i - run_start > best_run[1] - best_run[0]:
-                best_run = (run_start, i)
-            run_start = None
-    lo, hi = sorted_lrs[best_run[0]], sorted_lrs[best_run[1] - 1]
+    # stretches of good rates: where the padded flags switch on (starts) and off (ends);
+    # the first longest one wins
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    k = int(np.argmax(ends - starts))
+    lo, hi = sorted_lrs[starts[k]], sorted_lrs[ends[k] - 1]
     return float(math.sqrt(lo * hi))
