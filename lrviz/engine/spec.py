@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,6 +127,22 @@ def resolve_params(
     Each value must lie in its parameter's ``valid`` range (wider than the slider range, so
     notebooks can explore beyond the UI); integer parameters must be whole numbers.
     """
+    try:  # every run resolves its parameters several times: remember valid answers
+        key = (kind, name, specs, tuple(sorted((given or {}).items(), key=lambda kv: kv[0])))
+        hash(key)
+    except TypeError:  # an unhashable value: check it the long way (it will be rejected)
+        return _resolve(kind, name, specs, given)
+    return dict(_resolve_cached(key))
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolve_cached(key: tuple) -> tuple[tuple[str, float], ...]:
+    kind, name, specs, items = key
+    return tuple(_resolve(kind, name, specs, dict(items)).items())
+
+
+def _resolve(kind: str, name: str, specs: tuple[Param, ...],
+             given: Mapping[str, float] | None) -> dict[str, float]:
     given = dict(given or {})
     known = {p.name for p in specs}
     unknown = sorted(set(given) - known, key=str)
