@@ -163,6 +163,17 @@ def _pad(a: np.ndarray, used: int) -> np.ndarray:
     return a
 
 
+def _one_table(tables: Sequence[np.ndarray], sizes: Sequence[int], size: int) -> np.ndarray:
+    """Rate tables of consecutive runs (``sizes[k]`` runs each, see `rate_table`) as one for
+    ``size`` lanes: the shared column when every one is the same single column, else a column
+    per run (padding lanes repeat the first run)."""
+    if all(t.shape[1] == 1 and np.array_equal(t, tables[0]) for t in tables):
+        return tables[0]
+    columns = [np.broadcast_to(t, (len(t), n)) for t, n in zip(tables, sizes, strict=True)]
+    return _pad(np.concatenate(columns + [columns[0][:, :1]] * (size - sum(sizes)), axis=1),
+                sum(sizes))
+
+
 def _inputs(pieces: Sequence[Piece], length: int) -> core.Inputs:
     """The stacked traced inputs of pieces sharing a structure, padded to a batch bucket: one
     step per piece (a sweep's thousand rates are one array operation).
@@ -190,13 +201,7 @@ def _inputs(pieces: Sequence[Piece], length: int) -> core.Inputs:
                 columns[kind].setdefault(name, np.empty(size, f32))[span] = v
         start[:, span] = np.asarray(cfg.start_point, f32)[:, None]
         noise[span], seed[span] = cfg.noise, cfg.seed
-    if all(t.shape[1] == 1 and np.array_equal(t, tables[0]) for t in tables):
-        lrs = tables[0]  # one linear schedule: a single column
-    else:
-        lrs = np.empty((length, size), f32)
-        for table, span in zip(tables, _spans(pieces), strict=True):
-            lrs[:, span] = table
-        _pad(lrs, used)
+    lrs = _one_table(tables, [p.size for p in pieces], size)
     for a in (scale, start, noise, seed, *columns["surface"].values(),
               *columns["plateau"].values()):
         _pad(a, used)
@@ -327,13 +332,11 @@ def _join(parts_: list[Batch]) -> Batch:
               for name in core.Outputs._fields if name != "stats"}
     stats = core.PathStats(*(join(name, [getattr(b.out.stats, name) for b in parts_])
                              for name in core.PathStats._fields))
-    tables = [b.table for b in parts_]
-    if not all(t.shape[1] == 1 and np.array_equal(t, tables[0]) for t in tables):
-        tables = [np.broadcast_to(t, (len(t), b.size)) for t, b in zip(tables, parts_,
-                                                                       strict=True)]
-        tables = [join("lrs", tables)]
+    sizes = [b.size for b in parts_]
+    tables = [b.table[:, : b.size] if b.table.shape[1] > 1 else b.table for b in parts_]
     return Batch([p for b in parts_ for p in b.pieces], core.Outputs(**fields, stats=stats),
-                 tables[0], join("scale", [b.scale for b in parts_]), parts_[0].plateau)
+                 _one_table(tables, sizes, sum(sizes)), join("scale", [b.scale for b in parts_]),
+                 parts_[0].plateau)
 
 
 def execute(blocks: Sequence[Block], paths: bool = True,
@@ -381,24 +384,22 @@ def _run_part(pieces: list[Piece], surface: str, optimizer: str, plateau: bool, 
     return Batch(pieces, jax.block_until_ready(o), x.lrs, x.scale, plateau)
 
 
-def _classify_key(block: Block) -> tuple[str, tuple, int]:
-    return block.cfg.surface, tuple(sorted(block.values("surface").items())), block.cfg.steps
-
-
 def classify(batches: Sequence[tuple[np.ndarray, Batch]]
              ) -> list[tuple[np.ndarray, diagnose.BatchFeatures]]:
-    """Classify the runs of each batch in groups sharing a surface, its parameters and a
-    length; returns (run indices, features) pairs."""
+    """Classify the runs of each batch in groups sharing the surface's parameters (a batch
+    shares its surface and length); returns (run indices, features) pairs."""
     out = []
     for idx, batch in batches:
         stats = batch.stats
         point, grad, hessian = (batch.per_run(k) for k in
                                 ("final_point", "final_grad", "final_hessian"))
+        surface = batch.pieces[0].block.cfg.surface
         keyed: dict[tuple, list[slice]] = {}
         for piece, span in zip(batch.pieces, batch.spans, strict=True):
-            keyed.setdefault(_classify_key(piece.block), []).append(span)
+            keyed.setdefault(tuple(sorted(piece.block.values("surface").items())),
+                             []).append(span)
         noise = batch.per_piece(lambda b: b.cfg.noise)
-        for (surface, params, _steps), spans in keyed.items():
+        for params, spans in keyed.items():
             cols = (spans[0] if len(spans) == 1
                     else np.concatenate([np.arange(s.start, s.stop) for s in spans]))
             refs = diagnose.references(surface, dict(params))
