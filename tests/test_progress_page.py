@@ -45,7 +45,14 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_progress_reflects_quiz_and_flashcards(app_test):
+def test_progress_reflects_quiz_and_flashcards(app_test, monkeypatch):
+    # noon: the two cards come due 10 min and 1 min later, the same day (UTC); on the real
+    # clock this test failed in the ten minutes before midnight
+    from datetime import UTC, datetime
+
+    from lrviz.learning import srs
+
+    monkeypatch.setattr(srs, "utc_now", lambda: datetime(2030, 6, 10, 12, 0, tzinfo=UTC))
     at = app_test(QUIZ)
     at.sidebar.text_input(key="learner").set_value("Ada").run()
     answer_all(at, "step-size")  # a full attempt, all right: 100 %, mastered
