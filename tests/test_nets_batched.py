@@ -169,6 +169,30 @@ def test_batched_trainer_equals_runs_in_turn_with_sharpness_and_decay():
     assert np.all(last > 0) and len({round(float(s), 3) for s in last}) == 3
 
 
+def test_a_run_shorter_than_its_bucket_stops_at_its_last_update():
+    """The trainer loops over the real number of updates only; the outputs padded up to the
+    bucket hold the run as it ended: the last loss repeated, rate 0, no blow-up, and at every
+    evaluation due there the final weights' accuracy and validation loss."""
+    cfg = nets.NetConfig(dataset="moons", hidden=(6,), activation="tanh", optimizer="adam",
+                         steps=30)
+    length = step_bucket(cfg.steps)
+    assert length > cfg.steps
+    rows = rate_rows(cfg, [0.01, 0.2], length)
+    x = batched_inputs(cfg, nets.init_params(cfg), rows)
+    out = core.train_batch(static_for(cfg, length), shared_data(cfg, length), x, 2)
+    loss, lrs = np.asarray(out.train_loss), np.asarray(out.lrs)
+    n, E = cfg.steps, static_for(cfg, length).eval_every
+    assert np.all(lrs[:, :n] > 0) and np.all(lrs[:, n:] == 0)
+    assert np.all(np.asarray(out.ok)[:, n:])
+    np.testing.assert_array_equal(loss[:, n:], np.repeat(loss[:, n : n + 1], length + 1 - n, 1))
+    assert np.all(np.abs(np.diff(loss[:, : n + 1], axis=1)) > 0)  # it did move until then
+    evals_past = np.arange(len(out.eval_val_loss[0])) * E > n
+    for name, final in (("eval_val_loss", out.final_val_loss),
+                        ("eval_train_acc", out.final_train_acc)):
+        got = np.asarray(getattr(out, name))[:, evals_past]
+        np.testing.assert_array_equal(got, np.repeat(np.asarray(final)[:, None], got.shape[1], 1))
+
+
 def test_batch_slices_cover_every_run_once_and_give_each_worker_a_batch():
     for total, chunk, workers in [(32, 64, 2), (5, 64, 2), (7, 2, 3), (1, 64, 2), (100, 16, 1)]:
         parts = batch_slices(total, chunk, workers)
