@@ -1,4 +1,4 @@
-"""The compiled trainer: one ``jit(lax.map/vmap(lax.scan))`` per network structure.
+"""The compiled trainer: one ``jit(lax.map/vmap(lax.fori_loop))`` per network structure.
 
 Structure (layer sizes, activation, loss, optimizer, loss-driven schedule or not, full batch or
 mini-batches, evaluation and sharpness cadence, step bucket, batch bucket) is static. Every number
@@ -7,7 +7,7 @@ decay) is a traced input, so a new rate never recompiles.
 
 Runs of one batch share the data and the real step count, which is the trip count of the
 training loop (a traced number), so padding a run's outputs up to its bucket costs nothing.
-Divergence is caught inside the scan: an update that makes the weights, the loss or the
+Divergence is caught inside the loop: an update that makes the weights, the loss or the
 gradient non-finite, or the loss larger than `BLOWUP` times the starting loss, is not taken,
 and the run stays frozen at its last finite weights.
 """
@@ -185,7 +185,7 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     n = x.lrs.shape[0]
     E, S = static.eval_every, static.sharpness_every
 
-    # Loop invariants built once, outside the scan (see `loss_and_grad`).
+    # Loop invariants built once, outside the loop (see `loss_and_grad`).
     target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
     XT = jnp.transpose(data.X_train)
 
