@@ -224,7 +224,16 @@ def _stats(first_loss: jax.Array, t: _Tally, w: Watch) -> PathStats:
                      t.peaks[1], t.sums[1], t.sums[2] / q)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+# XLA:CPU options of the trajectory programs (per program, not process-wide). The scan body
+# is a chain of small elementwise kernels over (B,) rows: letting LLVM use the full 512-bit
+# registers where the CPU has them (AVX-512; it falls back to the widest it has elsewhere)
+# and the region-based copy analysis (fewer loop-carry copies) made a 1000-run sweep's scan
+# ~10% faster, with bit-identical results (a test compares against the default options).
+XLA_OPTIONS = {"xla_cpu_prefer_vector_width": 512,
+               "xla_cpu_copy_insertion_use_region_analysis": True}
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4), compiler_options=XLA_OPTIONS)
 def run_batch(surface_name: str, optimizer_name: str, plateau: bool, paths: bool, noisy: bool,
               x: Inputs, watch: Watch) -> Outputs:
     """All runs of one structure at once: one ``lax.scan`` over the updates, each step working

@@ -272,7 +272,7 @@ def classify_batch(
 
     # the statistics measured against the nearest listed minimum (copies: explanations of
     # unlisted minima overwrite a run's crossings and late radius)
-    pick = ((lambda a: np.asarray(a)[0]) if len(dists) == 1  # noqa: E731
+    pick = ((lambda a: np.asarray(a)[0]) if len(dists) == 1
             else (lambda a: np.asarray(a)[nearest, runs]))
     crossings = pick(stats.crossings).astype(int)
     d_late, d_early = f64(pick(stats.late_dist)), f64(pick(stats.early_dist))
