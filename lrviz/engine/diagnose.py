@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lrviz.engine.linalg2 import eigh_2x2, eigvals_2x2
+from lrviz.engine.linalg2 import eigh_2x2, eigvals_2x2_entries
 from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.surfaces import Minimum, Surface, get_surface
@@ -158,7 +158,7 @@ class BatchFeatures:
     def top_final(self) -> np.ndarray:
         """(B, 2) steepest direction at the final point (only an unlisted minimum's
         explanation reads it, so it is not worked out for every run of a sweep)."""
-        return eigh_2x2(self.hessian)[1]
+        return eigh_2x2(np.asarray(self.hessian, np.float64))[1]
 
 
 class References(NamedTuple):
@@ -213,6 +213,7 @@ def classify_batch(
     surface: Surface, surface_params: Mapping[str, float], final_point: np.ndarray,
     final_loss: np.ndarray, stats, diverged_at: np.ndarray, final_grad: np.ndarray,
     final_hessian: np.ndarray, noise: np.ndarray | float = 0.0, limits: Thresholds = THRESHOLDS,
+    refs: References | None = None,
 ) -> BatchFeatures:
     """Regimes of B runs with the same surface and length from what the scan measured.
 
@@ -223,14 +224,17 @@ def classify_batch(
     (Rastrigin's dimples, say) is classified without path statistics: it is at a minimum by
     construction. The windows and the crossing swing were fixed when the scan ran (from
     `THRESHOLDS`, see `windows` and `swing`); ``limits`` sets the comparisons made here.
+    ``refs`` are the surface's `references` when the caller has them already.
 
     Everything is float64 and worked coordinate by coordinate on (B,) columns (the 2x2
     eigenvalues and the Newton step written out, as in `linalg2`): a sweep classifies a
     thousand runs in about sixty small array operations.
     """
     B = len(final_loss)
-    noise = np.broadcast_to(np.asarray(noise, float), (B,))
-    refs = references(surface, surface_params)
+    noise = np.asarray(noise, float)
+    if noise.shape != (B,):
+        noise = np.broadcast_to(noise, (B,))
+    refs = references(surface, surface_params) if refs is None else refs
     values, is_global = refs.values, refs.is_global
     fmin = values.min()
     tol = limits.near * surface.scale
@@ -238,9 +242,12 @@ def classify_batch(
     runs = np.arange(B)
 
     LT, L0 = f64(final_loss), f64(stats.first_loss)
-    px, py = f64(final_point).T
-    gx, gy = f64(final_grad).T
-    H = f64(final_hessian)
+    # the per-run vectors and matrices as contiguous float64 rows (three conversions instead
+    # of strided access in every operation below)
+    rows = np.empty((8, B))
+    rows[:2], rows[2:4] = np.asarray(final_point).T, np.asarray(final_grad).T
+    rows[4:] = np.asarray(final_hessian).reshape(B, 4).T
+    px, py, gx, gy, h00, h01, h10, h11 = rows
     gap0 = np.maximum(L0 - fmin, 1e-9)
     # distance to every listed minimum, (M, B); the same sums as a 2-vector norm
     ref_x, ref_y = refs.points[:, :1], refs.points[:, 1:]
@@ -248,11 +255,11 @@ def classify_batch(
     nearest = np.zeros(B, np.intp) if len(dists) == 1 else dists.argmin(axis=0)
     dmin = dists[nearest, runs]
 
-    eig = eigvals_2x2(H)  # (B, 2) ascending
-    lo, hi = eig[:, 0], eig[:, 1]
+    lo, hi = eigvals_2x2_entries(h00, h01, h10, h11)  # ascending
     pd = lo > 0
     # Newton step H^-1 g where H is positive definite (identity elsewhere: a step never used)
-    a, b, c, d = (np.where(pd, H[:, i, j], float(i == j)) for i, j in _ENTRIES)
+    a, b, c, d = (np.where(pd, h, float(i == j))
+                  for h, (i, j) in zip((h00, h01, h10, h11), _ENTRIES, strict=True))
     det = a * d - b * c
     sx = np.where(pd, (d * gx - b * gy) / det, 0.0)
     sy = np.where(pd, (a * gy - c * gx) / det, 0.0)
@@ -317,8 +324,8 @@ def classify_batch(
         np.copyto(codes, k, where=conditions[k])
     kinds = np.where(saddle, 0, np.where(flat, 1, 2))
     return BatchFeatures(_OUTCOMES[codes].tolist(), nearest, dmin, crossings, grad_norm,
-                         np.minimum(newton, newton_any), eig, at_bottom, unlisted,
-                         _STUCK_KINDS[kinds], d_late_max, noise, H)
+                         np.minimum(newton, newton_any), np.stack([lo, hi]).T, at_bottom,
+                         unlisted, _STUCK_KINDS[kinds], d_late_max, noise, final_hessian)
 
 
 _ENTRIES = ((0, 0), (0, 1), (1, 0), (1, 1))

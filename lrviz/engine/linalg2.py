@@ -34,9 +34,20 @@ def eigvals_2x2(H, xp=np):
     return xp.stack([m - r, m + r], axis=-1)
 
 
+def eigvals_2x2_entries(h00, h01, h10, h11, xp=np):
+    """Ascending eigenvalues ``(lo, hi)`` of the matrices whose entries are given as separate
+    arrays (the same numbers as `eigvals_2x2`; no strided access into (..., 2, 2) stacks)."""
+    _, _, _, m, r = _entry_parts(h00, h01, h10, h11, xp)
+    return m - r, m + r
+
+
 def _parts(H, xp):
     """a, b, c, m and r of `eigh_2x2`'s formula."""
-    a, b, c = H[..., 0, 0], 0.5 * (H[..., 0, 1] + H[..., 1, 0]), H[..., 1, 1]
+    return _entry_parts(H[..., 0, 0], H[..., 0, 1], H[..., 1, 0], H[..., 1, 1], xp)
+
+
+def _entry_parts(h00, h01, h10, h11, xp):
+    a, b, c = h00, 0.5 * (h01 + h10), h11
     m, d = 0.5 * (a + c), 0.5 * (a - c)
     return a, b, c, m, xp.sqrt(d * d + b * b)
 
