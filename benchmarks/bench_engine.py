@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import statistics
 import sys
 import time
@@ -94,15 +95,21 @@ def bench_single_and_sweep(quick: bool) -> None:
 
     rates = np.geomspace(1e-4, 10, SWEEP_RATES)
     lr_sweep(cfg, rates)  # compile
-    sweeps, numpy_vecs = [], []
+    sweeps, cpus, numpy_vecs = [], [], []
     for _ in range(3 if quick else 7):  # interleaved, so both sides see the same load
-        sweeps.append(best_time(lambda: lr_sweep(cfg, rates), 2))
+        for _ in range(2):
+            c0, t0 = time.process_time(), time.perf_counter()
+            lr_sweep(cfg, rates)
+            sweeps.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
         numpy_vecs.append(best_time(lambda: numpy_adam(np.tile(start, (SWEEP_RATES, 1)),
                                                        rates[:, None], STEPS), 1))
     sweep, numpy_vec = min(sweeps), min(numpy_vecs)
     total = SWEEP_RATES * STEPS
     emit(bench="sweep_throughput", runs=SWEEP_RATES, steps=STEPS,
          lrviz_steps_per_s=round(total / sweep), lrviz_s=round(sweep, 4),
+         lrviz_median_s=round(statistics.median(sweeps), 4),
+         lrviz_cpu_s=round(min(cpus), 4), load_avg_1min=round(os.getloadavg()[0], 2),
          numpy_loop_steps_per_s=round(STEPS / numpy_single),
          numpy_vectorised_steps_per_s=round(total / numpy_vec),
          speedup_vs_numpy_loop=round((total / sweep) / (STEPS / numpy_single), 1),

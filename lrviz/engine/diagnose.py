@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lrviz.engine.linalg2 import eigh_2x2, solve_2x2
+from lrviz.engine.linalg2 import eigh_2x2, eigvals_2x2_entries
 from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.surfaces import Minimum, Surface, get_surface
@@ -152,7 +152,13 @@ class BatchFeatures:
     stuck_kind: np.ndarray  # "saddle", "plateau" or "stalled" (steps shrank to nothing)
     late_radius: np.ndarray  # farthest distance from the reference minimum in the last quarter
     noise: np.ndarray
-    top_final: np.ndarray  # (B, 2) steepest direction at the final point
+    hessian: np.ndarray  # (B, 2, 2) at the final point
+
+    @property
+    def top_final(self) -> np.ndarray:
+        """(B, 2) steepest direction at the final point (only an unlisted minimum's
+        explanation reads it, so it is not worked out for every run of a sweep)."""
+        return eigh_2x2(np.asarray(self.hessian, np.float64))[1]
 
 
 class References(NamedTuple):
@@ -197,10 +203,17 @@ def swing(surface: Surface | str, limits: Thresholds = THRESHOLDS) -> float:
     return limits.swing * limits.near * get_surface(surface).scale
 
 
+_OUTCOMES = np.array([Regime.DIVERGED, Regime.LOCAL_MINIMUM, Regime.OVERSHOOTING,
+                      Regime.CONVERGED, Regime.STUCK, Regime.OVERSHOOTING, Regime.STUCK,
+                      Regime.SLOW, Regime.OSCILLATING], dtype=object)
+_STUCK_KINDS = np.array(["saddle", "plateau", "stalled"], dtype=object)
+
+
 def classify_batch(
     surface: Surface, surface_params: Mapping[str, float], final_point: np.ndarray,
     final_loss: np.ndarray, stats, diverged_at: np.ndarray, final_grad: np.ndarray,
     final_hessian: np.ndarray, noise: np.ndarray | float = 0.0, limits: Thresholds = THRESHOLDS,
+    refs: References | None = None,
 ) -> BatchFeatures:
     """Regimes of B runs with the same surface and length from what the scan measured.
 
@@ -211,45 +224,66 @@ def classify_batch(
     (Rastrigin's dimples, say) is classified without path statistics: it is at a minimum by
     construction. The windows and the crossing swing were fixed when the scan ran (from
     `THRESHOLDS`, see `windows` and `swing`); ``limits`` sets the comparisons made here.
+    ``refs`` are the surface's `references` when the caller has them already.
+
+    Everything is float64 and worked coordinate by coordinate on (B,) columns (the 2x2
+    eigenvalues and the Newton step written out, as in `linalg2`): a sweep classifies a
+    thousand runs in about sixty small array operations.
     """
     B = len(final_loss)
-    noise = np.broadcast_to(np.asarray(noise, float), (B,))
-    refs = references(surface, surface_params)
-    M, values, is_global = refs.points, refs.values, refs.is_global
+    noise = np.asarray(noise, float)
+    if noise.shape != (B,):
+        noise = np.broadcast_to(noise, (B,))
+    refs = references(surface, surface_params) if refs is None else refs
+    values, is_global = refs.values, refs.is_global
     fmin = values.min()
     tol = limits.near * surface.scale
     f64 = lambda a: np.asarray(a, np.float64)  # noqa: E731
+    runs = np.arange(B)
 
-    pT, LT, L0 = f64(final_point), f64(final_loss), f64(stats.first_loss)
+    LT, L0 = f64(final_loss), f64(stats.first_loss)
+    # the per-run vectors and matrices as contiguous float64 rows (three conversions instead
+    # of strided access in every operation below)
+    rows = np.empty((8, B))
+    rows[:2], rows[2:4] = np.asarray(final_point).T, np.asarray(final_grad).T
+    rows[4:] = np.asarray(final_hessian).reshape(B, 4).T
+    px, py, gx, gy, h00, h01, h10, h11 = rows
     gap0 = np.maximum(L0 - fmin, 1e-9)
-    dists = np.linalg.norm(pT[:, None, :] - M[None], axis=2)
-    nearest = dists.argmin(axis=1)
-    dmin = dists[np.arange(B), nearest]
+    # distance to every listed minimum, (M, B); the same sums as a 2-vector norm
+    ref_x, ref_y = refs.points[:, :1], refs.points[:, 1:]
+    dists = _norm(px - ref_x, py - ref_y)
+    nearest = np.zeros(B, np.intp) if len(dists) == 1 else dists.argmin(axis=0)
+    dmin = dists[nearest, runs]
 
-    H = final_hessian.astype(np.float64)
-    eig, top_final = eigh_2x2(H)
-    g = final_grad.astype(np.float64)
-    pd = eig[:, 0] > 0
-    safe_H = np.where(pd[:, None, None], H, np.eye(2))
-    step = np.where(pd[:, None], solve_2x2(safe_H, g), 0.0)
-    newton = np.where(pd, np.linalg.norm(step, axis=1), np.inf)  # Newton step length
+    lo, hi = eigvals_2x2_entries(h00, h01, h10, h11)  # ascending
+    pd = lo > 0
+    # Newton step H^-1 g where H is positive definite (identity elsewhere: a step never used)
+    a, b, c, d = (np.where(pd, h, float(i == j))
+                  for h, (i, j) in zip((h00, h01, h10, h11), _ENTRIES, strict=True))
+    det = a * d - b * c
+    sx = np.where(pd, (d * gx - b * gy) / det, 0.0)
+    sy = np.where(pd, (a * gy - c * gx) / det, 0.0)
+    newton = np.where(pd, _norm(sx, sy), np.inf)  # Newton step length
+    grad_norm = _norm(gx, gy)
     # Newton distance for indefinite Hessians (saddles): |g| / min |lambda|.
-    newton_any = np.linalg.norm(g, axis=1) / np.maximum(np.abs(eig).min(axis=1), limits.min_eig)
+    newton_any = grad_norm / np.maximum(np.minimum(np.abs(lo), np.abs(hi)), limits.min_eig)
 
     near_listed = dmin < tol
     # A positive-definite point whose Newton step is tiny is a minimum even if it is not listed
     # (Rastrigin's dimples, say) — unless that step points at a listed minimum still ahead.
-    ahead = np.linalg.norm((pT - step)[:, None, :] - M[None], axis=2).min(axis=1) < tol
+    ahead = _norm(px - sx - ref_x, py - sy - ref_y).min(axis=0) < tol
     unlisted = ~near_listed & pd & (newton < tol) & ~ahead
     near_min = near_listed | unlisted
     ref_value = np.where(unlisted, LT, values[nearest])
-    local = np.where(unlisted, True, ~is_global[nearest])
+    local = unlisted | ~is_global[nearest]
 
-    # the statistics measured against the nearest listed minimum
-    pick = lambda a: f64(a)[nearest, np.arange(B)]  # noqa: E731
+    # the statistics measured against the nearest listed minimum (copies: explanations of
+    # unlisted minima overwrite a run's crossings and late radius)
+    pick = ((lambda a: np.asarray(a)[0]) if len(dists) == 1
+            else (lambda a: np.asarray(a)[nearest, runs]))
     crossings = pick(stats.crossings).astype(int)
-    d_late, d_late_max, d_early = (pick(stats.late_dist), pick(stats.late_dist_max),
-                                   pick(stats.early_dist))
+    d_late, d_early = f64(pick(stats.late_dist)), f64(pick(stats.early_dist))
+    d_late_max = np.array(pick(stats.late_dist_max), np.float64)
     late_gap, late, middle = f64(stats.late_gap), f64(stats.late_peak), f64(stats.middle_peak)
 
     settled = (f64(stats.spread) < tol) | (LT - ref_value < limits.settled_gap * gap0)
@@ -264,14 +298,13 @@ def classify_batch(
     growing = (LT - fmin > limits.grow_gap * gap0) & (late > limits.grow_late * middle)
     diverged = (diverged_at >= 0) | growing
 
-    grad_norm = np.linalg.norm(g, axis=1)
     slope_scale = gap0 / surface.scale
     # progress over the second half, relative to what was still left to gain at its start
     half = f64(stats.half_loss)
     no_progress = (half - LT) / np.maximum(half - fmin, 1e-12) < limits.no_progress
     flat = (grad_norm < limits.flat_slope * slope_scale) & no_progress
     stalled = (f64(stats.path_late) < limits.stalled_path * tol) & no_progress
-    saddle = ~near_min & (eig[:, 0] < 0) & (newton_any < tol)
+    saddle = ~near_min & (lo < 0) & (newton_any < tol)
     descending = (f64(stats.falling) >= limits.descending) & (
         f64(stats.quarter_back_loss) > LT)
 
@@ -285,15 +318,22 @@ def classify_batch(
         flat | stalled,
         descending,
     ]
-    choices = [Regime.DIVERGED, Regime.LOCAL_MINIMUM, Regime.OVERSHOOTING, Regime.CONVERGED,
-               Regime.STUCK, Regime.OVERSHOOTING, Regime.STUCK, Regime.SLOW]
-    codes = np.select(conditions, list(range(len(choices))), default=len(choices))
-    outcomes = (*choices, Regime.OSCILLATING)
-    regimes = [outcomes[k] for k in codes.tolist()]
-    stuck_kind = np.where(saddle, "saddle", np.where(flat, "plateau", "stalled"))
-    return BatchFeatures(regimes, nearest, dmin, crossings, grad_norm,
-                         np.minimum(newton, newton_any), eig, at_bottom, unlisted, stuck_kind,
-                         d_late_max, noise, top_final)
+    # the first condition that holds picks the outcome (the last, oscillating, when none does)
+    codes = np.full(B, len(conditions), np.intp)
+    for k in range(len(conditions) - 1, -1, -1):
+        np.copyto(codes, k, where=conditions[k])
+    kinds = np.where(saddle, 0, np.where(flat, 1, 2))
+    return BatchFeatures(_OUTCOMES[codes].tolist(), nearest, dmin, crossings, grad_norm,
+                         np.minimum(newton, newton_any), np.stack([lo, hi]).T, at_bottom,
+                         unlisted, _STUCK_KINDS[kinds], d_late_max, noise, final_hessian)
+
+
+_ENTRIES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def _norm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Lengths of the vectors (x, y), elementwise (the sums `np.linalg.norm` forms)."""
+    return np.sqrt(x * x + y * y)
 
 
 def unlisted_path_facts(points: np.ndarray, top: np.ndarray, surface: Surface,

@@ -407,6 +407,6 @@ def classify(batches: Sequence[tuple[np.ndarray, Batch]]
                                      for a in stats))
             feats = diagnose.classify_batch(
                 get_surface(surface), dict(params), point[cols], batch.final_loss[cols], group,
-                batch.diverged_at[cols], grad[cols], hessian[cols], noise[cols])
+                batch.diverged_at[cols], grad[cols], hessian[cols], noise[cols], refs=refs)
             out.append((idx[cols], feats))
     return out

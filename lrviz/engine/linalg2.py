@@ -17,9 +17,7 @@ def eigh_2x2(H, xp=np):
     :math:`\lambda = m \mp r`; the top eigenvector is :math:`(b, \lambda_{max} - a)` normalised,
     or the axis of the larger diagonal entry when that vector vanishes (a multiple of I).
     """
-    a, b, c = H[..., 0, 0], 0.5 * (H[..., 0, 1] + H[..., 1, 0]), H[..., 1, 1]
-    m, d = 0.5 * (a + c), 0.5 * (a - c)
-    r = xp.sqrt(d * d + b * b)
+    a, b, c, m, r = _parts(H, xp)
     top = m + r
     vec = xp.stack([b, top - a], axis=-1)
     norm = xp.sqrt(vec[..., 0] ** 2 + vec[..., 1] ** 2)
@@ -30,8 +28,28 @@ def eigh_2x2(H, xp=np):
 
 
 def eigvals_2x2(H, xp=np):
-    """Ascending eigenvalues ``(..., 2)`` of symmetric 2x2 matrices (see `eigh_2x2`)."""
-    return eigh_2x2(H, xp)[0]
+    """Ascending eigenvalues ``(..., 2)`` of symmetric 2x2 matrices (see `eigh_2x2`; the
+    same numbers, without the eigenvector)."""
+    _, _, _, m, r = _parts(H, xp)
+    return xp.stack([m - r, m + r], axis=-1)
+
+
+def eigvals_2x2_entries(h00, h01, h10, h11, xp=np):
+    """Ascending eigenvalues ``(lo, hi)`` of the matrices whose entries are given as separate
+    arrays (the same numbers as `eigvals_2x2`; no strided access into (..., 2, 2) stacks)."""
+    _, _, _, m, r = _entry_parts(h00, h01, h10, h11, xp)
+    return m - r, m + r
+
+
+def _parts(H, xp):
+    """a, b, c, m and r of `eigh_2x2`'s formula."""
+    return _entry_parts(H[..., 0, 0], H[..., 0, 1], H[..., 1, 0], H[..., 1, 1], xp)
+
+
+def _entry_parts(h00, h01, h10, h11, xp):
+    a, b, c = h00, 0.5 * (h01 + h10), h11
+    m, d = 0.5 * (a + c), 0.5 * (a - c)
+    return a, b, c, m, xp.sqrt(d * d + b * b)
 
 
 def solve_2x2(H, v, xp=np):

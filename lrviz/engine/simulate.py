@@ -141,15 +141,21 @@ def _grid(blocks: list[Block]) -> tuple[np.ndarray, list[Regime], list[int | Non
     loss."""
     batches = execute(blocks, paths=False)
     total = sum(len(b.lrs) for b in blocks)
-    regimes: list[Regime] = [None] * total  # type: ignore[list-item]
-    for idx, feats in classify(batches):
-        for i, regime in zip(idx.tolist(), feats.regimes, strict=True):
-            regimes[i] = regime
+    groups = classify(batches)
+    if len(groups) == 1:  # one batch, one surface: its runs in order (a sweep)
+        regimes = groups[0][1].regimes
+    else:
+        regimes = [None] * total  # type: ignore[list-item]
+        for idx, feats in groups:
+            for i, regime in zip(idx.tolist(), feats.regimes, strict=True):
+                regimes[i] = regime
     final, diverged = np.empty(total), np.empty(total, int)
     for idx, batch in batches:
         final[idx], diverged[idx] = batch.final_loss, batch.diverged_at
+    steps = diverged.astype(object)  # Python ints, None where the run never blew up
+    steps[diverged < 0] = None
     initial = float(batches[0][1].stats.first_loss[0])
-    return final, regimes, [None if d < 0 else int(d) for d in diverged.tolist()], initial
+    return final, regimes, steps.tolist(), initial
 
 
 def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
@@ -161,7 +167,7 @@ def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
     lrs = _check_lrs(lrs)
     final, regimes, diverged, initial = _grid([Block.of(cfg, lrs)])
     unusable = {Regime.DIVERGED, Regime.OSCILLATING}  # one hash per run, no string compares
-    usable = [g not in unusable for g in regimes]
+    usable = ~np.fromiter(map(unusable.__contains__, regimes), bool, len(regimes))
     return SweepResult(
         config=cfg, lrs=lrs, final_losses=final, regimes=regimes, diverged_at=diverged,
         suggested_lr=suggest_lr(lrs, final, usable, initial,
