@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lrviz.engine.linalg2 import eigh_2x2, eigvals_2x2_entries
+from lrviz.engine.linalg2 import eigh_2x2, eigvals_2x2_entries, solve_2x2_entries
 from lrviz.engine.numbers import fmt_number
 from lrviz.engine.optimizers import get_optimizer
 from lrviz.engine.surfaces import Minimum, Surface, get_surface
@@ -260,9 +260,7 @@ def classify_batch(
     # Newton step H^-1 g where H is positive definite (identity elsewhere: a step never used)
     a, b, c, d = (np.where(pd, h, float(i == j))
                   for h, (i, j) in zip((h00, h01, h10, h11), _ENTRIES, strict=True))
-    det = a * d - b * c
-    sx = np.where(pd, (d * gx - b * gy) / det, 0.0)
-    sy = np.where(pd, (a * gy - c * gx) / det, 0.0)
+    sx, sy = (np.where(pd, s, 0.0) for s in solve_2x2_entries(a, b, c, d, gx, gy))
     newton = np.where(pd, _norm(sx, sy), np.inf)  # Newton step length
     grad_norm = _norm(gx, gy)
     # Newton distance for indefinite Hessians (saddles): |g| / min |lambda|.

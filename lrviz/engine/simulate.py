@@ -141,21 +141,16 @@ def _grid(blocks: list[Block]) -> tuple[np.ndarray, list[Regime], list[int | Non
     loss."""
     batches = execute(blocks, paths=False)
     total = sum(len(b.lrs) for b in blocks)
-    groups = classify(batches)
-    if len(groups) == 1:  # one batch, one surface: its runs in order (a sweep)
-        regimes = groups[0][1].regimes
-    else:
-        regimes = [None] * total  # type: ignore[list-item]
-        for idx, feats in groups:
-            for i, regime in zip(idx.tolist(), feats.regimes, strict=True):
-                regimes[i] = regime
+    regimes = np.empty(total, object)
+    for idx, feats in classify(batches):
+        regimes[idx] = feats.regimes
     final, diverged = np.empty(total), np.empty(total, int)
     for idx, batch in batches:
         final[idx], diverged[idx] = batch.final_loss, batch.diverged_at
     steps = diverged.astype(object)  # Python ints, None where the run never blew up
     steps[diverged < 0] = None
     initial = float(batches[0][1].stats.first_loss[0])
-    return final, regimes, steps.tolist(), initial
+    return final, regimes.tolist(), steps.tolist(), initial
 
 
 def lr_sweep(cfg: RunConfig, lrs: Sequence[float] | np.ndarray) -> SweepResult:
