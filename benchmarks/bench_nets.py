@@ -264,7 +264,9 @@ def bench_sharpness(quick: bool) -> None:
          plain_cpu_seconds=round(c_plain, 4), with_sharpness_cpu_seconds=round(c_sharp, 4),
          cpu_overhead=round(c_sharp / c_plain - 1.0, 3), gradient_step_ms=round(step_ms, 3),
          hessian_vector_product_ms=round(hvp_ms, 3),
-         note="a measurement costs its Lanczos products (3 or more, see lrviz.nets.core)",
+         note="a measurement costs one linearisation and its Lanczos products (3 or more, see "
+         "lrviz.nets.core); train() runs them on a second thread while the next stretch "
+         "of updates trains (lrviz.nets.train.train_and_track)",
          target="overhead <= 0.5")
 
 

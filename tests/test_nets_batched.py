@@ -29,6 +29,7 @@ from lrviz.nets.train import (
     run_batches,
     shared_data,
     static_for,
+    train_and_track,
 )
 
 
@@ -260,3 +261,40 @@ def test_run_batches_starts_no_further_batch_once_progress_raises():
     with pytest.raises(KeyboardInterrupt):
         run_batches([job(k) for k in range(8)], [1] * 8, workers=2, progress=interrupt)
     assert len(started) < 8
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_sharpness_tracked_on_a_second_thread_equals_the_one_program_run(width):
+    """`train.train_and_track` (stretches of updates, each stretch's sharpness measured on
+    another thread while the next one trains) gives what `core.train_batch` gives in one
+    program: every output, each measurement at its step (37 steps at cadence 3 come in 7
+    stretches, the last one short), none past the last step; the run at rate 20 diverges and
+    its later measurements are those of its last finite weights."""
+    cfg = nets.NetConfig(dataset="moons", hidden=(8,), activation="tanh", loss="mse",
+                         optimizer="sgd", steps=37, sharpness_every=3)
+    length = step_bucket(cfg.steps)
+    x = batched_inputs(cfg, nets.init_params(cfg), rate_rows(cfg, [0.3, 1.5, 20.0], length))
+    static, data = static_for(cfg, length), shared_data(cfg, length)
+    whole = core.train_batch(static, data, x, width)
+    pieces = train_and_track(static, data, x, width, cfg.steps)
+    for name, a in whole._asdict().items():
+        for got, want in zip(jax.tree.leaves(getattr(pieces, name)), jax.tree.leaves(a),
+                             strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5,
+                                       atol=1e-7, err_msg=name)
+    sharp = np.asarray(pieces.sharpness)[:3]
+    measured = np.arange(sharp.shape[1]) * 3 <= cfg.steps
+    assert np.all(sharp[:, measured] > 0) and np.all(sharp[:, ~measured] == 0)
+    ok = np.asarray(pieces.ok)[2]
+    assert not ok[: cfg.steps].all()  # rate 20 diverged ...
+    frozen = np.arange(sharp.shape[1]) * 3 > np.argmin(ok)
+    assert frozen[measured].sum() > 5
+    assert np.ptp(sharp[2, frozen & measured]) < 1e-2 * sharp[2, 0]  # ... and stayed put
+
+
+def test_measuring_the_sharpness_leaves_the_training_unchanged():
+    cfg = nets.NetConfig(dataset="moons", hidden=(16,), lr=0.5, steps=60)
+    plain, measured = nets.train(cfg), nets.train(cfg.with_(sharpness_every=7))
+    np.testing.assert_allclose(measured.train_loss, plain.train_loss, rtol=1e-6)
+    np.testing.assert_allclose(measured.val_loss, plain.val_loss, rtol=1e-6)
+    assert len(measured.sharpness) == 60 // 7 + 1 and len(plain.sharpness) == 0

@@ -1,5 +1,10 @@
 """The compiled trainer: one ``jit(lax.map/vmap(lax.fori_loop))`` per network structure.
 
+A run with a sharpness cadence S stores its weights every S updates; the sharpness at them is
+measured by a separate program (`track_batch`), which `train.train_and_track` runs on a second
+thread while the next stretch of updates trains (`start_batch`, `advance_batch`,
+`finish_batch`). `train_batch` does all of it in one program.
+
 Structure (layer sizes, activation, loss, optimizer, loss-driven schedule or not, full batch or
 mini-batches, evaluation and sharpness cadence, step bucket, batch bucket) is static. Every number
 (initial weights, learning rates per step, per-layer rate factors, optimizer parameters, weight
@@ -45,7 +50,9 @@ BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has div
 # average, where a fixed 4 steps were off by up to 12-13% at both edges, 11 and 18 times by
 # more than 1% (tests/test_nets_phenomena.py checks the tracking). Cost: a product took about
 # as long as a full-batch gradient (0.31-0.45 vs 0.34-0.42 ms on the digits net, measured side
-# by side by benchmarks/bench_nets.py), so measuring every S steps costs about 3.5/S extra.
+# by side by benchmarks/bench_nets.py), and a measurement also linearises the gradient once,
+# so measuring every S steps takes about 4.5/S extra CPU time, most of it on a second core
+# while training goes on (`train.train_and_track`).
 FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL = 20, 1e-3
 SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN = 20, 1e-2, 3
 
@@ -179,10 +186,18 @@ def with_decay(grads: Params, params: Params, weight_decay: jax.Array) -> Params
     return jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
 
 
-def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
+class State(NamedTuple):
+    """A run between two calls of `advance_batch`."""
+
+    carry: tuple  # weights, loss, gradient, optimizer state, plateau state, alive, first loss
+    record: tuple  # (N,) per-update records: loss, rate, ok, train acc, val loss, val acc
+    snapshots: jax.Array  # (N//S + 1, P) flat weights at steps 0, S, 2S, ... ((0, 0) if S = 0)
+
+
+def _loop(static: Static, data: Data, x: Inputs):
+    """The pieces of one run's training loop: ``(start, body, evaluate)``."""
     act, loss_kind = static.activation, static.loss
     opt = OPTIMIZERS[static.optimizer].build(x.optimizer_params)
-    n = x.lrs.shape[0]
     E, S = static.eval_every, static.sharpness_every
 
     # Loop invariants built once, outside the loop (see `loss_and_grad`).
@@ -193,39 +208,8 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
     # product for layer 1 of all runs (`model.shared_loss_and_grad`).
     loss_fn, loss_and_grad_fn = shared_loss(act, loss_kind), shared_loss_and_grad(act, loss_kind)
 
-    def full_loss(p):
-        return loss_fn(p, data.X_train, target, XT)
-
     def full_loss_and_grad(p):
         return loss_and_grad_fn(p, data.X_train, target, XT)
-
-    def linearized_loss_and_grad(p):
-        """The loss and gradient at ``p`` (as `full_loss_and_grad`, by the plain backprop:
-        `jax.linearize` cannot go through the batched path's `custom_vmap`) and the product
-        with the Hessian of the objective (loss + weight_decay/2 |theta|^2), as a function of
-        a flat vector."""
-        flat, unravel = ravel_pytree(p)
-
-        def loss_and_flat_grad(f):
-            value, g = loss_and_grad(unravel(f), data.X_train, target, act, loss_kind, XT)
-            return value, ravel_pytree(g)[0]
-
-        (value, g), tangent = jax.linearize(loss_and_flat_grad, flat)
-        return value, unravel(g), lambda u: tangent(u)[1] + x.weight_decay * u
-
-    def measure(p, v, iters, tol, min_iters):
-        hvp = linearized_loss_and_grad(p)[2]
-        return lanczos_top(hvp, v, iters, tol, min_iters)[:2]
-
-    def measured_loss_and_grad(p, v):
-        """`full_loss_and_grad` at ``p`` and, from the same linearisation, the sharpness
-        there (warm-started from ``v``): the measurement costs only its Hessian products."""
-        value, g, hvp = linearized_loss_and_grad(p)
-        sharp, v = lanczos_top(hvp, v, SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN)[:2]
-        return value, g, sharp, v
-
-    def unmeasured_loss_and_grad(p, v):
-        return (*full_loss_and_grad(p), jnp.float32(0.0), v)
 
     def evaluate(p):
         train_acc = accuracy(forward(p, data.X_train, act), data.y_train)
@@ -238,7 +222,7 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         return loss_and_grad_fn(p, X, target[data.batches[t]], jnp.transpose(X))[1]
 
     def update(carry, t):
-        p, loss, grad, opt_state, plateau_state, alive, loss0, v = carry
+        p, loss, grad, opt_state, plateau_state, alive, loss0 = carry
         g = grad if static.full_batch else batch_grad(p, t)
         g = with_decay(g, p, x.weight_decay)
         lr = x.lrs[t] * plateau_state.scale if static.plateau else x.lrs[t]
@@ -247,17 +231,12 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         updates, new_opt_state = opt.update(g, opt_state, p)
         p_new = tuple((W + s * dW, b + s * db)
                       for (W, b), (dW, db), s in zip(p, updates, x.layer_scales, strict=True))
-        sharp = jnp.float32(0.0)
-        if static.full_batch and S:  # the sharpness at the new weights, from their gradient
-            loss_new, grad_new, sharp, v = jax.lax.cond(
-                (t + 1) % S == 0, measured_loss_and_grad, unmeasured_loss_and_grad, p_new, v)
-        elif static.full_batch:
-            loss_new, grad_new = full_loss_and_grad(p_new)
         if static.full_batch:
+            loss_new, grad_new = full_loss_and_grad(p_new)
             grad_ok = jnp.all(jnp.array([jnp.all(jnp.isfinite(a))
                                          for a in jax.tree.leaves(grad_new)]))
         else:
-            loss_new, grad_new, grad_ok = full_loss(p_new), grad, True
+            loss_new, grad_new, grad_ok = loss_fn(p_new, data.X_train, target, XT), grad, True
         ok = (alive & grad_ok & jnp.isfinite(loss_new) & (loss_new <= BLOWUP * loss0)
               & jnp.all(jnp.array([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(p_new)])))
         # Rejected values are never used again, not even by later gradients ("double where").
@@ -267,51 +246,75 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
                         if static.plateau else plateau_state)
         carry = (jax.tree.map(keep, p_new, p), keep(loss_new, loss),
                  jax.tree.map(keep, grad_new, grad), jax.tree.map(keep, new_opt_state, opt_state),
-                 plateau_next, ok, loss0, v)
-        return carry, (lr, ok, sharp)
+                 plateau_next, ok, loss0)
+        return carry, (lr, ok)
 
-    def body(t, state):
-        carry, record = state
-        carry, (lr, ok, sharp) = update(carry, t)
+    def body(t, state: State, snapshot: bool = False) -> State:
+        carry, (lr, ok) = update(state.carry, t)
         p = carry[0]
-        due = (t + 1) % E == 0
         zero = jnp.float32(0.0)
-        evals = jax.lax.cond(due, evaluate, lambda p: (zero, zero, zero), p)
-        if S and not static.full_batch:  # at the weights after the update
-            sharp, v = jax.lax.cond(
-                (t + 1) % S == 0,
-                lambda p, v: measure(p, v, SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN),
-                lambda p, v: (zero, v), p, carry[-1])
-            carry = (*carry[:-1], v)
-        values = (carry[1], lr, ok, *evals, sharp)
-        return carry, tuple(r.at[t].set(value) for r, value in zip(record, values, strict=True))
+        evals = jax.lax.cond((t + 1) % E == 0, evaluate, lambda p: (zero, zero, zero), p)
+        values = (carry[1], lr, ok, *evals)
+        record = tuple(r.at[t].set(value) for r, value in zip(state.record, values, strict=True))
+        snapshots = state.snapshots
+        if snapshot:  # the weights after the update (the last finite ones once diverged)
+            snapshots = snapshots.at[(t + 1) // S].set(ravel_pytree(p)[0])
+        return State(carry, record, snapshots)
 
-    p0 = x.params
-    loss0, grad0 = full_loss_and_grad(p0)
-    v0 = x.probe
-    sharp0 = jnp.zeros((0,), jnp.float32)
-    if S:
-        first, v0 = measure(p0, v0, FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL, 1)
-        sharp0 = first[None]
-    init = (p0, loss0, grad0, opt.init(p0), schedules.plateau_init(), jnp.bool_(True), loss0,
-            v0)
-    zeros = jnp.zeros(n, jnp.float32)
-    record = (zeros, zeros, jnp.ones(n, bool), zeros, zeros, zeros, zeros)
-    # A loop of exactly the real number of updates (a while loop: the count is traced), not a
-    # scan over the whole bucket with a per-step ``lax.cond`` around the update: XLA hoists
-    # loop-invariant work out of a loop body but not out of a branch inside it, so the cond
-    # kept the batched gradient padding the data and transposing the targets every step
-    # (about 2% of a step of the 16-rate digits sweep per core, seen in XLA's profile).
-    carry, record = jax.lax.fori_loop(0, data.steps, body, (init, record))
-    losses, lrs, oks, tr_acc, va_loss, va_acc, sharp = record
-    p_final = carry[0]
+    def start() -> State:
+        p0 = x.params
+        loss0, grad0 = full_loss_and_grad(p0)
+        carry = (p0, loss0, grad0, opt.init(p0), schedules.plateau_init(), jnp.bool_(True),
+                 loss0)
+        n = x.lrs.shape[0]
+        zeros = jnp.zeros(n, jnp.float32)
+        record = (zeros, zeros, jnp.ones(n, bool), zeros, zeros, zeros)
+        flat = ravel_pytree(p0)[0]
+        snapshots = (jnp.zeros((n // S + 1, flat.size), flat.dtype).at[0].set(flat) if S
+                     else jnp.zeros((0, 0), flat.dtype))
+        return State(carry, record, snapshots)
+
+    return start, body, evaluate
+
+
+def _advance(static: Static, data: Data, x: Inputs, state: State, t0: jax.Array,
+             t1: jax.Array) -> State:
+    """Updates ``t0 <= t < min(t1, data.steps)`` (``t0`` a multiple of the sharpness cadence).
+
+    A loop of exactly these updates (a while loop: the count is traced), not a scan over the
+    whole bucket with a per-step ``lax.cond`` around the update: XLA hoists loop-invariant work
+    out of a loop body but not out of a branch inside it, so the cond kept the batched gradient
+    padding the data and transposing the targets every step (about 2% of a step of the 16-rate
+    digits sweep per core, seen in XLA's profile). With a sharpness cadence S, blocks of S - 1
+    plain updates and one that also stores the weights, again with no branch."""
+    _, body, _ = _loop(static, data, x)
+    S = static.sharpness_every
+    t1 = jnp.minimum(t1, data.steps)
+    if not S:
+        return jax.lax.fori_loop(t0, t1, body, state)
+
+    def block(b, state):
+        state = jax.lax.fori_loop(b * S, (b + 1) * S - 1, body, state)
+        return body((b + 1) * S - 1, state, snapshot=True)
+
+    state = jax.lax.fori_loop(t0 // S, t1 // S, block, state)
+    return jax.lax.fori_loop(jnp.maximum(t0, t1 // S * S), t1, body, state)
+
+
+def _finish(static: Static, data: Data, x: Inputs, state: State) -> Outputs:
+    """The outputs of a run whose updates are all done (the sharpness zero: see `_track`)."""
+    _, _, evaluate = _loop(static, data, x)
+    n, E, S = x.lrs.shape[0], static.eval_every, static.sharpness_every
+    losses, lrs, oks, tr_acc, va_loss, va_acc = state.record
+    p0, p_final = x.params, state.carry[0]
+    loss0 = state.carry[-1]
     acc0, vloss0, vacc0 = evaluate(p0)
     accT, vlossT, vaccT = evaluate(p_final)
     # Past the real step count the run stays where it ended: its loss is the last one, and the
     # evaluations due there are those of the final weights (rates 0, no sharpness).
     index = jnp.arange(n)
     past = index >= data.steps
-    losses = jnp.where(past, carry[1], losses)
+    losses = jnp.where(past, state.carry[1], losses)
     due_past = past & ((index + 1) % E == 0)
     tr_acc, va_loss, va_acc = (jnp.where(due_past, final, a) for a, final in
                                ((tr_acc, accT), (va_loss, vlossT), (va_acc, vaccT)))
@@ -324,11 +327,59 @@ def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
         eval_train_acc=pick(tr_acc, acc0),
         eval_val_loss=pick(va_loss, vloss0),
         eval_val_acc=pick(va_acc, vacc0),
-        sharpness=jnp.concatenate([sharp0, sharp[S - 1 :: S]]) if S else sharp0,
+        sharpness=jnp.zeros(n // S + 1 if S else 0, jnp.float32),
         final_train_acc=accT,
         final_val_loss=vlossT,
         final_val_acc=vaccT,
     )
+
+
+def _track(static: Static, data: Data, x: Inputs, snapshots: jax.Array, i0: jax.Array,
+           i1: jax.Array, sharpness: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The sharpness at the stored weights ``i0 <= i < i1`` (step ``i * S``), each measurement
+    warm-started from the last one's Ritz vector ``v`` (the first, at step 0, from the seeded
+    probe, with more Lanczos steps and a tighter tolerance): returns the filled ``sharpness``
+    and the last Ritz vector."""
+    target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
+    XT = jnp.transpose(data.X_train)
+    unravel = ravel_pytree(x.params)[1]
+
+    def objective_grad(p):
+        return with_decay(loss_and_grad(p, data.X_train, target, static.activation,
+                                        static.loss, XT)[1], p, x.weight_decay)
+
+    def measure(i, values):
+        sharpness, v = values
+        hvp = objective_hvp(objective_grad, unravel(snapshots[i]))
+        theta, v = jax.lax.cond(
+            i == 0,
+            lambda v: lanczos_top(hvp, v, FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL)[:2],
+            lambda v: lanczos_top(hvp, v, SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN)[:2],
+            v)
+        return sharpness.at[i].set(theta), v
+
+    return jax.lax.fori_loop(i0, i1, measure, (sharpness, v))
+
+
+def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
+    """A whole run in one program: every update, then every sharpness measurement."""
+    start, _, _ = _loop(static, data, x)
+    state = _advance(static, data, x, start(), 0, data.steps)
+    out = _finish(static, data, x, state)
+    if static.sharpness_every:
+        count = data.steps // static.sharpness_every + 1
+        sharpness = _track(static, data, x, state.snapshots, 0, count, out.sharpness,
+                           x.probe)[0]
+        out = out._replace(sharpness=sharpness)
+    return out
+
+
+def _over_runs(fn, width: int, *args):
+    """``fn`` on each run along the leading axis of ``args``: one after another inside the
+    program (``lax.map``) for ``width=1``, else vmapped (see `train_batch`)."""
+    if width == 1:
+        return jax.lax.map(lambda a: fn(*a), args)
+    return jax.vmap(fn)(*args)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
@@ -340,8 +391,36 @@ def train_batch(static: Static, data: Data, inputs: Inputs, width: int) -> Outpu
     the batch is computed together (`model.shared_loss_and_grad`): since the runs share their
     examples, layer 1 of all of them is one wide matmul. `vmap_width` picks between the two.
     """
-    single = functools.partial(_train_one, static, data)
-    return jax.lax.map(single, inputs) if width == 1 else jax.vmap(single)(inputs)
+    return _over_runs(functools.partial(_train_one, static, data), width, inputs)
+
+
+# The same runs in pieces, so that the sharpness of one stretch of updates is measured (on
+# another thread) while the next stretch trains: see `train.run_batch`.
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def start_batch(static: Static, data: Data, inputs: Inputs, width: int) -> State:
+    return _over_runs(lambda x: _loop(static, data, x)[0](), width, inputs)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def advance_batch(static: Static, data: Data, inputs: Inputs, width: int, state: State,
+                  t0: jax.Array, t1: jax.Array) -> State:
+    return _over_runs(lambda x, s: _advance(static, data, x, s, t0, t1), width, inputs, state)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def finish_batch(static: Static, data: Data, inputs: Inputs, width: int,
+                 state: State) -> Outputs:
+    return _over_runs(functools.partial(_finish, static, data), width, inputs, state)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def track_batch(static: Static, data: Data, inputs: Inputs, width: int, snapshots: jax.Array,
+                i0: jax.Array, i1: jax.Array, sharpness: jax.Array,
+                v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return _over_runs(lambda x, s, h, v: _track(static, data, x, s, i0, i1, h, v), width,
+                      inputs, snapshots, sharpness, v)
 
 
 VMAP_BYTES = 64 * 2**20  # layer outputs of a vmapped batch above which runs go one by one

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import jax
@@ -176,8 +177,50 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     batch = jax.tree.leaves(inputs)[0].shape[0]
     width = core.vmap_width(data.X_train.shape[0], cfg.layer_sizes, batch)
     runtime.keep_mappings_in_check()
-    out = core.train_batch(static_for(cfg, length, sharpness_every, curves), data, inputs, width)
+    static = static_for(cfg, length, sharpness_every, curves)
+    if static.sharpness_every:
+        out = train_and_track(static, data, inputs, width, cfg.steps)
+    else:
+        out = core.train_batch(static, data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
+
+
+TRACK_PIECES = 8  # stretches a run with sharpness is trained in
+
+
+def train_and_track(static: core.Static, data: core.Data, inputs: core.Inputs, width: int,
+                    steps: int) -> core.Outputs:
+    """`core.train_batch` with the sharpness measured on a second thread, while training goes
+    on: the updates run in `TRACK_PIECES` stretches (whole multiples of the cadence S), and
+    as each one ends, the measurements at the weights it stored start on the other thread while
+    this one trains the next stretch. A measurement never feeds back into training, so the
+    outputs are those of the one-program `core.train_batch`; only the last stretch's
+    measurements are left to wait for. A measurement (a few Hessian-vector products, each about
+    one gradient) costs several updates, and one run's small matmuls keep about one core busy,
+    so on a machine with two cores this hides most of it."""
+    S = static.sharpness_every
+    piece = S * max(1, -(-steps // (TRACK_PIECES * S)))
+    state = core.start_batch(static, data, inputs, width)
+    batch, length = inputs.lrs.shape
+    tracked = (jnp.zeros((batch, length // S + 1), jnp.float32), inputs.probe)
+
+    def track(snapshots: jax.Array, i0: int, i1: int) -> None:
+        nonlocal tracked
+        tracked = jax.block_until_ready(core.track_batch(
+            static, data, inputs, width, snapshots, i0, i1, *tracked))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrviz-sharpness") as tracker:
+        jobs, measured = [], 0
+        for t0 in range(0, steps, piece):
+            t1 = min(t0 + piece, steps)
+            state = jax.block_until_ready(
+                core.advance_batch(static, data, inputs, width, state, t0, t1))
+            jobs.append(tracker.submit(track, state.snapshots, measured, t1 // S + 1))
+            measured = t1 // S + 1
+        out = core.finish_batch(static, data, inputs, width, state)
+        for job in jobs:
+            job.result()  # re-raises a measurement's error here
+    return out._replace(sharpness=tracked[0])
 
 
 # --- turning outputs into runs ---------------------------------------------------------------
