@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from lrviz import nets
 from lrviz.engine.runtime import batch_slices, usable_cores
 from lrviz.nets import core as nets_core
+from lrviz.nets import lanczos
 
 STEPS = 500
 RATES = np.geomspace(0.01, 10.0, 32)
@@ -265,7 +266,7 @@ def bench_sharpness(quick: bool) -> None:
          cpu_overhead=round(c_sharp / c_plain - 1.0, 3), gradient_step_ms=round(step_ms, 3),
          hessian_vector_product_ms=round(hvp_ms, 3),
          note="a measurement costs one linearisation and its Lanczos products (3 or more, see "
-         "lrviz.nets.core); train() runs them on a second thread while the next stretch "
+         "lrviz.nets.lanczos); train() runs them on a second thread while the next stretch "
          "of updates trains (lrviz.nets.train.train_and_track)",
          target="overhead <= 0.5")
 
@@ -293,7 +294,7 @@ def step_and_hvp_ms(cfg: nets.NetConfig, repeats: int = 200) -> tuple[float, flo
 
     @jax.jit
     def products(p, v):
-        hvp = nets_core.objective_hvp(grad, p)
+        hvp = lanczos.objective_hvp(grad, p)
 
         def body(v, _):
             w = hvp(v)

@@ -210,7 +210,7 @@ def test_hand_written_backprop_equals_autodiff(activation, loss):
 def _diagonal_lanczos(eigenvalues, v0, max_iters, tol=0.0, min_iters=1):
     import jax.numpy as jnp
 
-    from lrviz.nets.core import lanczos_top
+    from lrviz.nets.lanczos import lanczos_top
 
     d = jnp.asarray(eigenvalues, jnp.float32)
     value, vector, products = lanczos_top(lambda u: d * u, jnp.asarray(v0, jnp.float32),

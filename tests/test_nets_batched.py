@@ -267,16 +267,18 @@ def test_run_batches_starts_no_further_batch_once_progress_raises():
 def test_sharpness_tracked_on_a_second_thread_equals_the_one_program_run(width):
     """`train.train_and_track` (stretches of updates, each stretch's sharpness measured on
     another thread while the next one trains) gives what `core.train_batch` gives in one
-    program: every output, each measurement at its step (37 steps at cadence 3 come in 7
-    stretches, the last one short), none past the last step; the run at rate 20 diverges and
-    its later measurements are those of its last finite weights."""
+    program: every output, each measurement at its step (37 steps at cadence 3 come in 5
+    stretches of 9, the last one a single update), none past the last step, each equal to a
+    fresh measurement at the weights of its step; the run at rate 20 diverges and its later
+    measurements are those of its last finite weights."""
     cfg = nets.NetConfig(dataset="moons", hidden=(8,), activation="tanh", loss="mse",
                          optimizer="sgd", steps=37, sharpness_every=3)
     length = step_bucket(cfg.steps)
     x = batched_inputs(cfg, nets.init_params(cfg), rate_rows(cfg, [0.3, 1.5, 20.0], length))
     static, data = static_for(cfg, length), shared_data(cfg, length)
+    assert static.stretch == 9
     whole = core.train_batch(static, data, x, width)
-    pieces = train_and_track(static, data, x, width, cfg.steps)
+    pieces = train_and_track(static, data, x, width)
     for name, a in whole._asdict().items():
         for got, want in zip(jax.tree.leaves(getattr(pieces, name)), jax.tree.leaves(a),
                              strict=True):
@@ -287,6 +289,9 @@ def test_sharpness_tracked_on_a_second_thread_equals_the_one_program_run(width):
     assert np.all(sharp[:, measured] > 0) and np.all(sharp[:, ~measured] == 0)
     ok = np.asarray(pieces.ok)[2]
     assert not ok[: cfg.steps].all()  # rate 20 diverged ...
+    for i in (3, 4, 8, 12):  # at, inside, ending and in the last stretch
+        trained = nets.train(cfg.with_(lr=1.5, steps=3 * i, sharpness_every=0))
+        assert sharp[1, i] == pytest.approx(nets.sharpness(cfg, trained.params), rel=1e-2)
     frozen = np.arange(sharp.shape[1]) * 3 > np.argmin(ok)
     assert frozen[measured].sum() > 5
     assert np.ptp(sharp[2, frozen & measured]) < 1e-2 * sharp[2, 0]  # ... and stayed put

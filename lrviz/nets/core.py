@@ -1,9 +1,10 @@
 """The compiled trainer: one ``jit(lax.map/vmap(lax.fori_loop))`` per network structure.
 
-A run with a sharpness cadence S stores its weights every S updates; the sharpness at them is
-measured by a separate program (`track_batch`), which `train.train_and_track` runs on a second
-thread while the next stretch of updates trains (`start_batch`, `advance_batch`,
-`finish_batch`). `train_batch` does all of it in one program.
+A run with a sharpness cadence S trains in stretches of `Static.stretch` updates (a multiple
+of S) and stores its weights every S updates of a stretch; the sharpness at them is measured by
+a separate program (`track_batch`), which `train.train_and_track` runs on a second thread
+while the next stretch trains (`start_batch`, `advance_batch`, `finish_batch`). `train_batch`
+does the same stretch after stretch in one program.
 
 Structure (layer sizes, activation, loss, optimizer, loss-driven schedule or not, full batch or
 mini-batches, evaluation and sharpness cadence, step bucket, batch bucket) is static. Every number
@@ -28,6 +29,8 @@ from jax.flatten_util import ravel_pytree
 
 from lrviz.engine import schedules
 from lrviz.engine.optimizers import OPTIMIZERS
+from lrviz.nets import lanczos
+from lrviz.nets.lanczos import lanczos_top, objective_hvp
 from lrviz.nets.model import (
     Params,
     accuracy,
@@ -39,22 +42,6 @@ from lrviz.nets.model import (
 )
 
 BLOWUP = 1e4  # a loss this many times the starting loss (or non-finite) has diverged
-# The sharpness by Lanczos (`lanczos_top`): the first measurement from the seeded random probe,
-# each later one warm-started from the last Ritz vector, stopping once the Ritz pair's residual
-# is under the tolerance (relative to the value), but never before the minimum number of steps:
-# a warm start with too few steps can lock onto the previous top eigenvector after another one
-# has overtaken it. Measured against a fresh 60-step Lanczos at the same weights over the
-# digits presets (catapult, edge of stability, below the edge) and the 64-32-10 cross-entropy
-# net: worst error 2.8% (one measurement of 100 at the edge of stability; 1.2% on the wide net
-# at eta = 1, 0.4% in the catapult, under 4e-4 elsewhere) with 3-4 products per measurement on
-# average, where a fixed 4 steps were off by up to 12-13% at both edges, 11 and 18 times by
-# more than 1% (tests/test_nets_phenomena.py checks the tracking). Cost: a product took about
-# as long as a full-batch gradient (0.31-0.45 vs 0.34-0.42 ms on the digits net, measured side
-# by side by benchmarks/bench_nets.py), and a measurement also linearises the gradient once,
-# so measuring every S steps takes about 4.5/S extra CPU time, most of it on a second core
-# while training goes on (`train.train_and_track`).
-FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL = 20, 1e-3
-SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN = 20, 1e-2, 3
 
 
 class Static(NamedTuple):
@@ -67,6 +54,7 @@ class Static(NamedTuple):
     full_batch: bool
     eval_every: int
     sharpness_every: int  # 0: never
+    stretch: int = 0  # updates per stretch when S > 0: a multiple of S (see `train.stretch_for`)
 
 
 class Data(NamedTuple):
@@ -106,81 +94,6 @@ class Outputs(NamedTuple):
     final_val_acc: jax.Array
 
 
-def lanczos_top(hvp, v0: jax.Array, max_iters: int, tol: float = 0.0, min_iters: int = 1
-                ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    r"""Top eigenvalue of a symmetric :math:`H`, given as the product ``hvp(v)`` = :math:`Hv`
-    on flat vectors, by at most ``max_iters`` Lanczos steps from ``v0``.
-
-    Lanczos builds an orthonormal basis :math:`V` of the Krylov space
-    :math:`\{v_0, Hv_0, \dots, H^{k-1}v_0\}` and the tridiagonal :math:`T_k = V^\top H V`; the
-    largest eigenvalue :math:`\theta` of :math:`T_k` (a Ritz value) approaches
-    :math:`\lambda_{max}(H)` from below, much faster than power iteration with the same number
-    of products. The basis is fully re-orthogonalised (k is small). It stops early when the
-    Krylov space is invariant (no new direction) or when the Ritz pair :math:`(\theta, y)`,
-    :math:`y = V s`, has converged: its residual :math:`\|Hy - \theta y\| = \beta_k |s_k|`
-    (no extra product needed) is at most ``tol`` :math:`|\theta|`. Then some eigenvalue of
-    :math:`H` lies within ``tol`` :math:`|\theta|` of :math:`\theta`, and, if the next
-    eigenvalue is more than a gap :math:`\delta` away, within
-    :math:`(\mathrm{tol}\,\theta)^2/\delta` (the Ritz value's error is quadratic in the
-    residual). ``tol = 0`` always runs ``max_iters`` steps (unless the space is invariant).
-
-    Warm-started from a previous Ritz vector of a nearby :math:`H`, one or two products often
-    meet the tolerance; a step where the top eigenvector changed takes more. Returns the Ritz
-    value, its unit Ritz vector (which warm-starts the next measurement) and the number of
-    products taken.
-    """
-    dtype = v0.dtype
-    idx = jnp.arange(max_iters)
-
-    def top_ritz(alphas, betas, k):
-        # T_k, padded to max_iters x max_iters by a decoupled diagonal strictly below
-        # alpha_0 = v0' H v0 <= theta, so the padding never holds the top Ritz pair.
-        pad = alphas[0] - 1.0 - jnp.abs(alphas[0])
-        diag = jnp.where(idx < k, alphas, pad)
-        off = jnp.where(idx[:-1] < k - 1, betas[:-1], 0.0)
-        T = jnp.diag(diag) + jnp.diag(off, 1) + jnp.diag(off, -1)
-        values, vectors = jnp.linalg.eigh(T)
-        return values[-1], vectors[:, -1]
-
-    def running(state):
-        k, done = state[0], state[-1]
-        return (k < max_iters) & ~done
-
-    def step(state):
-        k, V, alphas, betas, v, v_prev, beta_prev, _ = state
-        V = V.at[k].set(v)
-        w = hvp(v)
-        alpha = jnp.vdot(v, w)
-        w = w - alpha * v - beta_prev * v_prev
-        w = w - V.T @ (V @ w)  # full re-orthogonalisation against the basis so far
-        beta = jnp.sqrt(jnp.vdot(w, w))
-        alphas, betas = alphas.at[k].set(alpha), betas.at[k].set(beta)
-        theta, s = top_ritz(alphas, betas, k + 1)
-        invariant = ~(beta > 1e-6 * (jnp.abs(alpha) + 1e-12))  # also stops on NaN
-        converged = (beta * jnp.abs(s[k]) <= tol * jnp.abs(theta)) & (k + 1 >= min_iters)
-        v_next = w / jnp.where(invariant, 1.0, beta)
-        return k + 1, V, alphas, betas, v_next, v, beta, invariant | converged
-
-    v0 = v0 / jnp.maximum(jnp.sqrt(jnp.vdot(v0, v0)), 1e-30)
-    zeros = jnp.zeros(max_iters, dtype)
-    init = (jnp.int32(0), jnp.zeros((max_iters, v0.size), dtype), zeros, zeros, v0,
-            jnp.zeros_like(v0), jnp.zeros((), dtype), jnp.bool_(False))
-    k, V, alphas, betas, *_ = jax.lax.while_loop(running, step, init)
-    theta, s = top_ritz(alphas, betas, k)
-    ritz = V.T @ s  # rows of V past k are zero, and so are s's entries there
-    return theta, ritz / jnp.maximum(jnp.sqrt(jnp.vdot(ritz, ritz)), 1e-30), k
-
-
-def objective_hvp(gradient, params: Params):
-    """The Hessian-vector product (on flat vectors) of the objective whose gradient is
-    ``gradient(params)``:
-    ``jax.linearize`` differentiates the gradient at :math:`\theta` once (forward over the
-    explicit backpropagation), and each product :math:`Hv` then evaluates only its linear
-    (tangent) part, never the gradient again (Pearlmutter's R-operator, without forming H)."""
-    flat, unravel = ravel_pytree(params)
-    return jax.linearize(lambda f: ravel_pytree(gradient(unravel(f)))[0], flat)[1]
-
-
 def with_decay(grads: Params, params: Params, weight_decay: jax.Array) -> Params:
     """The gradient of loss + weight_decay/2 |theta|^2: PyTorch's ``g + weight_decay * theta``."""
     return jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
@@ -191,7 +104,9 @@ class State(NamedTuple):
 
     carry: tuple  # weights, loss, gradient, optimizer state, plateau state, alive, first loss
     record: tuple  # (N,) per-update records: loss, rate, ok, train acc, val loss, val acc
-    snapshots: jax.Array  # (N//S + 1, P) flat weights at steps 0, S, 2S, ... ((0, 0) if S = 0)
+    # (stretch/S + 1, P) flat weights at steps t0, t0 + S, ... of the current stretch (from
+    # update t0 on); (0, 0) when S = 0
+    snapshots: jax.Array
 
 
 def _loop(static: Static, data: Data, x: Inputs):
@@ -258,7 +173,7 @@ def _loop(static: Static, data: Data, x: Inputs):
         record = tuple(r.at[t].set(value) for r, value in zip(state.record, values, strict=True))
         snapshots = state.snapshots
         if snapshot:  # the weights after the update (the last finite ones once diverged)
-            snapshots = snapshots.at[(t + 1) // S].set(ravel_pytree(p)[0])
+            snapshots = snapshots.at[(t % static.stretch + 1) // S].set(ravel_pytree(p)[0])
         return State(carry, record, snapshots)
 
     def start() -> State:
@@ -270,7 +185,7 @@ def _loop(static: Static, data: Data, x: Inputs):
         zeros = jnp.zeros(n, jnp.float32)
         record = (zeros, zeros, jnp.ones(n, bool), zeros, zeros, zeros)
         flat = ravel_pytree(p0)[0]
-        snapshots = (jnp.zeros((n // S + 1, flat.size), flat.dtype).at[0].set(flat) if S
+        snapshots = (jnp.zeros((static.stretch // S + 1, flat.size), flat.dtype) if S
                      else jnp.zeros((0, 0), flat.dtype))
         return State(carry, record, snapshots)
 
@@ -279,7 +194,9 @@ def _loop(static: Static, data: Data, x: Inputs):
 
 def _advance(static: Static, data: Data, x: Inputs, state: State, t0: jax.Array,
              t1: jax.Array) -> State:
-    """Updates ``t0 <= t < min(t1, data.steps)`` (``t0`` a multiple of the sharpness cadence).
+    """Updates ``t0 <= t < min(t1, data.steps)``; with a sharpness cadence, one stretch
+    (``t0`` a multiple of `Static.stretch`, ``t1 <= t0 + stretch``), whose weights at steps
+    ``t0, t0 + S, ...`` it stores.
 
     A loop of exactly these updates (a while loop: the count is traced), not a scan over the
     whole bucket with a per-step ``lax.cond`` around the update: XLA hoists loop-invariant work
@@ -297,6 +214,8 @@ def _advance(static: Static, data: Data, x: Inputs, state: State, t0: jax.Array,
         state = jax.lax.fori_loop(b * S, (b + 1) * S - 1, body, state)
         return body((b + 1) * S - 1, state, snapshot=True)
 
+    start = ravel_pytree(state.carry[0])[0]
+    state = state._replace(snapshots=state.snapshots.at[0].set(start))
     state = jax.lax.fori_loop(t0 // S, t1 // S, block, state)
     return jax.lax.fori_loop(jnp.maximum(t0, t1 // S * S), t1, body, state)
 
@@ -334,12 +253,11 @@ def _finish(static: Static, data: Data, x: Inputs, state: State) -> Outputs:
     )
 
 
-def _track(static: Static, data: Data, x: Inputs, snapshots: jax.Array, i0: jax.Array,
-           i1: jax.Array, sharpness: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """The sharpness at the stored weights ``i0 <= i < i1`` (step ``i * S``), each measurement
-    warm-started from the last one's Ritz vector ``v`` (the first, at step 0, from the seeded
-    probe, with more Lanczos steps and a tighter tolerance): returns the filled ``sharpness``
-    and the last Ritz vector."""
+def _track(static: Static, data: Data, x: Inputs, snapshots: jax.Array, t0: jax.Array,
+           t1: jax.Array, sharpness: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`lanczos.track` on the weights one run stored in its stretch of updates ``t0 <= t <
+    t1``: the sharpness of its training objective (loss + weight_decay/2 |theta|^2) at the steps
+    ``i * S`` in ``(t0, t1]`` (and at step 0 for the first stretch)."""
     target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
     XT = jnp.transpose(data.X_train)
     unravel = ravel_pytree(x.params)[1]
@@ -348,30 +266,32 @@ def _track(static: Static, data: Data, x: Inputs, snapshots: jax.Array, i0: jax.
         return with_decay(loss_and_grad(p, data.X_train, target, static.activation,
                                         static.loss, XT)[1], p, x.weight_decay)
 
-    def measure(i, values):
-        sharpness, v = values
-        hvp = objective_hvp(objective_grad, unravel(snapshots[i]))
-        theta, v = jax.lax.cond(
-            i == 0,
-            lambda v: lanczos_top(hvp, v, FIRST_SHARPNESS_ITERS, FIRST_SHARPNESS_TOL)[:2],
-            lambda v: lanczos_top(hvp, v, SHARPNESS_ITERS, SHARPNESS_TOL, SHARPNESS_MIN)[:2],
-            v)
-        return sharpness.at[i].set(theta), v
+    S = static.sharpness_every
+    base = t0 // S
 
-    return jax.lax.fori_loop(i0, i1, measure, (sharpness, v))
+    def hvp_at(i):
+        return objective_hvp(objective_grad, unravel(snapshots[i - base]))
+
+    t1 = jnp.minimum(t1, data.steps)
+    return lanczos.track(hvp_at, base + (t0 > 0), t1 // S + 1, sharpness, v)
 
 
 def _train_one(static: Static, data: Data, x: Inputs) -> Outputs:
-    """A whole run in one program: every update, then every sharpness measurement."""
+    """A whole run in one program: its updates, each stretch followed by its measurements."""
     start, _, _ = _loop(static, data, x)
-    state = _advance(static, data, x, start(), 0, data.steps)
-    out = _finish(static, data, x, state)
-    if static.sharpness_every:
-        count = data.steps // static.sharpness_every + 1
-        sharpness = _track(static, data, x, state.snapshots, 0, count, out.sharpness,
-                           x.probe)[0]
-        out = out._replace(sharpness=sharpness)
-    return out
+    n, S, L = x.lrs.shape[0], static.sharpness_every, static.stretch
+    if not S:
+        return _finish(static, data, x, _advance(static, data, x, start(), 0, data.steps))
+
+    def stretch(k, values):
+        state, sharpness, v = values
+        t0, t1 = k * L, (k + 1) * L
+        state = _advance(static, data, x, state, t0, t1)
+        return (state, *_track(static, data, x, state.snapshots, t0, t1, sharpness, v))
+
+    values = (start(), jnp.zeros(n // S + 1, jnp.float32), x.probe)
+    state, sharpness, _ = jax.lax.fori_loop(0, (data.steps + L - 1) // L, stretch, values)
+    return _finish(static, data, x, state)._replace(sharpness=sharpness)
 
 
 def _over_runs(fn, width: int, *args):
@@ -395,7 +315,7 @@ def train_batch(static: Static, data: Data, inputs: Inputs, width: int) -> Outpu
 
 
 # The same runs in pieces, so that the sharpness of one stretch of updates is measured (on
-# another thread) while the next stretch trains: see `train.run_batch`.
+# another thread) while the next stretch trains: see `train.train_and_track`.
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
@@ -417,9 +337,9 @@ def finish_batch(static: Static, data: Data, inputs: Inputs, width: int,
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def track_batch(static: Static, data: Data, inputs: Inputs, width: int, snapshots: jax.Array,
-                i0: jax.Array, i1: jax.Array, sharpness: jax.Array,
+                t0: jax.Array, t1: jax.Array, sharpness: jax.Array,
                 v: jax.Array) -> tuple[jax.Array, jax.Array]:
-    return _over_runs(lambda x, s, h, v: _track(static, data, x, s, i0, i1, h, v), width,
+    return _over_runs(lambda x, s, h, v: _track(static, data, x, s, t0, t1, h, v), width,
                       inputs, snapshots, sharpness, v)
 
 

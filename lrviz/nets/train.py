@@ -7,6 +7,7 @@ in numbers (rates, per-layer factors) share one compiled program.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -84,15 +85,34 @@ def eval_every(length: int) -> int:
     return max(1, length // 100)
 
 
+TRACK_STRETCHES = 8  # a run with sharpness trains in about this many stretches
+SNAPSHOT_BYTES = 32 * 2**20  # at most this much stored weights per stretch of a batch
+
+
+def stretch_for(cfg: NetConfig, length: int, sharpness_every: int, batch: int = 1) -> int:
+    """Updates per stretch of ``batch`` runs of ``cfg`` padded to ``length`` updates, with the
+    sharpness measured every ``sharpness_every`` (S) updates: about ``length /``
+    `TRACK_STRETCHES`, a multiple of S, and small enough that a stretch's stored weights
+    (float32, batch x (stretch/S + 1) x parameters) stay under `SNAPSHOT_BYTES`. 0 when S = 0."""
+    if not sharpness_every:
+        return 0
+    sizes = cfg.layer_sizes
+    n_params = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    rows = -(-length // (TRACK_STRETCHES * sharpness_every))
+    rows = max(1, min(rows, SNAPSHOT_BYTES // (4 * n_params * batch) - 1))
+    return sharpness_every * rows
+
+
 def static_for(cfg: NetConfig, length: int, sharpness_every: int | None = None,
-               curves: bool = True) -> core.Static:
-    """The compile-time structure of ``cfg``'s runs; ``curves=False`` evaluates accuracy and
-    validation loss only at the end (sweeps and maps need nothing else)."""
+               curves: bool = True, batch: int = 1) -> core.Static:
+    """The compile-time structure of ``batch`` runs of ``cfg``; ``curves=False`` evaluates
+    accuracy and validation loss only at the end (sweeps and maps need nothing else)."""
+    S = cfg.sharpness_every if sharpness_every is None else sharpness_every
     return core.Static(
         activation=cfg.activation, loss=cfg.loss, optimizer=cfg.optimizer,
         plateau=get_schedule(cfg.schedule).needs_loss, full_batch=cfg.full_batch,
-        eval_every=eval_every(length) if curves else length,
-        sharpness_every=cfg.sharpness_every if sharpness_every is None else sharpness_every,
+        eval_every=eval_every(length) if curves else length, sharpness_every=S,
+        stretch=stretch_for(cfg, length, S, batch),
     )
 
 
@@ -177,46 +197,40 @@ def run_batch(cfg: NetConfig, inputs: core.Inputs, count: int,
     batch = jax.tree.leaves(inputs)[0].shape[0]
     width = core.vmap_width(data.X_train.shape[0], cfg.layer_sizes, batch)
     runtime.keep_mappings_in_check()
-    static = static_for(cfg, length, sharpness_every, curves)
+    static = static_for(cfg, length, sharpness_every, curves, batch)
     if static.sharpness_every:
-        out = train_and_track(static, data, inputs, width, cfg.steps)
+        out = train_and_track(static, data, inputs, width)
     else:
         out = core.train_batch(static, data, inputs, width)
     return jax.tree.map(lambda a: np.asarray(a)[:count], out)
 
 
-TRACK_PIECES = 8  # stretches a run with sharpness is trained in
-
-
-def train_and_track(static: core.Static, data: core.Data, inputs: core.Inputs, width: int,
-                    steps: int) -> core.Outputs:
-    """`core.train_batch` with the sharpness measured on a second thread, while training goes
-    on: the updates run in `TRACK_PIECES` stretches (whole multiples of the cadence S), and
-    as each one ends, the measurements at the weights it stored start on the other thread while
-    this one trains the next stretch. A measurement never feeds back into training, so the
-    outputs are those of the one-program `core.train_batch`; only the last stretch's
-    measurements are left to wait for. A measurement (a few Hessian-vector products, each about
-    one gradient) costs several updates, and one run's small matmuls keep about one core busy,
-    so on a machine with two cores this hides most of it."""
-    S = static.sharpness_every
-    piece = S * max(1, -(-steps // (TRACK_PIECES * S)))
+def train_and_track(static: core.Static, data: core.Data, inputs: core.Inputs,
+                    width: int) -> core.Outputs:
+    """`core.train_batch` with the sharpness measured on a second thread while training goes
+    on: the updates run in stretches of `Static.stretch` (see `stretch_for`), and as each one
+    ends, the measurements at the weights it stored start on the other thread while this one
+    trains the next stretch. A measurement never feeds back into training, so the outputs are
+    those of the one-program `core.train_batch`; only the last stretch's measurements are left
+    to wait for. A measurement (a few Hessian-vector products, each about one gradient) costs
+    several updates, and one run's small matmuls keep about one core busy, so on a machine
+    with two cores this hides most of it."""
+    S, L = static.sharpness_every, static.stretch
     state = core.start_batch(static, data, inputs, width)
     batch, length = inputs.lrs.shape
     tracked = (jnp.zeros((batch, length // S + 1), jnp.float32), inputs.probe)
 
-    def track(snapshots: jax.Array, i0: int, i1: int) -> None:
+    def track(snapshots: jax.Array, t0: int, t1: int) -> None:
         nonlocal tracked
         tracked = jax.block_until_ready(core.track_batch(
-            static, data, inputs, width, snapshots, i0, i1, *tracked))
+            static, data, inputs, width, snapshots, t0, t1, *tracked))
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrviz-sharpness") as tracker:
-        jobs, measured = [], 0
-        for t0 in range(0, steps, piece):
-            t1 = min(t0 + piece, steps)
+        jobs = []
+        for t0 in range(0, int(data.steps), L):
             state = jax.block_until_ready(
-                core.advance_batch(static, data, inputs, width, state, t0, t1))
-            jobs.append(tracker.submit(track, state.snapshots, measured, t1 // S + 1))
-            measured = t1 // S + 1
+                core.advance_batch(static, data, inputs, width, state, t0, t0 + L))
+            jobs.append(tracker.submit(track, state.snapshots, t0, t0 + L))
         out = core.finish_batch(static, data, inputs, width, state)
         for job in jobs:
             job.result()  # re-raises a measurement's error here
@@ -370,7 +384,7 @@ def lr_sweep(cfg: NetConfig, lrs: Sequence[float], params: Weights | None = None
 def sharpness(cfg: NetConfig, params: Weights | None = None, iters: int = 40) -> float:
     """Top Hessian eigenvalue of the training objective (loss + L2 term of ``weight_decay``) at
     ``params`` (default: the initial weights), by ``iters`` Lanczos steps on Hessian-vector
-    products (see `core.lanczos_top`)."""
+    products (see `lanczos.lanczos_top`)."""
     if iters < 1:
         raise ValueError(f"iters must be at least 1, got {iters}")
     params = init_params(cfg) if params is None else check_params(cfg, params)
