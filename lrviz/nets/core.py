@@ -99,6 +99,22 @@ def with_decay(grads: Params, params: Params, weight_decay: jax.Array) -> Params
     return jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
 
 
+def objective_gradient(activation: str, loss: str, data: Data, n_classes: int,
+                       weight_decay: jax.Array):
+    """The gradient, as a function of the weights, of the training objective: the loss over
+    the whole training set plus weight_decay/2 |theta|^2 (the function whose Hessian every
+    sharpness measurement takes, by the plain backprop: `jax.linearize` cannot go through the
+    batched path's `custom_vmap`)."""
+    target = jax.nn.one_hot(data.y_train, n_classes, dtype=jnp.float32)
+    XT = jnp.transpose(data.X_train)
+
+    def gradient(p: Params) -> Params:
+        return with_decay(loss_and_grad(p, data.X_train, target, activation, loss, XT)[1], p,
+                          weight_decay)
+
+    return gradient
+
+
 class State(NamedTuple):
     """A run between two calls of `advance_batch`."""
 
@@ -258,19 +274,14 @@ def _track(static: Static, data: Data, x: Inputs, snapshots: jax.Array, t0: jax.
     """`lanczos.track` on the weights one run stored in its stretch of updates ``t0 <= t <
     t1``: the sharpness of its training objective (loss + weight_decay/2 |theta|^2) at the steps
     ``i * S`` in ``(t0, t1]`` (and at step 0 for the first stretch)."""
-    target = jax.nn.one_hot(data.y_train, x.params[-1][1].shape[0], dtype=jnp.float32)
-    XT = jnp.transpose(data.X_train)
+    gradient = objective_gradient(static.activation, static.loss, data,
+                                  x.params[-1][1].shape[0], x.weight_decay)
     unravel = ravel_pytree(x.params)[1]
-
-    def objective_grad(p):
-        return with_decay(loss_and_grad(p, data.X_train, target, static.activation,
-                                        static.loss, XT)[1], p, x.weight_decay)
-
     S = static.sharpness_every
     base = t0 // S
 
     def hvp_at(i):
-        return objective_hvp(objective_grad, unravel(snapshots[i - base]))
+        return objective_hvp(gradient, unravel(snapshots[i - base]))
 
     t1 = jnp.minimum(t1, data.steps)
     return lanczos.track(hvp_at, base + (t0 > 0), t1 // S + 1, sharpness, v)
@@ -363,11 +374,5 @@ def vmap_width(n_examples: int, layer_sizes: tuple[int, ...], batch: int) -> int
 def top_eigenvalue(activation: str, loss: str, data: Data, params: Params, iters: int,
                    probe: jax.Array, weight_decay: jax.Array) -> jax.Array:
     """The sharpness of one set of weights with ``iters`` Lanczos steps."""
-
-    target = jax.nn.one_hot(data.y_train, params[-1][1].shape[0], dtype=jnp.float32)
-
-    def objective_grad(p):
-        return with_decay(loss_and_grad(p, data.X_train, target, activation, loss)[1], p,
-                          weight_decay)
-
-    return lanczos_top(objective_hvp(objective_grad, params), probe, iters)[0]
+    gradient = objective_gradient(activation, loss, data, params[-1][1].shape[0], weight_decay)
+    return lanczos_top(objective_hvp(gradient, params), probe, iters)[0]
